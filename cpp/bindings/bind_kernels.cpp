@@ -1,0 +1,129 @@
+// Direct access to the layer, activation and loss kernels, for the kernel-level tests.
+#include <cstring>
+
+#include "bindings/common.hpp"
+#include "nn/activations.hpp"
+#include "nn/dense.hpp"
+#include "nn/losses.hpp"
+
+namespace fastmlp::bindings {
+namespace {
+
+FloatArray new_matrix(index_t rows, index_t cols) { return FloatArray({rows, cols}); }
+
+Activation activation_arg(const std::string& name) {
+  try {
+    return parse_activation(name);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+}
+
+FloatArray dense_forward_py(const FloatArray& x, const FloatArray& w, const FloatArray& b, const std::string& act) {
+  require_ndim(x, 2, "x");
+  require_ndim(w, 2, "w");
+  require_ndim(b, 1, "b");
+  const DenseShape s{x.shape(0), x.shape(1), w.shape(0)};
+  require(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
+  require(b.shape(0) == s.out, "b must have shape (w.shape[0],)");
+  const Activation a = activation_arg(act);
+  FloatArray y = new_matrix(s.batch, s.out);
+  float* yp = y.mutable_data();
+  py::gil_scoped_release release;
+  dense_forward(s, a, x.data(), w.data(), b.data(), yp);
+  return y;
+}
+
+py::tuple dense_backward_py(const FloatArray& x, const FloatArray& w, const FloatArray& y, const FloatArray& dy,
+                            const std::string& act, bool need_dx) {
+  require_ndim(x, 2, "x");
+  require_ndim(w, 2, "w");
+  const DenseShape s{x.shape(0), x.shape(1), w.shape(0)};
+  require(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
+  for (const FloatArray* a : {&y, &dy}) {
+    require_ndim(*a, 2, "y and dy");
+    require(a->shape(0) == s.batch && a->shape(1) == s.out, "y and dy must have shape (x.shape[0], w.shape[0])");
+  }
+  const Activation a = activation_arg(act);
+  FloatArray dz = new_matrix(s.batch, s.out);  // dense_backward overwrites its dy argument
+  std::memcpy(dz.mutable_data(), dy.data(), sizeof(float) * s.batch * s.out);
+  FloatArray dw = new_matrix(s.out, s.in);
+  FloatArray db = FloatArray({s.out});
+  std::memset(dw.mutable_data(), 0, sizeof(float) * s.out * s.in);
+  std::memset(db.mutable_data(), 0, sizeof(float) * s.out);
+  py::object dx_obj = py::none();
+  float* dxp = nullptr;
+  if (need_dx) {
+    FloatArray dx = new_matrix(s.batch, s.in);
+    dxp = dx.mutable_data();
+    dx_obj = dx;
+  }
+  float *dzp = dz.mutable_data(), *dwp = dw.mutable_data(), *dbp = db.mutable_data();
+  {
+    py::gil_scoped_release release;
+    dense_backward(s, a, x.data(), w.data(), y.data(), dzp, dwp, dbp, dxp);
+  }
+  return py::make_tuple(dx_obj, dw, db);
+}
+
+FloatArray activation_forward_py(const std::string& name, const FloatArray& x) {
+  const Activation a = activation_arg(name);
+  FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
+  activation_forward(a, x.size(), x.data(), y.mutable_data());
+  return y;
+}
+
+FloatArray activation_backward_py(const std::string& name, const FloatArray& y, const FloatArray& dy) {
+  const Activation a = activation_arg(name);
+  require(y.size() == dy.size(), "y and dy must have the same shape");
+  FloatArray dx(std::vector<py::ssize_t>(dy.shape(), dy.shape() + dy.ndim()));
+  activation_backward(a, y.size(), y.data(), dy.data(), dx.mutable_data());
+  return dx;
+}
+
+py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::array& target) {
+  Loss loss;
+  try {
+    loss = parse_loss(name);
+  } catch (const std::invalid_argument& e) {
+    throw py::value_error(e.what());
+  }
+  require_ndim(pred, 2, "pred");
+  const index_t rows = pred.shape(0), cols = pred.shape(1);
+  Targets t;
+  LabelArray labels;
+  FloatArray values;
+  if (loss == Loss::CrossEntropy) {
+    labels = LabelArray::ensure(target);
+    require(labels && labels.ndim() == 1 && labels.shape(0) == rows, "target must be integer labels of shape (rows,)");
+    for (index_t i = 0; i < rows; ++i)
+      require(labels.data()[i] >= 0 && labels.data()[i] < cols, "target labels must be in [0, pred.shape[1])");
+    t.labels = labels.data();
+  } else {
+    values = FloatArray::ensure(target);
+    require(values && values.ndim() == 2 && values.shape(0) == rows && values.shape(1) == cols,
+            "target must have the shape of pred");
+    t.values = values.data();
+  }
+  FloatArray grad = new_matrix(rows, cols);
+  const double normaliser = loss_normaliser(loss, rows, cols);
+  const LossStats stats = loss_forward_backward(loss, rows, cols, pred.data(), t, grad.mutable_data(), 1.0 / normaliser);
+  return py::make_tuple(stats.loss_sum / normaliser, grad);
+}
+
+}  // namespace
+
+void bind_kernels(py::module_& m) {
+  m.def("dense_forward", &dense_forward_py, py::arg("x"), py::arg("w"), py::arg("b"), py::arg("activation"),
+        "y = act(x @ w.T + b); x (batch, in), w (out, in), b (out,), float32.");
+  m.def("dense_backward", &dense_backward_py, py::arg("x"), py::arg("w"), py::arg("y"), py::arg("dy"),
+        py::arg("activation"), py::arg("need_dx") = true,
+        "(dx, dw, db) for y = act(x @ w.T + b) given dL/dy; dx is None when need_dx is False.");
+  m.def("activation_forward", &activation_forward_py, py::arg("name"), py::arg("x"));
+  m.def("activation_backward", &activation_backward_py, py::arg("name"), py::arg("y"), py::arg("dy"),
+        "dL/dx given the activation output y and dL/dy.");
+  m.def("loss", &loss_py, py::arg("name"), py::arg("pred"), py::arg("target"),
+        "(mean loss, gradient of the mean loss w.r.t. pred).");
+}
+
+}  // namespace fastmlp::bindings

@@ -1,0 +1,22 @@
+#include "bindings/common.hpp"
+#include "fastmlp/gemm.hpp"
+#include "runtime/thread_pool.hpp"
+
+namespace fastmlp::bindings {
+
+void bind_runtime(py::module_& m) {
+  // Resolve the kernel now, so that a bad FASTMLP_ISA fails at import with its message.
+  gemm_isa();
+  m.def("get_isa", &gemm_isa, "The GEMM micro-kernel instruction set in use: 'avx512', 'avx2' or 'generic'.");
+  m.def("get_num_threads", &get_num_threads, "Threads used by fastmlp's kernels, the calling thread included.");
+  m.def(
+      "set_num_threads",
+      [](int n) {
+        require(n >= 1, "n must be a positive integer, got " + std::to_string(n));
+        py::gil_scoped_release release;
+        set_num_threads(n);
+      },
+      py::arg("n"), "Sets the threads used by fastmlp's kernels (the calling thread included).");
+}
+
+}  // namespace fastmlp::bindings

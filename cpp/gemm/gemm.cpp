@@ -1,0 +1,117 @@
+// The GEMM driver: argument handling, the split across threads, and the five BLIS loops.
+#include <algorithm>
+#include <functional>
+
+#include "fastmlp/gemm.hpp"
+#include "gemm/microkernel.hpp"
+#include "gemm/packing.hpp"
+#include "runtime/aligned_buffer.hpp"
+#include "runtime/thread_pool.hpp"
+
+namespace fastmlp {
+namespace {
+
+// Below this many multiply-adds a second thread costs more than it saves (about 64^3).
+constexpr double kMinWorkPerThread = 64.0 * 64.0 * 64.0;
+
+index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
+
+// Per-thread packing buffers: grown on first use, reused by every later call on that thread.
+struct PackBuffers {
+  AlignedBuffer<float> a;
+  AlignedBuffer<float> b;
+};
+PackBuffers& thread_pack_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+// C = beta * C, honouring "beta == 0 overwrites" (k == 0 or alpha == 0).
+void scale_c(index_t m, index_t n, float beta, Strided c) {
+  for (index_t i = 0; i < m; ++i)
+    for (index_t j = 0; j < n; ++j) c(i, j) = beta == 0.0f ? 0.0f : beta * c(i, j);
+}
+
+// The five loops of the BLIS algorithm, single-threaded:
+//   jc over nc-wide column blocks of C and B      (B block -> L3)
+//    pc over kc-deep slices of the k dimension     (pack B: kc x nc)
+//     ic over mc-tall row blocks of C and A        (pack A: mc x kc -> L2)
+//      jr over nr-wide slivers of the B block      (B sliver -> L1)
+//       ir over mr-tall slivers of the A block     (micro-kernel: mr x nr tile of C in registers)
+void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
+                 ConstStrided b, float beta, Strided c) {
+  PackBuffers& buf = thread_pack_buffers();
+  buf.a.ensure(round_up(std::min<index_t>(cfg.mc, m), cfg.mr) * std::min<index_t>(cfg.kc, k));
+  buf.b.ensure(round_up(std::min<index_t>(cfg.nc, n), cfg.nr) * std::min<index_t>(cfg.kc, k));
+
+  for (index_t jc = 0; jc < n; jc += cfg.nc) {
+    const index_t nc = std::min<index_t>(cfg.nc, n - jc);
+    for (index_t pc = 0; pc < k; pc += cfg.kc) {
+      const index_t kc = std::min<index_t>(cfg.kc, k - pc);
+      // Only the first slice of k applies the caller's beta; later slices accumulate.
+      const float beta_slice = pc == 0 ? beta : 1.0f;
+      pack_b(kc, nc, {&b(pc, jc), b.row_stride, b.col_stride}, cfg.nr, buf.b.data());
+      for (index_t ic = 0; ic < m; ic += cfg.mc) {
+        const index_t mc = std::min<index_t>(cfg.mc, m - ic);
+        pack_a(mc, kc, {&a(ic, pc), a.row_stride, a.col_stride}, cfg.mr, buf.a.data());
+        for (index_t jr = 0; jr < nc; jr += cfg.nr) {
+          const index_t nr = std::min<index_t>(cfg.nr, nc - jr);
+          const float* b_sliver = buf.b.data() + jr * kc;
+          for (index_t ir = 0; ir < mc; ir += cfg.mr) {
+            const index_t mr = std::min<index_t>(cfg.mr, mc - ir);
+            cfg.kernel(kc, buf.a.data() + ir * kc, b_sliver, &c(ic + ir, jc + jr), c.row_stride, c.col_stride, mr,
+                       nr, alpha, beta_slice);
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta, Strided c) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    scale_c(m, n, beta, c);
+    return;
+  }
+  // The micro-kernel writes rows of C fastest; a column-major C is the transposed problem
+  // C^T = B^T A^T, which has contiguous rows.
+  if (c.col_stride != 1 && c.row_stride == 1) {
+    gemm(n, m, k, alpha, b.transposed(), a.transposed(), beta, {c.data, c.col_stride, c.row_stride});
+    return;
+  }
+
+  const KernelConfig& cfg = active_kernel();
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  ThreadPool& pool = ThreadPool::global();
+  int threads = std::min<int>(pool.num_threads(), static_cast<int>(std::max(1.0, work / kMinWorkPerThread)));
+  // Split the larger of m and n into contiguous, tile-aligned chunks, one per thread. Each element
+  // of C is still computed by one micro-kernel call sequence, so results do not depend on threads.
+  const bool split_m = m >= n;
+  const index_t extent = split_m ? m : n;
+  const index_t tile = split_m ? cfg.mr : cfg.nr;
+  const index_t tiles = (extent + tile - 1) / tile;
+  threads = static_cast<int>(std::min<index_t>(threads, tiles));
+  if (threads <= 1) {
+    gemm_serial(cfg, m, n, k, alpha, a, b, beta, c);
+    return;
+  }
+  const index_t tiles_per_thread = (tiles + threads - 1) / threads;
+  pool.run(threads, [&](int t) {
+    const index_t begin = std::min(extent, t * tiles_per_thread * tile);
+    const index_t end = std::min(extent, (t + 1) * tiles_per_thread * tile);
+    if (begin >= end) return;
+    if (split_m)
+      gemm_serial(cfg, end - begin, n, k, alpha, {&a(begin, 0), a.row_stride, a.col_stride}, b, beta,
+                  {&c(begin, 0), c.row_stride, c.col_stride});
+    else
+      gemm_serial(cfg, m, end - begin, k, alpha, a, {&b(0, begin), b.row_stride, b.col_stride}, beta,
+                  {&c(0, begin), c.row_stride, c.col_stride});
+  });
+}
+
+const char* gemm_isa() { return active_kernel().isa; }
+
+}  // namespace fastmlp

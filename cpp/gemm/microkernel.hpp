@@ -1,0 +1,47 @@
+#pragma once
+// The micro-kernel contract, shared by every instruction set.
+//
+// A micro-kernel computes one MR x NR tile of C from packed panels:
+//
+//   C[0:m, 0:n] = alpha * (A_panel * B_panel)[0:m, 0:n] + beta * C[0:m, 0:n]
+//
+// - a_panel: kc steps of MR floats (column p of the MR-row sliver of A at a_panel[p * MR]),
+//   64-byte aligned. Rows past the edge of A are zero-padded by packing.
+// - b_panel: kc steps of NR floats (row p of the NR-column sliver of B at b_panel[p * NR]),
+//   64-byte aligned. Columns past the edge of B are zero-padded by packing.
+// - c: the tile's top-left element, with strides rs_c and cs_c. Only the m x n corner
+//   (1 <= m <= MR, 1 <= n <= NR) is read or written: an edge tile never touches memory beyond it.
+// - beta == 0 means C is write-only: it is never read, so NaN or Inf already in C vanishes.
+// - kc may be 0: then the product is zero and C becomes beta * C (0 when beta == 0).
+// - Each element is accumulated over p = 0 .. kc-1 in order, so results do not depend on where
+//   the tile sits in C (this is what makes threaded results bitwise reproducible).
+#include "fastmlp/types.hpp"
+
+namespace fastmlp {
+
+using MicroKernel = void (*)(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c,
+                             index_t cs_c, index_t m, index_t n, float alpha, float beta);
+
+// One instruction set's micro-kernel and the block sizes tuned for it (the BLIS cache blocking):
+//   mr x nr  register tile of the micro-kernel,
+//   kc       depth of a packed panel: a kc x nr sliver of B stays in L1 across the micro-kernel calls,
+//   mc       rows of A packed at once: the mc x kc block of A stays in L2,
+//   nc       columns of B packed at once: the kc x nc block of B stays in L3 (or L2 when shared).
+struct KernelConfig {
+  const char* isa;
+  int mr;
+  int nr;
+  int kc;
+  int mc;
+  int nc;
+  MicroKernel kernel;
+};
+
+KernelConfig kernel_config_generic();
+KernelConfig kernel_config_avx2();
+KernelConfig kernel_config_avx512();
+
+// The configuration chosen at import (see dispatch.cpp).
+const KernelConfig& active_kernel();
+
+}  // namespace fastmlp

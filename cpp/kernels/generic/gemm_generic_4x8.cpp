@@ -1,0 +1,12 @@
+// Portable micro-kernel: 4 x 8 tile of 128-bit vectors (SSE2 on baseline x86-64, NEON on Arm),
+// which fits the 16 vector registers of those targets without spilling.
+#include "kernels/microkernel_impl.hpp"
+
+namespace fastmlp {
+
+KernelConfig kernel_config_generic() {
+  using Tile = kernels::TileKernel<4, 2, 4>;
+  return {"generic", 4, Tile::NR, /*kc=*/256, /*mc=*/128, /*nc=*/2048, &Tile::run};
+}
+
+}  // namespace fastmlp

@@ -1,0 +1,80 @@
+#pragma once
+// The register-tile micro-kernel, written once with GCC/Clang vector extensions and compiled in
+// one translation unit per instruction set with that set's flags (see CMakeLists.txt), so the same
+// source becomes SSE, AVX2+FMA or AVX-512 code. The contract is in gemm/microkernel.hpp.
+#include <cstring>
+
+#include "gemm/microkernel.hpp"
+
+namespace fastmlp::kernels {
+
+// MR rows by NV vectors of VL floats: the tile is MR x (NV * VL).
+template <int MR, int NV, int VL>
+struct TileKernel {
+  static constexpr int NR = NV * VL;
+  typedef float Vec __attribute__((vector_size(VL * sizeof(float))));
+
+  static Vec load(const float* p) {
+    Vec v;
+    std::memcpy(&v, p, sizeof(Vec));
+    return v;
+  }
+  static void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(Vec)); }
+
+  static void run(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c, index_t cs_c,
+                  index_t m, index_t n, float alpha, float beta) {
+    const float* a = static_cast<const float*>(__builtin_assume_aligned(a_panel, 64));
+    const float* b = static_cast<const float*>(__builtin_assume_aligned(b_panel, 64));
+
+    // The accumulators: MR * NV vector registers once the loops below are unrolled.
+    Vec acc[MR][NV];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[i][v] = Vec{};
+
+    for (index_t p = 0; p < kc; ++p) {
+      Vec bv[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * VL);
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        const float ai = a[i];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];  // one FMA with -ffp-contract=fast
+      }
+      a += MR;
+      b += NR;
+    }
+
+    if (m == MR && n == NR && cs_c == 1) {
+      // Full tile with contiguous rows: write straight from the registers.
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        float* row = c + i * rs_c;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) {
+          const Vec r = alpha * acc[i][v];
+          if (beta == 0.0f)
+            store(row + v * VL, r);
+          else
+            store(row + v * VL, r + beta * load(row + v * VL));
+        }
+      }
+      return;
+    }
+
+    // Edge tile or strided C: go through a small buffer and touch only the m x n corner.
+    alignas(64) float tile[MR][NR];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) store(&tile[i][v * VL], acc[i][v]);
+    for (index_t i = 0; i < m; ++i) {
+      for (index_t j = 0; j < n; ++j) {
+        float& out = c[i * rs_c + j * cs_c];
+        out = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * out;
+      }
+    }
+  }
+};
+
+}  // namespace fastmlp::kernels

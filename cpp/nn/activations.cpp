@@ -1,0 +1,73 @@
+#include "nn/activations.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace fastmlp {
+
+Activation parse_activation(const std::string& name) {
+  if (name == "identity" || name == "linear") return Activation::Identity;
+  if (name == "relu") return Activation::ReLU;
+  if (name == "sigmoid") return Activation::Sigmoid;
+  if (name == "tanh") return Activation::Tanh;
+  throw std::invalid_argument("unknown activation '" + name + "'; expected one of: identity, relu, sigmoid, tanh");
+}
+
+const char* activation_name(Activation act) {
+  switch (act) {
+    case Activation::Identity: return "identity";
+    case Activation::ReLU: return "relu";
+    case Activation::Sigmoid: return "sigmoid";
+    case Activation::Tanh: return "tanh";
+  }
+  return "identity";
+}
+
+namespace {
+
+// exp() of a non-positive argument only, so neither branch can overflow.
+inline float stable_sigmoid(float x) {
+  if (x >= 0.0f) return 1.0f / (1.0f + std::exp(-x));
+  const float e = std::exp(x);
+  return e / (1.0f + e);
+}
+
+}  // namespace
+
+void activation_forward(Activation act, index_t n, const float* x, float* y) {
+  switch (act) {
+    case Activation::Identity:
+      if (x != y)
+        for (index_t i = 0; i < n; ++i) y[i] = x[i];
+      return;
+    case Activation::ReLU:
+      for (index_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      return;
+    case Activation::Sigmoid:
+      for (index_t i = 0; i < n; ++i) y[i] = stable_sigmoid(x[i]);
+      return;
+    case Activation::Tanh:
+      for (index_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
+      return;
+  }
+}
+
+void activation_backward(Activation act, index_t n, const float* y, const float* dy, float* dx) {
+  switch (act) {
+    case Activation::Identity:
+      if (dy != dx)
+        for (index_t i = 0; i < n; ++i) dx[i] = dy[i];
+      return;
+    case Activation::ReLU:
+      for (index_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      return;
+    case Activation::Sigmoid:
+      for (index_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
+      return;
+    case Activation::Tanh:
+      for (index_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      return;
+  }
+}
+
+}  // namespace fastmlp

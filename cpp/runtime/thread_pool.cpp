@@ -1,0 +1,133 @@
+#include "runtime/thread_pool.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+#if defined(__linux__)
+#include <sched.h>
+#endif
+
+namespace fastmlp {
+namespace {
+
+int default_thread_count() {
+  if (const char* env = std::getenv("FASTMLP_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+#if defined(__linux__)
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+}  // namespace
+
+ThreadPool& ThreadPool::global() {
+  // Deliberately never destroyed: worker threads must not be joined during static destruction,
+  // after the Python interpreter may already be gone.
+  static ThreadPool* pool = new ThreadPool(default_thread_count());
+  return *pool;
+}
+
+ThreadPool::ThreadPool(int n) { start_workers(n); }
+
+ThreadPool::~ThreadPool() { stop_workers(); }
+
+int ThreadPool::num_threads() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return num_threads_;
+}
+
+void ThreadPool::set_num_threads(int n) {
+  if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
+  std::lock_guard<std::mutex> run_lock(run_mutex_);
+  if (n == num_threads()) return;
+  stop_workers();
+  start_workers(n);
+}
+
+void ThreadPool::start_workers(int n) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+    num_threads_ = n;
+  }
+  workers_.reserve(static_cast<std::size_t>(n - 1));
+  for (int w = 1; w < n; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+}
+
+void ThreadPool::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+}
+
+void ThreadPool::worker_loop(int worker_index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int)>* job;
+    int tasks, threads;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+      job = job_;
+      tasks = job_tasks_;
+      threads = num_threads_;
+    }
+    std::exception_ptr error;
+    try {
+      for (int t = worker_index; t < tasks; t += threads) (*job)(t);
+    } catch (...) {
+      error = std::current_exception();
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (error && !error_) error_ = error;
+      if (--pending_workers_ == 0) done_.notify_one();
+    }
+  }
+}
+
+void ThreadPool::run(int n_tasks, const std::function<void(int)>& fn) {
+  if (n_tasks <= 0) return;
+  std::unique_lock<std::mutex> run_lock(run_mutex_, std::try_to_lock);
+  const int threads = run_lock.owns_lock() ? num_threads() : 1;
+  if (n_tasks == 1 || threads == 1) {
+    for (int t = 0; t < n_tasks; ++t) fn(t);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &fn;
+    job_tasks_ = n_tasks;
+    pending_workers_ = threads - 1;
+    error_ = nullptr;
+    ++generation_;
+  }
+  wake_.notify_all();
+  std::exception_ptr error;
+  try {
+    for (int t = 0; t < n_tasks; t += threads) fn(t);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_.wait(lock, [&] { return pending_workers_ == 0; });
+  job_ = nullptr;
+  if (!error) error = error_;
+  if (error) std::rethrow_exception(error);
+}
+
+int get_num_threads() { return ThreadPool::global().num_threads(); }
+void set_num_threads(int n) { ThreadPool::global().set_num_threads(n); }
+
+}  // namespace fastmlp

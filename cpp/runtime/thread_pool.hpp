@@ -1,0 +1,56 @@
+#pragma once
+// A persistent pool of worker threads with deterministic work assignment.
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace fastmlp {
+
+class ThreadPool {
+ public:
+  // The process-wide pool (created on first use, sized from the CPU affinity mask or the
+  // FASTMLP_NUM_THREADS environment variable).
+  static ThreadPool& global();
+
+  int num_threads() const;
+  // Resizes the pool to n >= 1 threads, the calling thread included.
+  void set_num_threads(int n);
+
+  // Runs fn(task) for task in [0, n_tasks): task t always goes to thread t % num_threads
+  // (thread 0 is the caller), so a partition of work by task is reproducible. Returns when all
+  // tasks are done and rethrows the first exception a task threw. When the pool is already busy
+  // (a call from another Python thread, or a nested call) the tasks run on the caller, in order:
+  // same results, no deadlock.
+  void run(int n_tasks, const std::function<void(int)>& fn);
+
+  ~ThreadPool();
+
+ private:
+  explicit ThreadPool(int n);
+  void start_workers(int n);
+  void stop_workers();
+  void worker_loop(int worker_index);
+
+  std::mutex run_mutex_;  // one parallel region at a time
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  std::vector<std::thread> workers_;
+  int num_threads_ = 1;
+  std::uint64_t generation_ = 0;
+  bool stopping_ = false;
+  const std::function<void(int)>* job_ = nullptr;
+  int job_tasks_ = 0;
+  int pending_workers_ = 0;
+  std::exception_ptr error_;
+};
+
+// Threads in the pool, the caller included.
+int get_num_threads();
+void set_num_threads(int n);
+
+}  // namespace fastmlp

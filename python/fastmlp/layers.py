@@ -1,0 +1,69 @@
+"""Layers of a Sequential model. They are descriptions: the C++ core owns the weights."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Union
+
+from . import activations as _activations
+from ._validation import positive_int
+
+__all__ = ["Layer", "Dense", "Dropout", "from_config"]
+
+
+class Layer:
+    """Base class of layers."""
+
+    def get_config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _core_spec(self) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: ``y = activation(x @ W.T + b)``.
+
+    Input (batch, in) float32, output (batch, units) float32. W has shape (units, in) and b (units,),
+    PyTorch's layout, initialised as ``torch.nn.Linear`` (uniform in ±1/sqrt(in)) from the model seed.
+    """
+
+    def __init__(self, units: int, activation: Union[str, _activations.Activation, None] = None) -> None:
+        self.units = positive_int("units", units)
+        self.activation = _activations.get(activation)
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"type": "Dense", "units": self.units, "activation": self.activation.name}
+
+    def _core_spec(self) -> tuple:
+        return ("dense", self.units, self.activation.name)
+
+
+class Dropout(Layer):
+    """Inverted dropout: while training, zeroes each value with probability ``rate`` and scales the
+    rest by 1/(1-rate); the identity in predict and evaluate. Masks come from the model's seed."""
+
+    def __init__(self, rate: float) -> None:
+        rate = float(rate)
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"rate must be in [0, 1), got {rate}")
+        self.rate = rate
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"type": "Dropout", "rate": self.rate}
+
+    def _core_spec(self) -> tuple:
+        return ("dropout", self.rate)
+
+
+def from_config(config: Dict[str, Any]) -> Layer:
+    """Rebuilds a layer from its get_config() dictionary."""
+    kind = config.get("type")
+    if kind == "Dense":
+        return Dense(config["units"], activation=config.get("activation"))
+    if kind == "Dropout":
+        return Dropout(config["rate"])
+    raise ValueError(f"unknown layer type {kind!r} in the model configuration")
