@@ -6,6 +6,7 @@
 #include "gemm/microkernel.hpp"
 #include "gemm/packing.hpp"
 #include "runtime/aligned_buffer.hpp"
+#include "runtime/fp_mode.hpp"
 #include "runtime/thread_pool.hpp"
 
 namespace fastmlp {
@@ -83,6 +84,7 @@ void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStr
     return;
   }
 
+  FlushDenormalsGuard flush_denormals;
   const KernelConfig& cfg = active_kernel();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   ThreadPool& pool = ThreadPool::global();

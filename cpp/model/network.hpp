@@ -11,6 +11,7 @@
 #include "nn/losses.hpp"
 #include "optim/optimizer.hpp"
 #include "runtime/aligned_buffer.hpp"
+#include "runtime/fp_mode.hpp"
 #include "runtime/rng.hpp"
 
 namespace fastmlp {
@@ -84,6 +85,7 @@ class Network {
 
    private:
     Network& net_;
+    FlushDenormalsGuard flush_denormals_;
   };
 
  private:

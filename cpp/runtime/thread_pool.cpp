@@ -1,5 +1,7 @@
 #include "runtime/thread_pool.hpp"
 
+#include "runtime/fp_mode.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -70,6 +72,7 @@ void ThreadPool::stop_workers() {
 }
 
 void ThreadPool::worker_loop(int worker_index) {
+  flush_denormals_forever();
   std::uint64_t seen = 0;
   for (;;) {
     const std::function<void(int)>* job;
