@@ -9,6 +9,10 @@
 #if defined(__linux__)
 #include <sched.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#define FASTMLP_HAVE_GETPID 1
+#endif
 
 namespace fastmlp {
 namespace {
@@ -23,6 +27,14 @@ int default_thread_count() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
 #endif
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+long current_pid() {
+#ifdef FASTMLP_HAVE_GETPID
+  return static_cast<long>(getpid());
+#else
+  return 0;
+#endif
 }
 
 }  // namespace
@@ -46,12 +58,14 @@ int ThreadPool::num_threads() const {
 void ThreadPool::set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
   std::lock_guard<std::mutex> run_lock(run_mutex_);
+  restart_if_forked();
   if (n == num_threads()) return;
   stop_workers();
   start_workers(n);
 }
 
 void ThreadPool::start_workers(int n) {
+  owner_pid_ = current_pid();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
@@ -59,6 +73,15 @@ void ThreadPool::start_workers(int n) {
   }
   workers_.reserve(static_cast<std::size_t>(n - 1));
   for (int w = 1; w < n; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+}
+
+void ThreadPool::restart_if_forked() {
+  if (owner_pid_ == current_pid()) return;
+  // The std::thread objects name threads of the parent: they can be neither joined nor
+  // destroyed (that would terminate), so they are parked in a vector that is never freed.
+  new std::vector<std::thread>(std::move(workers_));
+  workers_.clear();
+  start_workers(num_threads());
 }
 
 void ThreadPool::stop_workers() {
@@ -103,6 +126,7 @@ void ThreadPool::worker_loop(int worker_index) {
 void ThreadPool::run(int n_tasks, const std::function<void(int)>& fn) {
   if (n_tasks <= 0) return;
   std::unique_lock<std::mutex> run_lock(run_mutex_, std::try_to_lock);
+  if (run_lock.owns_lock()) restart_if_forked();
   const int threads = run_lock.owns_lock() ? num_threads() : 1;
   if (n_tasks == 1 || threads == 1) {
     for (int t = 0; t < n_tasks; ++t) fn(t);

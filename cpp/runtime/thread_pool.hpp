@@ -34,6 +34,8 @@ class ThreadPool {
   void start_workers(int n);
   void stop_workers();
   void worker_loop(int worker_index);
+  // After fork() the child has this object but none of the worker threads: start new ones.
+  void restart_if_forked();
 
   std::mutex run_mutex_;  // one parallel region at a time
   mutable std::mutex mutex_;
@@ -47,6 +49,7 @@ class ThreadPool {
   int job_tasks_ = 0;
   int pending_workers_ = 0;
   std::exception_ptr error_;
+  long owner_pid_ = 0;  // the process whose threads workers_ are
 };
 
 // Threads in the pool, the caller included.
