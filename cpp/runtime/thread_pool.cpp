@@ -66,13 +66,16 @@ void ThreadPool::set_num_threads(int n) {
 
 void ThreadPool::start_workers(int n) {
   owner_pid_ = current_pid();
+  std::uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
     num_threads_ = n;
+    generation = generation_;
   }
   workers_.reserve(static_cast<std::size_t>(n - 1));
-  for (int w = 1; w < n; ++w) workers_.emplace_back([this, w] { worker_loop(w); });
+  // A new worker must not mistake the last finished job for a new one.
+  for (int w = 1; w < n; ++w) workers_.emplace_back([this, w, generation] { worker_loop(w, generation); });
 }
 
 void ThreadPool::restart_if_forked() {
@@ -94,9 +97,9 @@ void ThreadPool::stop_workers() {
   workers_.clear();
 }
 
-void ThreadPool::worker_loop(int worker_index) {
+void ThreadPool::worker_loop(int worker_index, std::uint64_t first_generation) {
   flush_denormals_forever();
-  std::uint64_t seen = 0;
+  std::uint64_t seen = first_generation;
   for (;;) {
     const std::function<void(int)>* job;
     int tasks, threads;

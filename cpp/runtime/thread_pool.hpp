@@ -33,7 +33,8 @@ class ThreadPool {
   explicit ThreadPool(int n);
   void start_workers(int n);
   void stop_workers();
-  void worker_loop(int worker_index);
+  // first_generation: the job generation when the worker was created; it waits for a newer one.
+  void worker_loop(int worker_index, std::uint64_t first_generation);
   // After fork() the child has this object but none of the worker threads: start new ones.
   void restart_if_forked();
 

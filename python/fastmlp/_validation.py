@@ -55,9 +55,10 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
         raise ValueError(f"{name} has zero features (columns)")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features (columns) but the model expects {n_features}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):  # overflow becomes inf, reported below
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinite values (after conversion to float32)")
+        raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return arr
 
 
@@ -92,7 +93,8 @@ def as_targets(y: Any, classification: bool, n_samples: int, n_outputs: int, nam
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_outputs:
         raise ValueError(f"{name} must have shape ({n_samples}, {n_outputs}) to match the model's outputs, got {arr.shape}")
-    values = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        values = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(values).all():
-        raise ValueError(f"{name} contains NaN or infinite values (after conversion to float32)")
+        raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
