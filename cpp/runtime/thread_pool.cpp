@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 #include <stdexcept>
 
 #if defined(__linux__)
@@ -84,7 +85,13 @@ void ThreadPool::restart_if_forked() {
   // destroyed (that would terminate), so they are parked in a vector that is never freed.
   new std::vector<std::thread>(std::move(workers_));
   workers_.clear();
-  start_workers(num_threads());
+  // The condition variables still count the parent's waiting workers, so notifying them would
+  // wait forever for acknowledgements: start from fresh synchronisation objects (the old ones
+  // are abandoned, not destroyed, for the same reason).
+  new (&mutex_) std::mutex();
+  new (&wake_) std::condition_variable();
+  new (&done_) std::condition_variable();
+  start_workers(num_threads_);
 }
 
 void ThreadPool::stop_workers() {

@@ -1,0 +1,57 @@
+"""The thread pool and runtime settings: thread counts, forked children, bad arguments."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2", True])
+def test_set_num_threads_rejects_non_positive_integers(bad):
+    with pytest.raises(ValueError, match=r"\bn\b"):
+        fm.set_num_threads(bad)
+
+
+def test_thread_count_round_trips_and_changes_do_not_change_results():
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((301, 257)).astype(np.float32)
+    b = rng.standard_normal((257, 263)).astype(np.float32)
+    results = []
+    for n in (1, 3, 2, 1, 2):
+        fm.set_num_threads(n)
+        assert fm.get_num_threads() == n
+        results.append(fm.matmul(a, b))
+    for r in results[1:]:
+        assert np.array_equal(r, results[0])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_forked_child_can_use_the_thread_pool():
+    fm.set_num_threads(2)
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((400, 300)).astype(np.float32)
+    b = rng.standard_normal((300, 200)).astype(np.float32)
+    expected = fm.matmul(a, b)  # starts the parent's workers before the fork
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report through the pipe, never return into pytest
+        ok = False
+        try:
+            ok = np.array_equal(fm.matmul(a, b), expected) and fm.get_num_threads() == 2
+            fm.set_num_threads(1)
+            ok = ok and np.array_equal(fm.matmul(a, b), expected)
+        finally:
+            os.write(write_fd, b"1" if ok else b"0")
+            os._exit(0)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    answer = os.read(read_fd, 1)
+    os.close(read_fd)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert answer == b"1"
+    assert np.array_equal(fm.matmul(a, b), expected)  # the parent's pool still works
