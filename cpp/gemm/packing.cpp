@@ -15,6 +15,15 @@ void pack_slivers(index_t rows, index_t depth, const float* src, index_t rs, ind
     if (rs == 1 && w == width) {
       // The sliver's values for one p are contiguous in memory.
       for (index_t p = 0; p < depth; ++p) std::memcpy(dst + p * width, s + p * cs, sizeof(float) * width);
+    } else if (cs == 1) {
+      // Each source row is contiguous along the depth: read rows sequentially and scatter them
+      // into the sliver (strided reads across rows would touch a new cache line per value).
+      for (index_t r = 0; r < w; ++r) {
+        const float* row = s + r * rs;
+        for (index_t p = 0; p < depth; ++p) dst[p * width + r] = row[p];
+      }
+      for (index_t r = w; r < width; ++r)
+        for (index_t p = 0; p < depth; ++p) dst[p * width + r] = 0.0f;
     } else {
       for (index_t p = 0; p < depth; ++p) {
         float* d = dst + p * width;

@@ -1,6 +1,9 @@
 #include "nn/activations.hpp"
 
+#include "fastmlp/simd_clones.hpp"
+
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 namespace fastmlp {
@@ -34,37 +37,43 @@ inline float stable_sigmoid(float x) {
 
 }  // namespace
 
+FASTMLP_VECTOR_CLONES
 void activation_forward(Activation act, index_t n, const float* x, float* y) {
   switch (act) {
     case Activation::Identity:
-      if (x != y)
-        for (index_t i = 0; i < n; ++i) y[i] = x[i];
+      if (x != y) std::memcpy(y, x, sizeof(float) * static_cast<std::size_t>(n));
       return;
     case Activation::ReLU:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
       return;
     case Activation::Sigmoid:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) y[i] = stable_sigmoid(x[i]);
       return;
     case Activation::Tanh:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) y[i] = std::tanh(x[i]);
       return;
   }
 }
 
+FASTMLP_VECTOR_CLONES
 void activation_backward(Activation act, index_t n, const float* y, const float* dy, float* dx) {
   switch (act) {
     case Activation::Identity:
-      if (dy != dx)
-        for (index_t i = 0; i < n; ++i) dx[i] = dy[i];
+      if (dy != dx) std::memcpy(dx, dy, sizeof(float) * static_cast<std::size_t>(n));
       return;
     case Activation::ReLU:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
       return;
     case Activation::Sigmoid:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
       return;
     case Activation::Tanh:
+      FASTMLP_IVDEP
       for (index_t i = 0; i < n; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
       return;
   }

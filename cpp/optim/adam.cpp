@@ -1,9 +1,11 @@
 #include <cmath>
 
+#include "fastmlp/simd_clones.hpp"
 #include "optim/optimizer.hpp"
 
 namespace fastmlp {
 
+FASTMLP_VECTOR_CLONES
 void adam_step(const AdamConfig& cfg, index_t n, float* params, const float* grads, float* exp_avg,
                float* exp_avg_sq, std::int64_t step) {
   const double t = static_cast<double>(step);

@@ -1,7 +1,9 @@
+#include "fastmlp/simd_clones.hpp"
 #include "optim/optimizer.hpp"
 
 namespace fastmlp {
 
+FASTMLP_VECTOR_CLONES
 void sgd_step(const SgdConfig& cfg, index_t n, float* params, const float* grads, float* momentum_buf,
               bool first_step) {
   const float lr = cfg.lr, wd = cfg.weight_decay, mu = cfg.momentum;
