@@ -55,3 +55,18 @@ def test_forked_child_can_use_the_thread_pool():
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert answer == b"1"
     assert np.array_equal(fm.matmul(a, b), expected)  # the parent's pool still works
+
+
+@pytest.mark.parametrize("n", [1, 7, 4095, 4096, 4097, 10007])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_all_finite_finds_one_bad_value_anywhere(n, bad):
+    from fastmlp import _core
+
+    base = np.random.default_rng(n).standard_normal(n).astype(np.float32)
+    base[0] = np.finfo(np.float32).max  # large and tiny finite values are fine
+    base[-1] = np.finfo(np.float32).smallest_subnormal
+    assert _core.all_finite(base)
+    for pos in sorted({0, n // 2, n - 1}):
+        x = base.copy()
+        x[pos] = bad
+        assert not _core.all_finite(x), pos

@@ -1,5 +1,6 @@
 #include "bindings/common.hpp"
 #include "fastmlp/gemm.hpp"
+#include "runtime/finite.hpp"
 #include "runtime/thread_pool.hpp"
 
 namespace fastmlp::bindings {
@@ -17,6 +18,15 @@ void bind_runtime(py::module_& m) {
         set_num_threads(n);
       },
       py::arg("n"), "Sets the threads used by fastmlp's kernels (the calling thread included).");
+  m.def(
+      "all_finite",
+      [](const py::array_t<float, py::array::c_style>& a) {
+        const float* data = a.data();
+        const index_t n = a.size();
+        py::gil_scoped_release release;
+        return all_finite(data, n);
+      },
+      py::arg("a"), "True when the C-contiguous float32 array holds no NaN or Inf.");
 }
 
 }  // namespace fastmlp::bindings

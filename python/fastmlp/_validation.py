@@ -9,6 +9,8 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
+from . import _core
+
 __all__ = ["unknown_name_error", "as_features", "as_targets", "positive_int", "non_negative_int"]
 
 
@@ -57,7 +59,7 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
         raise ValueError(f"{name} has {arr.shape[1]} features (columns) but the model expects {n_features}")
     with np.errstate(over="ignore"):  # overflow becomes inf, reported below
         arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
+    if not _core.all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return arr
 
@@ -95,6 +97,6 @@ def as_targets(y: Any, classification: bool, n_samples: int, n_outputs: int, nam
         raise ValueError(f"{name} must have shape ({n_samples}, {n_outputs}) to match the model's outputs, got {arr.shape}")
     with np.errstate(over="ignore"):
         values = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(values).all():
+    if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
