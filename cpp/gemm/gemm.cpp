@@ -12,8 +12,10 @@
 namespace fastmlp {
 namespace {
 
-// Below this many multiply-adds a second thread costs more than it saves (about 64^3).
-constexpr double kMinWorkPerThread = 64.0 * 64.0 * 64.0;
+// Below this many multiply-adds per thread a second thread costs more than it saves: each thread
+// packs its own copy of the shared operand and the pool synchronises per call. Measured on 2 Zen 5
+// cores: with 64^3, M-mnist training (128x256x784 products) ran 15% slower on 2 threads than on 1.
+constexpr double kMinWorkPerThread = 256.0 * 256.0 * 256.0;
 
 index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
 
