@@ -210,7 +210,8 @@ def test_matmul_accepts_transposed_views_and_other_dtypes():
 
 def test_matmul_bitwise_identical_across_thread_counts():
     rng = np.random.default_rng(14)
-    m, n, k = 300, 129, 257
+    # Large enough (~79M multiply-adds) that the GEMM really splits the work over 2 threads.
+    m, n, k = 601, 513, 257
     a, b = _uniform(rng, (m, k)), _uniform(rng, (k, n))
     fm.set_num_threads(1)
     assert fm.get_num_threads() == 1

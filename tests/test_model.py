@@ -161,12 +161,22 @@ def test_same_seed_gives_same_weights_after_fit():
 
 
 def test_one_and_two_threads_give_identical_weights_after_fit():
-    X, y = _random_classification(5, 300, 65, 5)
+    # Wide enough that every product of a batch (256 x 600 x 301, ~46M multiply-adds) is split
+    # over 2 threads; small products stay on one thread by design.
+    X, y = _random_classification(5, 515, 301, 5)
+
+    def fit_wide():
+        model = fm.Sequential([fm.Dense(600, activation="relu"), fm.Dropout(0.2), fm.Dense(5)],
+                              input_dim=301, seed=11)
+        model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-3))
+        model.fit(X, y, epochs=2, batch_size=256, shuffle=True, verbose=0)
+        return [p.copy() for p in model.parameters()]
+
     fm.set_num_threads(1)
-    one = _fit_model(11, X, y)
+    one = fit_wide()
     fm.set_num_threads(2)
     assert fm.get_num_threads() == 2
-    two = _fit_model(11, X, y)
+    two = fit_wide()
     for p1, p2 in zip(one, two):
         assert np.array_equal(p1, p2)
 
