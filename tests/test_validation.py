@@ -214,3 +214,9 @@ def test_unknown_loss_name():
     X, y = _data()
     with pytest.raises(RuntimeError):
         model.fit(X, y, epochs=1, verbose=0)
+
+
+@pytest.mark.parametrize("units,input_dim", [(10**10, 10**10), (2**40, 3), (10**6, 10**6)])
+def test_layers_too_large_for_memory_raise_memory_error(units, input_dim):
+    with pytest.raises(MemoryError):
+        fm.Sequential([fm.Dense(units)], input_dim=input_dim)

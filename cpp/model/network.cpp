@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <utility>
 
@@ -35,9 +36,11 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
       if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
       layer.out = spec.units;
       layer.weight_offset = n_params;
-      n_params += layer.out * layer.in;
-      layer.bias_offset = n_params;
-      n_params += layer.out;
+      index_t layer_params = 0;
+      if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
+          __builtin_add_overflow(n_params, layer_params, &n_params))
+        throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
+      layer.bias_offset = layer.weight_offset + layer.out * layer.in;
       const index_t index = static_cast<index_t>(layers_.size());
       tensors_.push_back({index, false, layer.weight_offset, layer.out, layer.in});
       tensors_.push_back({index, true, layer.bias_offset, layer.out, 1});
