@@ -49,8 +49,6 @@ py::tuple dense_backward_py(const FloatArray& x, const FloatArray& w, const Floa
   std::memcpy(dz.mutable_data(), dy.data(), sizeof(float) * s.batch * s.out);
   FloatArray dw = new_matrix(s.out, s.in);
   FloatArray db = FloatArray({s.out});
-  std::memset(dw.mutable_data(), 0, sizeof(float) * s.out * s.in);
-  std::memset(db.mutable_data(), 0, sizeof(float) * s.out);
   py::object dx_obj = py::none();
   float* dxp = nullptr;
   if (need_dx) {

@@ -123,7 +123,8 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
   return current;
 }
 
-void Network::backward(index_t rows) {
+void Network::backward_and_update(index_t rows) {
+  optimizer_.begin_step();
   int cur = 0;  // grad_buffers_[cur] holds the gradient w.r.t. the current layer's output
   for (index_t l = static_cast<index_t>(layers_.size()) - 1; l >= 0; --l) {
     const Layer& layer = layers_[static_cast<std::size_t>(l)];
@@ -134,6 +135,8 @@ void Network::backward(index_t rows) {
                      params_.data() + layer.weight_offset, outputs_[static_cast<std::size_t>(l)].data(),
                      grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
                      grads_.data() + layer.bias_offset, dx);
+      // dx above used the old weights; the layer's weights and bias are contiguous.
+      optimizer_.update(layer.weight_offset, layer.out * (layer.in + 1), params_.data(), grads_.data());
       if (!need_input_grad) return;
       cur = 1 - cur;
     } else {
@@ -152,9 +155,7 @@ LossStats Network::step_on_batch(const float* x, const Targets& targets, index_t
   const double normaliser = loss_normaliser(loss_, rows, output_dim_);
   LossStats stats =
       loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(), 1.0 / normaliser);
-  grads_.fill_zero();
-  backward(rows);
-  optimizer_.step(num_params(), params_.data(), grads_.data());
+  backward_and_update(rows);
   return stats;
 }
 

@@ -102,8 +102,9 @@ class Network {
   void ensure_workspace(index_t rows);
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);
-  // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim), accumulating into grads_.
-  void backward(index_t rows);
+  // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting)
+  // and applies the optimizer to each layer as soon as its gradient is complete.
+  void backward_and_update(index_t rows);
   LossStats step_on_batch(const float* x, const Targets& targets, index_t rows);
 
   index_t input_dim_ = 0;

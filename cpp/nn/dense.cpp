@@ -18,12 +18,13 @@ void dense_backward(const DenseShape& s, Activation act, const float* x, const f
                     float* dw, float* db, float* dx) {
   float* dz = dy;
   activation_backward(act, s.batch * s.out, y, dy, dz);
+  for (index_t j = 0; j < s.out; ++j) db[j] = 0.0f;
   for (index_t r = 0; r < s.batch; ++r) {
     const float* row = dz + r * s.out;
     for (index_t j = 0; j < s.out; ++j) db[j] += row[j];
   }
-  // dW (out, in) += dZ^T (out, batch) X (batch, in)
-  gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 1.0f, row_major(dw, s.in));
+  // dW (out, in) = dZ^T (out, batch) X (batch, in)
+  gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 0.0f, row_major(dw, s.in));
   // dX (batch, in) = dZ (batch, out) W (out, in)
   if (dx) gemm(s.batch, s.in, s.out, 1.0f, row_major(dz, s.out), row_major(w, s.in), 0.0f, row_major(dx, s.in));
 }

@@ -23,12 +23,12 @@ void Optimizer::reset_state(index_t n) {
   state2_.reset(kind_ == Kind::Adam ? n : 0);
 }
 
-void Optimizer::step(index_t n, float* params, const float* grads) {
-  ++steps_;
+void Optimizer::update(index_t offset, index_t n, float* params, const float* grads) {
   if (kind_ == Kind::SGD)
-    sgd_step(sgd_, n, params, grads, state1_.data(), steps_ == 1);
+    sgd_step(sgd_, n, params + offset, grads + offset, state1_.data() ? state1_.data() + offset : nullptr,
+             steps_ == 1);
   else
-    adam_step(adam_, n, params, grads, state1_.data(), state2_.data(), steps_);
+    adam_step(adam_, n, params + offset, grads + offset, state1_.data() + offset, state2_.data() + offset, steps_);
 }
 
 }  // namespace fastmlp

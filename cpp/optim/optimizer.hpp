@@ -43,7 +43,11 @@ class Optimizer {
 
   // Allocates zeroed state for n parameters and restarts the step count.
   void reset_state(index_t n);
-  void step(index_t n, float* params, const float* grads);
+  // One optimizer step is begin_step() followed by update() over every parameter range once, in
+  // any order: the network updates each layer right after its gradient, while it is in cache.
+  void begin_step() { ++steps_; }
+  // Updates params[offset, offset + n) from grads[offset, offset + n) and the matching state.
+  void update(index_t offset, index_t n, float* params, const float* grads);
 
   Kind kind() const { return kind_; }
   std::int64_t steps() const { return steps_; }

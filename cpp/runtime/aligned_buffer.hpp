@@ -46,10 +46,6 @@ class AlignedBuffer {
   void ensure(index_t n) {
     if (n > size_) reset(n);
   }
-  void fill_zero() {
-    if (data_) std::memset(static_cast<void*>(data_), 0, static_cast<std::size_t>(size_) * sizeof(T));
-  }
-
   T* data() { return data_; }
   const T* data() const { return data_; }
   index_t size() const { return size_; }
