@@ -226,3 +226,38 @@ def test_matmul_bitwise_identical_across_thread_counts():
     assert np.array_equal(c1, c2)
     assert np.array_equal(c1t, c2t)
     _assert_gemm_close(c2, ref.gemm(a, b), a, b, k)
+
+
+def _bad_matmul_calls():
+    a = np.ones((3, 4), dtype=np.float32)
+    b = np.ones((4, 5), dtype=np.float32)
+    read_only = np.empty((3, 5), dtype=np.float32)
+    read_only.flags.writeable = False
+    overlapping = np.ones((4, 4), dtype=np.float32)
+    return [
+        ("1-D a", lambda: fm.matmul(np.ones(4, np.float32), b), r"\ba\b"),
+        ("3-D b", lambda: fm.matmul(a, np.ones((4, 5, 1), np.float32)), r"\bb\b"),
+        ("inner mismatch", lambda: fm.matmul(a, np.ones((3, 5), np.float32)), r"a\.shape\[1\]"),
+        ("complex a", lambda: fm.matmul(a.astype(np.complex64), b), r"\ba\b.*real"),
+        ("strings b", lambda: fm.matmul(a, np.array([["x"] * 5] * 4)), r"\bb\b"),
+        ("out float64", lambda: fm.matmul(a, b, out=np.empty((3, 5))), r"\bout\b.*float32"),
+        ("out wrong shape", lambda: fm.matmul(a, b, out=np.empty((5, 3), np.float32)), r"\bout\b.*shape"),
+        ("out read-only", lambda: fm.matmul(a, b, out=read_only), r"\bout\b.*writeable"),
+        ("out is an operand", lambda: fm.matmul(overlapping, overlapping, out=overlapping), r"\bout\b.*share"),
+        ("out not an array", lambda: fm.matmul(a, b, out=[[0.0] * 5] * 3), r"\bout\b"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_bad_matmul_calls())))
+def test_matmul_rejects_bad_arguments_naming_them(case):
+    _, call, pattern = _bad_matmul_calls()[case]
+    with pytest.raises(ValueError, match=pattern):
+        call()
+
+
+def test_matmul_converts_lists_and_integer_arrays_once():
+    a = [[1, 2, 3], [4, 5, 6]]
+    b = np.arange(12, dtype=np.int64).reshape(3, 4)
+    out = fm.matmul(a, b)
+    assert out.dtype == np.float32 and out.shape == (2, 4)
+    assert np.array_equal(out, (np.array(a) @ b).astype(np.float32))

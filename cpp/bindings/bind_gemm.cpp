@@ -39,9 +39,10 @@ ArrayOperand operand(const py::array& a, const char* name) {
 bool overlaps(const ArrayOperand& x, const ArrayOperand& y) { return x.lo < y.hi && y.lo < x.hi; }
 
 void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a,
-              bool trans_b) {
-  ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, "c");
-  require(c.writeable(), "c must be writeable");
+              bool trans_b, const char* c_name = "c") {
+  const std::string cn = c_name;
+  ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, c_name);
+  require(c.writeable(), cn + " must be writeable");
   if (trans_a) {
     A.view = A.view.transposed();
     std::swap(A.rows, A.cols);
@@ -53,17 +54,52 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
   require(A.cols == B.rows, "inner dimensions differ: op(a) is (" + std::to_string(A.rows) + ", " +
                                 std::to_string(A.cols) + ") and op(b) is (" + std::to_string(B.rows) + ", " +
                                 std::to_string(B.cols) + ")");
-  require(C.rows == A.rows && C.cols == B.cols, "c must have shape (" + std::to_string(A.rows) + ", " +
+  require(C.rows == A.rows && C.cols == B.cols, cn + " must have shape (" + std::to_string(A.rows) + ", " +
                                                     std::to_string(B.cols) + ")");
-  require(!overlaps(C, A) && !overlaps(C, B), "c must not share memory with a or b");
+  require(!overlaps(C, A) && !overlaps(C, B), cn + " must not share memory with a or b");
   Strided cv{static_cast<float*>(c.mutable_data()), C.view.row_stride, C.view.col_stride};
   py::gil_scoped_release release;
   gemm(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
 }
 
+// Any array of real numbers as a float32 array: float32 input is used as is, whatever its
+// strides (no copy); other real dtypes are converted once.
+py::array as_float32_operand(const py::object& obj, const char* name) {
+  py::array arr = py::array::ensure(obj);
+  require(static_cast<bool>(arr), std::string(name) + " must be an array of real numbers");
+  const char kind = arr.dtype().kind();
+  require(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b',
+          std::string(name) + " must hold real numbers, got dtype " + py::str(arr.dtype()).cast<std::string>());
+  if (arr.dtype().is(py::dtype::of<float>())) return arr;
+  return py::array_t<float, py::array::forcecast>::ensure(arr);
+}
+
+// fm.matmul: the whole call in C++, so small products do not pay for Python-level checks.
+py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::object& out_obj) {
+  py::array a = as_float32_operand(a_obj, "a");
+  py::array b = as_float32_operand(b_obj, "b");
+  require_ndim(a, 2, "a");
+  require_ndim(b, 2, "b");
+  require(a.shape(1) == b.shape(0), "a has shape (" + std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
+                                        ") and b has shape (" + std::to_string(b.shape(0)) + ", " +
+                                        std::to_string(b.shape(1)) + "): a.shape[1] must equal b.shape[0]");
+  py::array out;
+  if (out_obj.is_none()) {
+    out = py::array_t<float>({a.shape(0), b.shape(1)});
+  } else {
+    require(py::isinstance<py::array>(out_obj), "out must be a float32 NumPy array");
+    out = py::reinterpret_borrow<py::array>(out_obj);
+    require(out.dtype().is(py::dtype::of<float>()), "out must have dtype float32");
+  }
+  run_gemm(a, b, out, 1.0f, 0.0f, false, false, "out");
+  return out;
+}
+
 }  // namespace
 
 void bind_gemm(py::module_& m) {
+  m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
+        "a @ b in float32 (see fastmlp.matmul).");
   m.def(
       "gemm",
       [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a, bool trans_b) {

@@ -54,36 +54,12 @@ def set_num_threads(n: int) -> None:
     _core.set_num_threads(positive_int("n", n))
 
 
-def _matmul_operand(x: Any, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D array, got shape {arr.shape}")
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    if arr.dtype != np.float32:
-        arr = arr.astype(np.float32)
-    return arr
-
-
 def matmul(a: Any, b: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
     """``a @ b`` for 2-D arrays with fastmlp's GEMM, in float32.
 
-    a: (m, k), b: (k, n); other dtypes are converted to float32. Strided, F-contiguous and
+    a: (m, k), b: (k, n); other real dtypes are converted to float32. Strided, F-contiguous and
     transposed (``x.T``) float32 inputs are used in place, without a copy. out: optional float32
-    (m, n) array to write into. Returns the (m, n) float32 result.
+    (m, n) array to write into (any strides; must not overlap a or b). Returns the (m, n) float32
+    result (``out`` when given). Raises ValueError naming the argument for wrong shapes or dtypes.
     """
-    a = _matmul_operand(a, "a")
-    b = _matmul_operand(b, "b")
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(f"a has shape {a.shape} and b has shape {b.shape}: a.shape[1] must equal b.shape[0]")
-    shape = (a.shape[0], b.shape[1])
-    if out is None:
-        out = np.empty(shape, dtype=np.float32)
-    elif not isinstance(out, np.ndarray) or out.dtype != np.float32 or out.shape != shape:
-        raise ValueError(f"out must be a float32 array of shape {shape}")
-    elif not out.flags.writeable:
-        raise ValueError("out must be writeable")
-    elif np.may_share_memory(out, a) or np.may_share_memory(out, b):
-        raise ValueError("out must not share memory with a or b")
-    _core.gemm(a, b, out)
-    return out
+    return _core.matmul(a, b, out)
