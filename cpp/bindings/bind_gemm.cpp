@@ -16,9 +16,9 @@ struct ArrayOperand {
 
 ArrayOperand operand(const py::array& a, const char* name) {
   require_ndim(a, 2, name);
-  require(a.dtype().is(py::dtype::of<float>()), std::string(name) + " must have dtype float32");
+  FASTMLP_REQUIRE(a.dtype().is(py::dtype::of<float>()), std::string(name) + " must have dtype float32");
   const index_t rs = a.strides(0), cs = a.strides(1);
-  require(rs % static_cast<index_t>(sizeof(float)) == 0 && cs % static_cast<index_t>(sizeof(float)) == 0,
+  FASTMLP_REQUIRE(rs % static_cast<index_t>(sizeof(float)) == 0 && cs % static_cast<index_t>(sizeof(float)) == 0,
           std::string(name) + " must have strides that are multiples of 4 bytes");
   ArrayOperand op{{static_cast<const float*>(a.data()), rs / 4, cs / 4}, a.shape(0), a.shape(1), nullptr, nullptr};
   const char* base = static_cast<const char*>(a.data());
@@ -42,7 +42,7 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
               bool trans_b, const char* c_name = "c") {
   const std::string cn = c_name;
   ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, c_name);
-  require(c.writeable(), cn + " must be writeable");
+  FASTMLP_REQUIRE(c.writeable(), cn + " must be writeable");
   if (trans_a) {
     A.view = A.view.transposed();
     std::swap(A.rows, A.cols);
@@ -51,12 +51,12 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
     B.view = B.view.transposed();
     std::swap(B.rows, B.cols);
   }
-  require(A.cols == B.rows, "inner dimensions differ: op(a) is (" + std::to_string(A.rows) + ", " +
+  FASTMLP_REQUIRE(A.cols == B.rows, "inner dimensions differ: op(a) is (" + std::to_string(A.rows) + ", " +
                                 std::to_string(A.cols) + ") and op(b) is (" + std::to_string(B.rows) + ", " +
                                 std::to_string(B.cols) + ")");
-  require(C.rows == A.rows && C.cols == B.cols, cn + " must have shape (" + std::to_string(A.rows) + ", " +
+  FASTMLP_REQUIRE(C.rows == A.rows && C.cols == B.cols, cn + " must have shape (" + std::to_string(A.rows) + ", " +
                                                     std::to_string(B.cols) + ")");
-  require(!overlaps(C, A) && !overlaps(C, B), cn + " must not share memory with a or b");
+  FASTMLP_REQUIRE(!overlaps(C, A) && !overlaps(C, B), cn + " must not share memory with a or b");
   Strided cv{static_cast<float*>(c.mutable_data()), C.view.row_stride, C.view.col_stride};
   py::gil_scoped_release release;
   gemm(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
@@ -66,9 +66,9 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
 // strides (no copy); other real dtypes are converted once.
 py::array as_float32_operand(const py::object& obj, const char* name) {
   py::array arr = py::array::ensure(obj);
-  require(static_cast<bool>(arr), std::string(name) + " must be an array of real numbers");
+  FASTMLP_REQUIRE(static_cast<bool>(arr), std::string(name) + " must be an array of real numbers");
   const char kind = arr.dtype().kind();
-  require(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b',
+  FASTMLP_REQUIRE(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b',
           std::string(name) + " must hold real numbers, got dtype " + py::str(arr.dtype()).cast<std::string>());
   if (arr.dtype().is(py::dtype::of<float>())) return arr;
   return py::array_t<float, py::array::forcecast>::ensure(arr);
@@ -80,16 +80,16 @@ py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::obj
   py::array b = as_float32_operand(b_obj, "b");
   require_ndim(a, 2, "a");
   require_ndim(b, 2, "b");
-  require(a.shape(1) == b.shape(0), "a has shape (" + std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
+  FASTMLP_REQUIRE(a.shape(1) == b.shape(0), "a has shape (" + std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
                                         ") and b has shape (" + std::to_string(b.shape(0)) + ", " +
                                         std::to_string(b.shape(1)) + "): a.shape[1] must equal b.shape[0]");
   py::array out;
   if (out_obj.is_none()) {
     out = py::array_t<float>({a.shape(0), b.shape(1)});
   } else {
-    require(py::isinstance<py::array>(out_obj), "out must be a float32 NumPy array");
+    FASTMLP_REQUIRE(py::isinstance<py::array>(out_obj), "out must be a float32 NumPy array");
     out = py::reinterpret_borrow<py::array>(out_obj);
-    require(out.dtype().is(py::dtype::of<float>()), "out must have dtype float32");
+    FASTMLP_REQUIRE(out.dtype().is(py::dtype::of<float>()), "out must have dtype float32");
   }
   run_gemm(a, b, out, 1.0f, 0.0f, false, false, "out");
   return out;
@@ -113,8 +113,8 @@ void bind_gemm(py::module_& m) {
       "gemm_reference",
       [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta) {
         ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, "c");
-        require(A.cols == B.rows && C.rows == A.rows && C.cols == B.cols, "shapes do not match");
-        require(c.writeable() && !overlaps(C, A) && !overlaps(C, B), "c must be writeable and not overlap a or b");
+        FASTMLP_REQUIRE(A.cols == B.rows && C.rows == A.rows && C.cols == B.cols, "shapes do not match");
+        FASTMLP_REQUIRE(c.writeable() && !overlaps(C, A) && !overlaps(C, B), "c must be writeable and not overlap a or b");
         Strided cv{static_cast<float*>(c.mutable_data()), C.view.row_stride, C.view.col_stride};
         py::gil_scoped_release release;
         gemm_reference(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);

@@ -24,8 +24,8 @@ FloatArray dense_forward_py(const FloatArray& x, const FloatArray& w, const Floa
   require_ndim(w, 2, "w");
   require_ndim(b, 1, "b");
   const DenseShape s{x.shape(0), x.shape(1), w.shape(0)};
-  require(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
-  require(b.shape(0) == s.out, "b must have shape (w.shape[0],)");
+  FASTMLP_REQUIRE(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
+  FASTMLP_REQUIRE(b.shape(0) == s.out, "b must have shape (w.shape[0],)");
   const Activation a = activation_arg(act);
   FloatArray y = new_matrix(s.batch, s.out);
   float* yp = y.mutable_data();
@@ -39,10 +39,10 @@ py::tuple dense_backward_py(const FloatArray& x, const FloatArray& w, const Floa
   require_ndim(x, 2, "x");
   require_ndim(w, 2, "w");
   const DenseShape s{x.shape(0), x.shape(1), w.shape(0)};
-  require(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
+  FASTMLP_REQUIRE(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
   for (const FloatArray* a : {&y, &dy}) {
     require_ndim(*a, 2, "y and dy");
-    require(a->shape(0) == s.batch && a->shape(1) == s.out, "y and dy must have shape (x.shape[0], w.shape[0])");
+    FASTMLP_REQUIRE(a->shape(0) == s.batch && a->shape(1) == s.out, "y and dy must have shape (x.shape[0], w.shape[0])");
   }
   const Activation a = activation_arg(act);
   FloatArray dz = new_matrix(s.batch, s.out);  // dense_backward overwrites its dy argument
@@ -73,7 +73,7 @@ FloatArray activation_forward_py(const std::string& name, const FloatArray& x) {
 
 FloatArray activation_backward_py(const std::string& name, const FloatArray& y, const FloatArray& dy) {
   const Activation a = activation_arg(name);
-  require(y.size() == dy.size(), "y and dy must have the same shape");
+  FASTMLP_REQUIRE(y.size() == dy.size(), "y and dy must have the same shape");
   FloatArray dx(std::vector<py::ssize_t>(dy.shape(), dy.shape() + dy.ndim()));
   activation_backward(a, y.size(), y.data(), dy.data(), dx.mutable_data());
   return dx;
@@ -93,13 +93,13 @@ py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::arr
   FloatArray values;
   if (loss == Loss::CrossEntropy) {
     labels = LabelArray::ensure(target);
-    require(labels && labels.ndim() == 1 && labels.shape(0) == rows, "target must be integer labels of shape (rows,)");
+    FASTMLP_REQUIRE(labels && labels.ndim() == 1 && labels.shape(0) == rows, "target must be integer labels of shape (rows,)");
     for (index_t i = 0; i < rows; ++i)
-      require(labels.data()[i] >= 0 && labels.data()[i] < cols, "target labels must be in [0, pred.shape[1])");
+      FASTMLP_REQUIRE(labels.data()[i] >= 0 && labels.data()[i] < cols, "target labels must be in [0, pred.shape[1])");
     t.labels = labels.data();
   } else {
     values = FloatArray::ensure(target);
-    require(values && values.ndim() == 2 && values.shape(0) == rows && values.shape(1) == cols,
+    FASTMLP_REQUIRE(values && values.ndim() == 2 && values.shape(0) == rows && values.shape(1) == cols,
             "target must have the shape of pred");
     t.values = values.data();
   }

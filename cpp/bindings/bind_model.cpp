@@ -51,7 +51,7 @@ struct TargetHolder {
 
 index_t check_x(const Network& net, const FloatArray& x) {
   require_ndim(x, 2, "X");
-  require(x.shape(1) == net.input_dim(), "X must have " + std::to_string(net.input_dim()) +
+  FASTMLP_REQUIRE(x.shape(1) == net.input_dim(), "X must have " + std::to_string(net.input_dim()) +
                                              " features (columns), got " + std::to_string(x.shape(1)));
   return x.shape(0);
 }
@@ -61,15 +61,15 @@ TargetHolder check_targets(const Network& net, const py::array& y, index_t n) {
   const index_t classes = net.output_dim();
   if (net.loss() == Loss::CrossEntropy) {
     h.labels = LabelArray::ensure(y);
-    require(h.labels && h.labels.ndim() == 1 && h.labels.shape(0) == n,
+    FASTMLP_REQUIRE(h.labels && h.labels.ndim() == 1 && h.labels.shape(0) == n,
             "y must be integer class labels of shape (" + std::to_string(n) + ",)");
     const std::int64_t* lab = h.labels.data();
     for (index_t i = 0; i < n; ++i)
-      require(lab[i] >= 0 && lab[i] < classes, "y labels must be in [0, " + std::to_string(classes) + ")");
+      FASTMLP_REQUIRE(lab[i] >= 0 && lab[i] < classes, "y labels must be in [0, " + std::to_string(classes) + ")");
     h.targets.labels = lab;
   } else {
     h.values = FloatArray::ensure(y);
-    require(h.values && h.values.ndim() == 2 && h.values.shape(0) == n && h.values.shape(1) == classes,
+    FASTMLP_REQUIRE(h.values && h.values.ndim() == 2 && h.values.shape(0) == n && h.values.shape(1) == classes,
             "y must be float targets of shape (" + std::to_string(n) + ", " + std::to_string(classes) + ")");
     h.targets.values = h.values.data();
   }
@@ -132,7 +132,7 @@ void bind_model(py::module_& m) {
       .def("train_step",
            [](Network& net, const FloatArray& x, const py::array& y) {
              const index_t n = check_x(net, x);
-             require(n > 0, "X must have at least one row");
+             FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              TargetHolder t = check_targets(net, y, n);
              LossStats stats;
              {
@@ -145,8 +145,8 @@ void bind_model(py::module_& m) {
       .def("train_epoch",
            [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle) {
              const index_t n = check_x(net, x);
-             require(n > 0, "X must have at least one row");
-             require(batch_size > 0, "batch_size must be a positive integer");
+             FASTMLP_REQUIRE(n > 0, "X must have at least one row");
+             FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
              TargetHolder t = check_targets(net, y, n);
              InterruptPoller poll;
              EpochResult r;
@@ -177,7 +177,7 @@ void bind_model(py::module_& m) {
       .def("evaluate",
            [](Network& net, const FloatArray& x, const py::array& y) {
              const index_t n = check_x(net, x);
-             require(n > 0, "X must have at least one row");
+             FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              TargetHolder t = check_targets(net, y, n);
              InterruptPoller poll;
              LossStats stats;

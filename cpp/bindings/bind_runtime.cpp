@@ -13,7 +13,7 @@ void bind_runtime(py::module_& m) {
   m.def(
       "set_num_threads",
       [](int n) {
-        require(n >= 1, "n must be a positive integer, got " + std::to_string(n));
+        FASTMLP_REQUIRE(n >= 1, "n must be a positive integer, got " + std::to_string(n));
         py::gil_scoped_release release;
         set_num_threads(n);
       },

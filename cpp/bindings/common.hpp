@@ -19,12 +19,15 @@ namespace py = pybind11;
 using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
 using LabelArray = py::array_t<std::int64_t, py::array::c_style | py::array::forcecast>;
 
-inline void require(bool ok, const std::string& message) {
-  if (!ok) throw py::value_error(message);
-}
+// Raises ValueError(message) unless cond holds. A macro so that the message, which often formats
+// shapes, is only built when the check fails: small calls must not pay for string formatting.
+#define FASTMLP_REQUIRE(cond, message)                             \
+  do {                                                             \
+    if (!(cond)) throw ::pybind11::value_error(message);           \
+  } while (0)
 
 inline void require_ndim(const py::array& a, int ndim, const char* name) {
-  require(a.ndim() == ndim, std::string(name) + " must be a " + std::to_string(ndim) + "-D array, got " +
+  FASTMLP_REQUIRE(a.ndim() == ndim, std::string(name) + " must be a " + std::to_string(ndim) + "-D array, got " +
                                 std::to_string(a.ndim()) + "-D");
 }
 
