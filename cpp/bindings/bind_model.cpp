@@ -157,6 +157,7 @@ void bind_model(py::module_& m) {
              poll.rethrow_if_interrupted();
              py::dict d = stats_dict(net, r.stats, r.samples);
              d["steps"] = r.steps;
+             d["diverged"] = r.diverged;
              return d;
            },
            py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"))

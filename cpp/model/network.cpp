@@ -155,6 +155,7 @@ LossStats Network::step_on_batch(const float* x, const Targets& targets, index_t
   const double normaliser = loss_normaliser(loss_, rows, output_dim_);
   LossStats stats =
       loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(), 1.0 / normaliser);
+  if (!std::isfinite(stats.loss_sum)) return stats;  // diverged: keep the last finite weights
   backward_and_update(rows);
   return stats;
 }
@@ -204,9 +205,14 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
       if (targets.labels) bt.labels = targets.labels + start;
       if (targets.values) bt.values = targets.values + start * output_dim_;
     }
-    result.stats.add(step_on_batch(bx, bt, rows));
-    result.samples += rows;
+    const LossStats stats = step_on_batch(bx, bt, rows);
     result.steps += 1;
+    if (!std::isfinite(stats.loss_sum)) {
+      result.diverged = true;
+      break;
+    }
+    result.stats.add(stats);
+    result.samples += rows;
     if (should_stop && should_stop()) {
       result.interrupted = true;
       break;

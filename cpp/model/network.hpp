@@ -37,8 +37,9 @@ struct ParamTensor {
 struct EpochResult {
   LossStats stats;
   index_t samples = 0;  // samples trained on (fewer than n when interrupted)
-  index_t steps = 0;
+  index_t steps = 0;       // steps taken, the diverging one included
   bool interrupted = false;
+  bool diverged = false;   // the last step's loss was NaN or Inf: it made no update, the epoch stopped
 };
 
 class Network {
@@ -62,10 +63,12 @@ class Network {
 
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
+  // When the loss is not finite (divergence) nothing is updated: the weights stay as they were.
   LossStats train_step(const float* x, const Targets& targets, index_t rows);
 
   // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
   // `shuffle`. `should_stop` is polled after every batch; returning true ends the epoch early.
+  // A non-finite batch loss ends the epoch at once with `diverged` set (see train_step).
   EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                           const std::function<bool()>& should_stop);
 

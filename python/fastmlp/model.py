@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -129,6 +130,10 @@ class Sequential:
 
         Returns:
             History with per-epoch "loss", metrics, and "val_loss"/"val_<metric>".
+
+        Raises:
+            FloatingPointError: a batch loss became NaN or infinite (divergence); the message names
+                the epoch and step, and the model keeps the weights from before that step.
         """
         X = self._ensure_built(X)
         net = self._require_compiled("fit")
@@ -155,6 +160,14 @@ class Sequential:
             start = time.perf_counter()
             stats = net.train_epoch(X, y, batch_size, bool(shuffle))
             elapsed = time.perf_counter() - start
+            if stats["diverged"]:
+                for cb in all_callbacks:
+                    cb.on_train_end()
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss is NaN or "
+                    "infinite. The weights are those before that step. Lower the learning rate, scale the "
+                    "inputs, or check the data."
+                )
             logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
             if validation is not None:
                 val_stats = net.evaluate(*validation)
@@ -174,10 +187,17 @@ class Sequential:
 
     def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
         """One forward, backward and optimizer update on the batch (x, y), in one C++ call.
-        Returns the batch's mean loss before the update; ``gradients()`` then holds its gradient."""
+        Returns the batch's mean loss before the update; ``gradients()`` then holds its gradient.
+        Raises FloatingPointError, without updating, when that loss is NaN or infinite."""
         x = self._ensure_built(x, "x")
         net = self._require_compiled("train_step")
-        return float(net.train_step(x, self._targets(y, x.shape[0]))["loss"])
+        loss = float(net.train_step(x, self._targets(y, x.shape[0]))["loss"])
+        if not math.isfinite(loss):
+            raise FloatingPointError(
+                f"the batch loss is {loss}: no update was made and the weights are unchanged. "
+                "Lower the learning rate, scale the inputs, or check the data."
+            )
+        return loss
 
     # ---------------------------------------------------------------- inference
     def predict(self, X: ArrayLike) -> np.ndarray:
