@@ -261,3 +261,16 @@ def test_matmul_converts_lists_and_integer_arrays_once():
     out = fm.matmul(a, b)
     assert out.dtype == np.float32 and out.shape == (2, 4)
     assert np.array_equal(out, (np.array(a) @ b).astype(np.float32))
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (7, 33, 17), (65, 31, 129), (129, 65, 63), (13, 257, 300)])
+def test_gemm_matches_the_cpp_triple_loop_reference(m, n, k, trans_a, trans_b):
+    """The optimised GEMM against the never-optimised C++ triple loop kept beside it."""
+    rng = np.random.default_rng(m * 7 + n * 3 + k + 2 * trans_a + trans_b)
+    a, b = _operands(rng, m, n, k, trans_a, trans_b)
+    c0 = _uniform(rng, (m, n))
+    fast, slow = c0.copy(), c0.copy()
+    _core.gemm(a, b, fast, alpha=0.75, beta=-0.5, trans_a=trans_a, trans_b=trans_b)
+    _core.gemm_reference(a, b, slow, alpha=0.75, beta=-0.5, trans_a=trans_a, trans_b=trans_b)
+    _assert_gemm_close(fast, slow.astype(np.float64), a, b, k, trans_a, trans_b, c_scale=0.5 * np.abs(c0))

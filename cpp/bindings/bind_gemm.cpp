@@ -38,8 +38,11 @@ ArrayOperand operand(const py::array& a, const char* name) {
 
 bool overlaps(const ArrayOperand& x, const ArrayOperand& y) { return x.lo < y.hi && y.lo < x.hi; }
 
+using GemmFunction = void (*)(index_t, index_t, index_t, float, ConstStrided, ConstStrided, float, Strided);
+
+// Checks the operands, then runs `fn` (the optimised gemm or the reference) without the GIL.
 void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a,
-              bool trans_b, const char* c_name = "c") {
+              bool trans_b, const char* c_name = "c", GemmFunction fn = &gemm) {
   const std::string cn = c_name;
   ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, c_name);
   FASTMLP_REQUIRE(c.writeable(), cn + " must be writeable");
@@ -59,7 +62,7 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
   FASTMLP_REQUIRE(!overlaps(C, A) && !overlaps(C, B), cn + " must not share memory with a or b");
   Strided cv{static_cast<float*>(c.mutable_data()), C.view.row_stride, C.view.col_stride};
   py::gil_scoped_release release;
-  gemm(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
+  fn(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
 }
 
 // Any array of real numbers as a float32 array: float32 input is used as is, whatever its
@@ -111,15 +114,11 @@ void bind_gemm(py::module_& m) {
       "contents.");
   m.def(
       "gemm_reference",
-      [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta) {
-        ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, "c");
-        FASTMLP_REQUIRE(A.cols == B.rows && C.rows == A.rows && C.cols == B.cols, "shapes do not match");
-        FASTMLP_REQUIRE(c.writeable() && !overlaps(C, A) && !overlaps(C, B), "c must be writeable and not overlap a or b");
-        Strided cv{static_cast<float*>(c.mutable_data()), C.view.row_stride, C.view.col_stride};
-        py::gil_scoped_release release;
-        gemm_reference(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
+      [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a, bool trans_b) {
+        run_gemm(a, b, c, alpha, beta, trans_a, trans_b, "c", &gemm_reference);
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("alpha") = 1.0f, py::arg("beta") = 0.0f,
+      py::arg("trans_a") = false, py::arg("trans_b") = false,
       "The naive triple-loop GEMM (double accumulation) the optimised one is tested against.");
 }
 

@@ -25,6 +25,8 @@ def gemm_reference(
     c: npt.NDArray[np.float32],
     alpha: float = 1.0,
     beta: float = 0.0,
+    trans_a: bool = False,
+    trans_b: bool = False,
 ) -> None: ...
 def dense_forward(
     x: npt.ArrayLike, w: npt.ArrayLike, b: npt.ArrayLike, activation: str
