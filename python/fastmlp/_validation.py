@@ -43,6 +43,15 @@ def _as_numeric_array(name: str, value: Any) -> np.ndarray:
     return arr
 
 
+def _as_float32_c(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous float32, copying only when needed. Values too large for float32 become inf
+    (reported by the caller's finiteness check) instead of raising a RuntimeWarning."""
+    if arr.dtype == np.float32 and arr.flags.c_contiguous:
+        return arr  # the common case, kept cheap: train_step is called once per batch
+    with np.errstate(over="ignore"):
+        return np.ascontiguousarray(arr, dtype=np.float32)
+
+
 def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarray:
     """Returns X as a C-contiguous float32 (n_samples, n_features) array without copying when it
     already is one. Raises ValueError naming `name` for a wrong shape, an empty array, a wrong
@@ -57,8 +66,7 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
         raise ValueError(f"{name} has zero features (columns)")
     if n_features is not None and arr.shape[1] != n_features:
         raise ValueError(f"{name} has {arr.shape[1]} features (columns) but the model expects {n_features}")
-    with np.errstate(over="ignore"):  # overflow becomes inf, reported below
-        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    arr = _as_float32_c(arr)
     if not _core.all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return arr
@@ -95,8 +103,7 @@ def as_targets(y: Any, classification: bool, n_samples: int, n_outputs: int, nam
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_outputs:
         raise ValueError(f"{name} must have shape ({n_samples}, {n_outputs}) to match the model's outputs, got {arr.shape}")
-    with np.errstate(over="ignore"):
-        values = np.ascontiguousarray(arr, dtype=np.float32)
+    values = _as_float32_c(arr)
     if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
