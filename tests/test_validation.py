@@ -43,6 +43,16 @@ def _assert_same(model, snapshot):
         np.testing.assert_array_equal(p, s)
 
 
+def _assert_fit_predict_evaluate_reject_X(model, X, y):
+    """fit, predict and evaluate each raise a ValueError naming X."""
+    with pytest.raises(ValueError, match=X_MSG):
+        model.fit(X, y, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=X_MSG):
+        model.predict(X)
+    with pytest.raises(ValueError, match=X_MSG):
+        model.evaluate(X, y)
+
+
 # --------------------------------------------------------------------------- feature count
 @pytest.mark.parametrize("n_features", [1, N_IN - 1, N_IN + 1, 64])
 def test_wrong_feature_count(n_features):
@@ -50,12 +60,7 @@ def test_wrong_feature_count(n_features):
     snapshot = _unchanged(model)
     X = np.zeros((5, n_features), dtype=np.float32)
     y = np.zeros(5, dtype=np.int64)
-    with pytest.raises(ValueError, match=X_MSG):
-        model.fit(X, y, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=X_MSG):
-        model.predict(X)
-    with pytest.raises(ValueError, match=X_MSG):
-        model.evaluate(X, y)
+    _assert_fit_predict_evaluate_reject_X(model, X, y)
     with pytest.raises(ValueError, match=r"\b[Xx]\b"):
         model.train_step(X, y)
     _assert_same(model, snapshot)
@@ -114,12 +119,7 @@ def test_nan_or_inf_in_X(bad):
     X, y = _data()
     X = X.copy()
     X[4, 2] = bad
-    with pytest.raises(ValueError, match=X_MSG):
-        model.fit(X, y, epochs=1, verbose=0)
-    with pytest.raises(ValueError, match=X_MSG):
-        model.predict(X)
-    with pytest.raises(ValueError, match=X_MSG):
-        model.evaluate(X, y)
+    _assert_fit_predict_evaluate_reject_X(model, X, y)
     _assert_same(model, snapshot)
 
 

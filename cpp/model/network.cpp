@@ -42,8 +42,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
         throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
       layer.bias_offset = layer.weight_offset + layer.out * layer.in;
       const index_t index = static_cast<index_t>(layers_.size());
-      tensors_.push_back({index, false, layer.weight_offset, layer.out, layer.in});
-      tensors_.push_back({index, true, layer.bias_offset, layer.out, 1});
+      tensors_.push_back({false, layer.weight_offset, layer.out, layer.in});
+      tensors_.push_back({true, layer.bias_offset, layer.out, 1});
       if (first_param_layer_ < 0) first_param_layer_ = index;
     } else if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) {
       throw std::invalid_argument("Dropout rate must be in [0, 1)");

@@ -27,7 +27,6 @@ struct LayerSpec {
 // Where one parameter tensor lives in the flat block: a (rows, cols) row-major matrix at
 // `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,).
 struct ParamTensor {
-  index_t layer;  // index in the layer list
   bool is_bias;
   index_t offset;
   index_t rows;
@@ -59,7 +58,6 @@ class Network {
   Loss loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
-  bool has_optimizer() const { return has_optimizer_; }
 
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.

@@ -16,16 +16,6 @@ Activation parse_activation(const std::string& name) {
   throw std::invalid_argument("unknown activation '" + name + "'; expected one of: identity, relu, sigmoid, tanh");
 }
 
-const char* activation_name(Activation act) {
-  switch (act) {
-    case Activation::Identity: return "identity";
-    case Activation::ReLU: return "relu";
-    case Activation::Sigmoid: return "sigmoid";
-    case Activation::Tanh: return "tanh";
-  }
-  return "identity";
-}
-
 namespace {
 
 // exp() of a non-positive argument only, so neither branch can overflow.

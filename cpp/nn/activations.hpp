@@ -11,7 +11,6 @@ enum class Activation { Identity, ReLU, Sigmoid, Tanh };
 
 // Parses "identity" | "linear" | "relu" | "sigmoid" | "tanh"; throws std::invalid_argument otherwise.
 Activation parse_activation(const std::string& name);
-const char* activation_name(Activation act);
 
 // y[i] = act(x[i]) for n values; x and y may be the same array.
 void activation_forward(Activation act, index_t n, const float* x, float* y);

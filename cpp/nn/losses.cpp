@@ -11,8 +11,6 @@ Loss parse_loss(const std::string& name) {
   throw std::invalid_argument("unknown loss '" + name + "'; expected one of: mse, cross_entropy");
 }
 
-const char* loss_name(Loss loss) { return loss == Loss::MSE ? "mse" : "cross_entropy"; }
-
 double loss_normaliser(Loss loss, index_t rows, index_t cols) {
   return loss == Loss::MSE ? static_cast<double>(rows) * static_cast<double>(cols) : static_cast<double>(rows);
 }

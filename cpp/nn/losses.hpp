@@ -13,7 +13,6 @@ enum class Loss { MSE, CrossEntropy };
 
 // Parses "mse" | "cross_entropy"; throws std::invalid_argument otherwise.
 Loss parse_loss(const std::string& name);
-const char* loss_name(Loss loss);
 
 // Targets: class labels for cross-entropy, a dense (rows, cols) array for regression losses.
 struct Targets {

@@ -49,8 +49,6 @@ class Optimizer {
   // Updates params[offset, offset + n) from grads[offset, offset + n) and the matching state.
   void update(index_t offset, index_t n, float* params, const float* grads);
 
-  Kind kind() const { return kind_; }
-  std::int64_t steps() const { return steps_; }
 
  private:
   Kind kind_ = Kind::SGD;

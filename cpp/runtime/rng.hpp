@@ -48,9 +48,6 @@ class Rng {
     return static_cast<std::uint64_t>(product >> 64);
   }
 
-  const std::array<std::uint64_t, 4>& state() const { return state_; }
-  void set_state(const std::array<std::uint64_t, 4>& s) { state_ = s; }
-
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   static std::uint64_t splitmix64(std::uint64_t& x) {
