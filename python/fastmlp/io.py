@@ -1,30 +1,159 @@
 """Saving and loading models as safetensors files: the weights as tensors named
-``layers.{i}.weight`` / ``layers.{i}.bias`` (PyTorch layout) and the architecture as JSON in the
-file's metadata. Writes are atomic: a failed save leaves any previous file intact."""
+``layers.{i}.weight`` / ``layers.{i}.bias`` (PyTorch layout, little-endian float32) and the
+architecture as JSON in the file's metadata.
+
+Writes are atomic: a failed or interrupted save leaves any previous file intact. Reads trust
+nothing: ``load`` parses the safetensors container itself and checks every field of the header
+against the architecture it declares before it allocates the model, so a truncated, corrupted or
+hostile file raises ValueError instead of crashing, hanging, allocating without bound or
+returning a wrong model.
+
+File layout (https://github.com/huggingface/safetensors): 8 bytes little-endian unsigned header
+length N, N bytes of a UTF-8 JSON object (``"__metadata__"``: str -> str; per tensor
+``{"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}``, offsets relative to the first
+byte after the header), then the tensor data. fastmlp's metadata: ``format`` ("fastmlp"),
+``format_version`` ("1"), ``architecture`` (``Sequential.get_config()`` as JSON) and
+``weights_crc32``: 8 hex digits, the CRC-32 of the architecture string (UTF-8) followed by every
+tensor's little-endian bytes in ``parameters()`` order. It catches accidents the container checks
+cannot (a flipped bit in a weight, a partly written file of full length); it is optional, so files
+written by other tools without it still load. No other metadata keys are accepted.
+"""
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
+import shutil
+import stat
+import struct
+import sys
 import tempfile
-from typing import TYPE_CHECKING, Dict, Union
+import zlib
+from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Union
 
 import numpy as np
-from safetensors import safe_open
 from safetensors.numpy import save_file
+
+from . import _core
+from . import activations as _activations
 
 if TYPE_CHECKING:
     from .model import Sequential
 
-__all__ = ["save", "load", "FORMAT_NAME"]
+__all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION", "TEMP_SUFFIX"]
 
 FORMAT_NAME = "fastmlp"
 FORMAT_VERSION = 1
+SUPPORTED_VERSIONS = ("1",)
+#: Suffix of the temporary folder a save writes into next to its target (``.<name>.<random>.fastmlp-tmp``).
+#: One can only be left behind when the saving process was killed; it is safe to delete.
+TEMP_SUFFIX = ".fastmlp-tmp"
+
+# Limits on what a file may declare. Real fastmlp headers are a few hundred bytes per layer.
+MAX_HEADER_BYTES = 16 * 1024 * 1024
+MAX_LAYERS = 10_000
+MAX_WIDTH = 2**31 - 1  # input_dim and units
+# Activation values per sample a model may need beyond 2 per parameter (see _check_architecture).
+ACTIVATION_SLACK = 2**16
+_METADATA_KEYS = ("format", "format_version", "architecture", "weights_crc32")
+_MAX_INT_DIGITS = 20  # JSON integers longer than this are rejected before int() sees them
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def _tensor_names(model: "Sequential") -> list:
+class _Invalid(Exception):
+    """Internal: what is wrong with a file; load turns it into a ValueError naming the path."""
+
+
+# =============================================================================== architecture
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_in(what: str, value: Any, low: int, high: int) -> int:
+    if not _is_int(value) or not low <= value <= high:
+        raise _Invalid(f"{what} must be an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def _check_keys(what: str, obj: Dict[str, Any], required: Tuple[str, ...], optional: Tuple[str, ...] = ()) -> None:
+    missing = [k for k in required if k not in obj]
+    if missing:
+        raise _Invalid(f"{what} lacks {', '.join(map(repr, missing))}")
+    unknown = sorted(set(obj) - set(required) - set(optional))
+    if unknown:
+        raise _Invalid(f"{what} has unknown keys {unknown}")
+
+
+def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
+    """Validates a model configuration (``Sequential.get_config()``) without building anything and
+    returns the tensors it needs, in ``parameters()`` order: [(name, shape), ...].
+
+    Widths are bounded by MAX_WIDTH and the layer count by MAX_LAYERS; the parameter count is
+    computed with Python integers (no overflow) and is checked against the bytes the file holds
+    by the caller, so a file claiming a 10**12-unit layer is rejected, not allocated. The
+    activation values one sample needs (what predict/fit allocate per row: each layer's output,
+    plus a mask for Dropout) must stay within 2 per parameter plus ACTIVATION_SLACK: every model
+    without stacked Dropout layers does, and a small file cannot declare thousands of wide
+    Dropout layers that would need gigabytes at the first predict."""
+    if not isinstance(config, dict):
+        raise _Invalid(f"the architecture must be a JSON object, got {type(config).__name__}")
+    _check_keys("the architecture", config, ("input_dim", "layers"), ("seed",))
+    width = _int_in("input_dim", config["input_dim"], 1, MAX_WIDTH)
+    _int_in("seed", config.get("seed", 0), 0, 2**64 - 1)
+    layers = config["layers"]
+    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
+        raise _Invalid(f"layers must be a list of 1 to {MAX_LAYERS} layers")
+    tensors: List[Tuple[str, Tuple[int, ...]]] = []
+    n_params = 0
+    activation_values = 0
+    for i, layer in enumerate(layers):
+        what = f"layers[{i}]"
+        if not isinstance(layer, dict):
+            raise _Invalid(f"{what} must be a JSON object, got {type(layer).__name__}")
+        kind = layer.get("type")
+        if kind == "Dense":
+            _check_keys(what, layer, ("type", "units"), ("activation",))
+            units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
+            activation = layer.get("activation")
+            if activation is not None and not isinstance(activation, str):
+                raise _Invalid(f"{what}.activation must be a string, got {activation!r}")
+            try:
+                _activations.get(activation)
+            except ValueError as exc:
+                raise _Invalid(f"{what}: {exc}") from None
+            tensors += [(f"layers.{i}.weight", (units, width)), (f"layers.{i}.bias", (units,))]
+            n_params += units * (width + 1)
+            width = units
+            activation_values += width
+        elif kind == "Dropout":
+            _check_keys(what, layer, ("type", "rate"))
+            rate = layer["rate"]
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
+                raise _Invalid(f"{what}.rate must be a number in [0, 1), got {rate!r}")
+            activation_values += 2 * width
+        else:
+            raise _Invalid(f"{what} has unknown layer type {kind!r} (expected 'Dense' or 'Dropout')")
+    if not tensors:
+        raise _Invalid("the architecture has no Dense layer")
+    if activation_values > 2 * n_params + ACTIVATION_SLACK:
+        raise _Invalid(
+            f"the architecture needs {activation_values} activation values per sample for only {n_params} "
+            "parameters (stacked Dropout layers?)"
+        )
+    return tensors
+
+
+def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
+    crc = zlib.crc32(architecture.encode("utf-8", "surrogatepass"))
+    for t in tensors:
+        crc = zlib.crc32(t if sys.byteorder == "little" else t.astype("<f4"), crc)
+    return f"{crc:08x}"
+
+
+def _tensor_names(model: "Sequential") -> List[str]:
     names = []
     for i, layer in enumerate(model.layers):
         if layer.get_config()["type"] == "Dense":
@@ -32,63 +161,344 @@ def _tensor_names(model: "Sequential") -> list:
     return names
 
 
+# =============================================================================== save
+def _new_file_mode(path: str) -> int:
+    """The permission bits a plain ``open(path, "wb")`` would leave: those of the file it
+    overwrites, or 0o666 minus the umask for a new file (temporary files are created 0o600)."""
+    try:
+        st = os.stat(path)
+        if stat.S_ISREG(st.st_mode):
+            return stat.S_IMODE(st.st_mode)
+    except OSError:
+        pass
+    umask: Optional[int] = None
+    try:  # Linux >= 4.7 reports it without changing it
+        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    umask = int(line.split()[1], 8)
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    if umask is None:
+        umask = os.umask(0o022)
+        os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    """Makes a rename in `directory` durable. Best effort: not every platform or file system can
+    open or fsync a directory."""
+    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
+    try:
+        fd = os.open(directory, flags)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def save(model: "Sequential", path: PathLike) -> None:
-    """Writes `model` (architecture and weights) to `path` atomically."""
+    """Writes `model` (architecture and weights) to `path`, atomically.
+
+    The file is written into a temporary folder next to `path` (``.<name>.<random>.fastmlp-tmp``),
+    flushed to disk (fsync), moved over `path` in one rename and the directory is synced (best
+    effort). If anything fails, or the process is interrupted, `path` keeps its previous content
+    and the temporary folder is removed; only a killed process can leave one behind, which is safe
+    to delete and never affects ``load``. The file is a standard safetensors file.
+
+    Raises:
+        ValueError: the model has NaN or infinite weights, or an architecture ``load`` would
+            refuse (nothing is written: a previous good checkpoint is not replaced by garbage).
+        OSError: the file cannot be written (missing or read-only directory, disk full, ...);
+            the message names `path`.
+    """
     path = os.fspath(path)
-    tensors: Dict[str, np.ndarray] = dict(zip(_tensor_names(model), model.parameters()))
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    config = model.get_config()
+    try:
+        _check_architecture(config)
+    except _Invalid as exc:
+        raise ValueError(f"cannot save the model to {path!r}: {exc}") from None
+    names = _tensor_names(model)
+    params = model.parameters()
+    for name, view in zip(names, params):
+        if not _core.all_finite(view):
+            raise ValueError(
+                f"cannot save the model to {path!r}: {name} contains NaN or infinite values "
+                "(a diverged model); load would refuse the file, so the previous file is kept"
+            )
+    tensors: Dict[str, np.ndarray] = dict(zip(names, params))
+    architecture = json.dumps(config)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": str(FORMAT_VERSION),
-        "architecture": json.dumps(model.get_config()),
+        "architecture": architecture,
+        "weights_crc32": _crc32(architecture, params),
     }
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".fastmlp-", suffix=".tmp", dir=directory)
-    os.close(fd)
+    base = os.path.basename(path)
+    if len(os.fsencode(base)) > 100:  # keep the temporary name under NAME_MAX
+        base = base[:24]
+    tmpdir: Optional[str] = None
     try:
-        save_file(tensors, tmp, metadata=metadata)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+        # A private folder rather than a temporary file: safetensors may itself write through a
+        # temporary file of its own (".tmpXXXXXX") in the target's directory; inside our folder, a
+        # killed save can only leave things users recognise as ours.
+        tmpdir = tempfile.mkdtemp(prefix=f".{base}.", suffix=TEMP_SUFFIX, dir=directory)
+        tmp = os.path.join(tmpdir, "model.safetensors")
+        mode = _new_file_mode(path)
         try:
-            os.unlink(tmp)
+            save_file(tensors, tmp, metadata=metadata)
         except OSError:
-            pass
-        raise
+            raise
+        except Exception as exc:  # safetensors reports I/O failures as SafetensorError
+            raise OSError(errno.EIO, f"writing {tmp!r} failed: {exc}", tmp) from exc
+        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        try:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except OSError as exc:
+        if exc.errno is None:
+            raise OSError(f"cannot save the model to {path!r}: {exc}") from exc
+        # OSError(errno, ...) builds the matching subclass (FileNotFoundError, PermissionError, ...)
+        raise OSError(exc.errno, f"cannot save the model ({exc.strerror})", path) from exc
+    finally:
+        if tmpdir is not None:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+    _fsync_directory(directory)
+
+
+# =============================================================================== load
+def _reject_constant(name: str) -> NoReturn:
+    raise _Invalid(f"the JSON holds {name}, which is not valid JSON")
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > _MAX_INT_DIGITS:
+        raise _Invalid(f"the JSON holds an integer of {len(text)} digits")
+    return int(text)
+
+
+def _unique_keys(pairs: List[Tuple[str, Any]]) -> Dict[str, Any]:
+    obj: Dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _Invalid(f"the JSON repeats the key {key!r}")
+        obj[key] = value
+    return obj
+
+
+def _parse_json(what: str, text: Union[str, bytes]) -> Any:
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _Invalid(f"{what} is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    try:
+        return json.loads(
+            text, object_pairs_hook=_unique_keys, parse_constant=_reject_constant, parse_int=_bounded_int
+        )
+    except _Invalid as exc:
+        raise _Invalid(f"{what}: {exc}") from None
+    except RecursionError:
+        raise _Invalid(f"{what} is nested too deeply") from None
+    except ValueError as exc:
+        raise _Invalid(f"{what} is not valid JSON ({exc})") from None
+
+
+def _read_exact(f: Any, n: int, what: str) -> bytes:
+    chunks = []
+    left = n
+    while left > 0:
+        chunk = f.read(left)
+        if not chunk:
+            raise _Invalid(f"the file ended while reading {what} (it changed while being read?)")
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _readinto_exact(f: Any, view: np.ndarray, what: str) -> None:
+    buf = memoryview(view).cast("B")
+    done = 0
+    while done < len(buf):
+        got = f.readinto(buf[done:])
+        if not got:
+            raise _Invalid(f"the file ended while reading {what} (it changed while being read?)")
+        done += got
+
+
+def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str, Tuple[int, int]], List[Tuple[str, Tuple[int, ...]]]]:
+    """Checks the header object against the architecture in its metadata and the data area size.
+    Returns (architecture config, {tensor name: (begin, end)}, [(name, shape)] in parameter order)."""
+    if not isinstance(header, dict):
+        raise _Invalid(f"the header must be a JSON object, got {type(header).__name__}")
+    metadata = header.get("__metadata__")
+    if not isinstance(metadata, dict):
+        raise _Invalid("it is not a fastmlp model: the header has no __metadata__ object")
+    for key, value in metadata.items():
+        if not isinstance(value, str):
+            raise _Invalid(f"metadata value {key!r} must be a string, got {type(value).__name__}")
+    if metadata.get("format") != FORMAT_NAME:
+        raise _Invalid(f"it is not a fastmlp model: metadata format is {metadata.get('format')!r}, not {FORMAT_NAME!r}")
+    version = metadata.get("format_version")
+    if version not in SUPPORTED_VERSIONS:
+        hint = " (written by a newer fastmlp?)" if isinstance(version, str) and version.isdigit() else ""
+        raise _Invalid(
+            f"unsupported format_version {version!r}{hint}; this fastmlp reads {', '.join(SUPPORTED_VERSIONS)}"
+        )
+    if "architecture" not in metadata:
+        raise _Invalid("the metadata has no architecture")
+    unknown = sorted(set(metadata) - set(_METADATA_KEYS))
+    if unknown:  # strict, so that a corrupted key name (e.g. of the checksum) cannot go unnoticed
+        raise _Invalid(f"the metadata has unknown keys {unknown}")
+    crc = metadata.get("weights_crc32")
+    if crc is not None and (len(crc) != 8 or any(c not in "0123456789abcdef" for c in crc)):
+        raise _Invalid(f"weights_crc32 must be 8 lowercase hex digits, got {crc!r}")
+    config = _parse_json("the architecture metadata", metadata["architecture"])
+    try:
+        expected = _check_architecture(config)
+    except _Invalid as exc:
+        raise _Invalid(f"invalid architecture: {exc}") from None
+
+    stored = sorted(k for k in header if k != "__metadata__")
+    names = [name for name, _ in expected]
+    if stored != sorted(names):
+        missing = sorted(set(names) - set(stored))
+        extra = sorted(set(stored) - set(names))
+        parts = ([f"missing tensors {missing}"] if missing else []) + ([f"unexpected tensors {extra}"] if extra else [])
+        raise _Invalid(f"its tensors do not match its architecture: {'; '.join(parts)}")
+
+    offsets: Dict[str, Tuple[int, int]] = {}
+    for name, shape in expected:
+        entry = header[name]
+        if not isinstance(entry, dict):
+            raise _Invalid(f"tensor {name}: its header entry must be a JSON object")
+        try:
+            _check_keys(f"tensor {name}", entry, ("dtype", "shape", "data_offsets"))
+        except _Invalid as exc:
+            raise _Invalid(f"{exc} in its header entry") from None
+        if entry["dtype"] != "F32":
+            raise _Invalid(f"tensor {name} has dtype {entry['dtype']!r}; fastmlp stores 'F32' (float32)")
+        got = entry["shape"]
+        if not isinstance(got, list) or not all(_is_int(s) for s in got) or tuple(got) != shape:
+            raise _Invalid(f"tensor {name} has shape {got!r}; the architecture needs {list(shape)}")
+        span = entry["data_offsets"]
+        if not isinstance(span, list) or len(span) != 2 or not all(_is_int(v) for v in span):
+            raise _Invalid(f"tensor {name}: data_offsets must be two integers [begin, end], got {span!r}")
+        begin, end = span
+        if begin < 0 or begin > end:
+            raise _Invalid(f"tensor {name}: data_offsets {span} do not satisfy 0 <= begin <= end")
+        if end > data_size:
+            raise _Invalid(f"tensor {name}: data_offsets {span} run past the end of the data ({data_size} bytes)")
+        if end - begin != 4 * math.prod(shape):
+            raise _Invalid(
+                f"tensor {name}: data_offsets {span} span {end - begin} bytes; shape {list(shape)} in float32 "
+                f"needs {4 * math.prod(shape)}"
+            )
+        offsets[name] = (begin, end)
+    position = 0
+    previous = None
+    for name, (begin, end) in sorted(offsets.items(), key=lambda item: item[1]):
+        if begin < position:
+            raise _Invalid(f"tensor {name} overlaps tensor {previous} in the data")
+        if begin > position:
+            raise _Invalid(f"there are {begin - position} unused bytes in the data before tensor {name}")
+        position, previous = end, name
+    if position != data_size:
+        raise _Invalid(f"the data has {data_size - position} trailing bytes after the last tensor")
+    return config, offsets, expected
 
 
 def load(path: PathLike) -> "Sequential":
-    """Reads a model written by ``save``. Raises ValueError if the file is not a fastmlp model or
-    its tensors do not match the architecture it declares."""
+    """Reads a model written by ``save`` (or any safetensors file with the same tensors and
+    fastmlp metadata).
+
+    The whole header is validated before the model is allocated: the metadata (format
+    ``"fastmlp"``, a supported ``format_version``, a valid architecture with sane widths), exactly
+    the tensors that architecture needs, each float32 with the right shape, and data offsets that
+    tile the data area exactly (no overlap, gap, or trailing bytes, nothing past the end of the
+    file). The weights are then read straight into the new model's parameters and, when the file
+    records one (fastmlp always does), their CRC-32 is checked.
+
+    A file whose weights contain NaN or infinity is refused: it is the checkpoint of a diverged
+    model, and ``save`` refuses to write one.
+
+    Raises:
+        FileNotFoundError: `path` does not exist (and other OSErrors, e.g. PermissionError, from
+            opening it).
+        IsADirectoryError: `path` is a directory.
+        ValueError: the file is not a valid fastmlp model (not a regular file, truncated,
+            corrupted, hostile, non-finite weights, unsupported version); the message names
+            `path` and what is wrong.
+    """
     from .model import Sequential
 
     path = os.fspath(path)
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    # O_NONBLOCK: opening a FIFO must not wait for a writer (it is rejected below).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
     try:
-        handle = safe_open(path, framework="np")
-    except FileNotFoundError:
+        st = os.fstat(fd)
+    except BaseException:
+        os.close(fd)
         raise
-    except Exception as exc:
-        raise ValueError(f"{path!r} is not a readable safetensors file: {exc}") from None
-    with handle as f:
-        metadata = f.metadata() or {}
-        if metadata.get("format") != FORMAT_NAME or "architecture" not in metadata:
-            raise ValueError(f"{path!r} is a safetensors file but not a fastmlp model (no fastmlp metadata)")
+    if not stat.S_ISREG(st.st_mode):
+        os.close(fd)
+        if stat.S_ISDIR(st.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "cannot load a model from a directory", path)
+        raise ValueError(f"cannot load a fastmlp model from {path!r}: it is not a regular file")
+    with os.fdopen(fd, "rb", buffering=0) as f:
         try:
-            config = json.loads(metadata["architecture"])
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path!r} has corrupted architecture metadata: {exc}") from None
-        model = Sequential.from_config(config)
-        names = _tensor_names(model)
-        stored = set(f.keys())
-        if stored != set(names):
-            raise ValueError(
-                f"{path!r} holds tensors {sorted(stored)} but its architecture needs {names}"
-            )
-        for name, view in zip(names, model.parameters()):
-            tensor = f.get_tensor(name)
-            if tensor.dtype != np.float32 or tensor.shape != view.shape:
-                raise ValueError(
-                    f"{path!r}: tensor {name} is {tensor.dtype} {tensor.shape}, expected float32 {view.shape}"
+            size = st.st_size
+            if size < 8:
+                raise _Invalid(f"the file is {size} bytes long, too short for a safetensors header (8 bytes)")
+            (n,) = struct.unpack("<Q", _read_exact(f, 8, "the header length"))
+            if n > size - 8:
+                raise _Invalid(f"the header length {n} exceeds the {size - 8} bytes after it (truncated file?)")
+            if n > MAX_HEADER_BYTES:
+                raise _Invalid(f"the header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
+            header = _parse_json("the header", _read_exact(f, n, "the header"))
+            config, offsets, expected = _parse_header(header, size - 8 - n)
+
+            model = Sequential.from_config(config)
+            views = model.parameters()
+            if [v.shape for v in views] != [shape for _, shape in expected] or not all(
+                v.dtype == np.float32 and v.flags.c_contiguous and v.flags.writeable for v in views
+            ):  # the architecture check and the model disagree: a bug, not a bad file
+                raise RuntimeError(f"fastmlp built parameters {[v.shape for v in views]} for tensors {expected}")
+            architecture = header["__metadata__"]["architecture"]
+            crc = zlib.crc32(architecture.encode("utf-8", "surrogatepass"))
+            for (name, _), view in zip(expected, views):
+                f.seek(8 + n + offsets[name][0])
+                _readinto_exact(f, view, f"tensor {name}")
+                crc = zlib.crc32(view, crc)
+                if sys.byteorder != "little":
+                    view.byteswap(inplace=True)
+            expected_crc = header["__metadata__"].get("weights_crc32")
+            if expected_crc is not None and f"{crc:08x}" != expected_crc:
+                raise _Invalid(
+                    f"its weights or architecture are corrupted: CRC-32 {crc:08x}, the file records {expected_crc}"
                 )
-            view[...] = tensor
+            for (name, _), view in zip(expected, views):
+                if not _core.all_finite(view):
+                    raise _Invalid(
+                        f"tensor {name} contains NaN or infinite values (the checkpoint of a diverged model?)"
+                    )
+        except _Invalid as exc:
+            raise ValueError(f"cannot load a fastmlp model from {path!r}: {exc}") from None
     return model
