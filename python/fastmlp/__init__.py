@@ -48,10 +48,10 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Sets the threads fastmlp's kernels use (>= 1). Results do not depend on it."""
-    from ._validation import positive_int
+    """Sets the threads fastmlp's kernels use (1 to 1024). Results do not depend on it."""
+    from ._validation import MAX_THREADS, positive_int
 
-    _core.set_num_threads(positive_int("n", n))
+    _core.set_num_threads(positive_int("n", n, maximum=MAX_THREADS))
 
 
 def matmul(a: Any, b: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
@@ -62,4 +62,17 @@ def matmul(a: Any, b: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
     (m, n) array to write into (any strides; must not overlap a or b). Returns the (m, n) float32
     result (``out`` when given). Raises ValueError naming the argument for wrong shapes or dtypes.
     """
-    return _core.matmul(a, b, out)
+    try:
+        return _core.matmul(a, b, out)
+    except ValueError as exc:  # the checks run in C++; say what was given only when one fails
+        given = ", ".join(f"{name}: {_describe_operand(x)}" for name, x in (("a", a), ("b", b), ("out", out)))
+        raise ValueError(f"{exc} (given {given})") from None
+
+
+def _describe_operand(x: Any) -> str:
+    if x is None:
+        return "None"
+    if isinstance(x, np.ndarray):
+        read_only = "" if x.flags.writeable else " read-only"
+        return f"{x.dtype}{read_only} array of shape {x.shape}"
+    return type(x).__name__

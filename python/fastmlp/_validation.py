@@ -5,13 +5,27 @@ from __future__ import annotations
 
 import difflib
 import numbers
-from typing import Any, Iterable, Optional
+import os
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 from . import _core
 
-__all__ = ["unknown_name_error", "as_features", "as_targets", "positive_int", "non_negative_int"]
+__all__ = [
+    "unknown_name_error",
+    "not_an_instance_error",
+    "as_features",
+    "as_targets",
+    "positive_int",
+    "non_negative_int",
+    "real_number",
+    "check_model_size",
+    "MAX_THREADS",
+]
+
+#: fm.set_num_threads refuses more: kernel threads beyond the cores only cost memory and time.
+MAX_THREADS = 1024
 
 
 def unknown_name_error(kind: str, given: str, choices: Iterable[str]) -> ValueError:
@@ -21,16 +35,70 @@ def unknown_name_error(kind: str, given: str, choices: Iterable[str]) -> ValueEr
     return ValueError(f"unknown {kind} '{given}'; expected one of: {', '.join(choices)}.{hint}")
 
 
-def positive_int(name: str, value: Any) -> int:
+def not_an_instance_error(name: str, value: Any, expected: str) -> TypeError:
+    """TypeError for a wrong kind of object; a class given where an instance is expected (a common
+    slip: ``optimizer=fm.optim.Adam``) gets a hint to call it."""
+    if isinstance(value, type):
+        module = value.__module__
+        public = "fm." + module.split(".", 1)[1] + "." if module.startswith("fastmlp.") else ""
+        if public == "fm.layers.":
+            public = "fm."
+        return TypeError(
+            f"{name} must be {expected}, got the class {value.__name__} itself: "
+            f"create an instance, e.g. {public}{value.__name__}(...)"
+        )
+    return TypeError(f"{name} must be {expected}, got {type(value).__name__}")
+
+
+def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return int(value)
 
 
-def non_negative_int(name: str, value: Any) -> int:
+def non_negative_int(name: str, value: Any, below: Optional[int] = None, below_text: str = "") -> int:
+    """`below` (exclusive upper bound) is shown as `below_text` when given (e.g. "2**64")."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    if below is not None and value >= below:
+        raise ValueError(f"{name} must be less than {below_text or below}, got {value!r}")
     return int(value)
+
+
+def real_number(name: str, value: Any) -> float:
+    """A real number (not a bool, not a string) as float, else TypeError naming `name`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def _physical_memory_bytes() -> Optional[int]:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not a POSIX system, or not reported
+        return None
+
+
+def check_model_size(input_dim: int, units: Sequence[int]) -> None:
+    """MemoryError, before anything is allocated, when the parameters and their gradients (two
+    float32 blocks) cannot fit in this machine's physical memory or in a 64-bit size. Without it an
+    absurd layer either fails inside the C++ allocator or, worse, succeeds by overcommitting and
+    then spends minutes zero-filling (and swapping) tens of GiB."""
+    n_params, width = 0, input_dim
+    for out in units:
+        n_params += out * (width + 1)
+        width = out
+    needed = 2 * 4 * n_params
+    memory = _physical_memory_bytes()
+    limit = min(memory, 2**62) if memory else 2**62
+    if needed > limit:
+        where = f"this machine's {memory / 2**30:.1f} GiB of memory" if memory and memory < 2**62 else "64-bit sizes"
+        raise MemoryError(
+            f"a model with input_dim={input_dim} and Dense layers of {list(units)} units has {n_params:,} "
+            f"parameters: with their gradients {needed / 2**30:,.1f} GiB, more than {where}"
+        )
 
 
 def _as_numeric_array(name: str, value: Any) -> np.ndarray:
@@ -72,33 +140,45 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
     return arr
 
 
-def as_targets(y: Any, classification: bool, n_samples: int, n_outputs: int, name: str = "y") -> np.ndarray:
+def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) -> np.ndarray:
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        hint = ""
+        if arr.ndim == 2 and arr.shape[1] == n_outputs:
+            hint = f" (one-hot rows? pass the class indices {name}.argmax(axis=1))"
+        raise ValueError(
+            f"{name} must be integer class labels of shape ({n_samples},) for cross_entropy, "
+            f"got shape {arr.shape}{hint}"
+        )
+    if arr.dtype.kind == "f":
+        if not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if not np.array_equal(arr, np.round(arr)):
+            raise ValueError(f"{name} must hold integer class labels for cross_entropy, got non-integer floats")
+    # The range is checked in the given dtype, before the int64 conversion (which would wrap a
+    # large uint64 and turn a float beyond int64 into garbage with a RuntimeWarning).
+    lo, hi = arr.min(), arr.max()
+    if lo < 0 or hi >= n_outputs:
+        raise ValueError(
+            f"{name} labels must be in [0, {n_outputs}) for a model with {n_outputs} outputs, "
+            f"got values in [{int(lo)}, {int(hi)}]"
+        )
+    return np.ascontiguousarray(arr, dtype=np.int64)
+
+
+def as_targets(
+    y: Any, classification: bool, n_samples: int, n_outputs: int, name: str = "y", x_name: str = "X"
+) -> np.ndarray:
     """Class labels -> C-contiguous int64 (n,) in [0, n_outputs); regression targets -> C-contiguous
-    float32 (n, n_outputs) (a 1-D y is accepted when the model has one output)."""
+    float32 (n, n_outputs) (a 1-D y is accepted when the model has one output). `x_name` names the
+    features array in the message for a sample-count mismatch."""
     arr = _as_numeric_array(name, y)
     if arr.ndim == 0 or arr.shape[0] != n_samples:
         got = "a scalar" if arr.ndim == 0 else f"{arr.shape[0]} rows"
-        raise ValueError(f"{name} has {got} but X has {n_samples} samples: they must match")
+        raise ValueError(f"{name} has {got} but {x_name} has {n_samples} samples: they must match")
     if classification:
-        if arr.ndim == 2 and arr.shape[1] == 1:
-            arr = arr[:, 0]
-        if arr.ndim != 1:
-            raise ValueError(
-                f"{name} must be integer class labels of shape ({n_samples},) for cross_entropy, got shape {arr.shape}"
-            )
-        if arr.dtype.kind == "f":
-            if not np.isfinite(arr).all():
-                raise ValueError(f"{name} contains NaN or infinite values")
-            if not np.array_equal(arr, np.round(arr)):
-                raise ValueError(f"{name} must hold integer class labels for cross_entropy, got non-integer floats")
-        labels = np.ascontiguousarray(arr, dtype=np.int64)
-        lo, hi = int(labels.min()), int(labels.max())
-        if lo < 0 or hi >= n_outputs:
-            raise ValueError(
-                f"{name} labels must be in [0, {n_outputs}) for a model with {n_outputs} outputs, "
-                f"got values in [{lo}, {hi}]"
-            )
-        return labels
+        return _class_labels(arr, n_samples, n_outputs, name)
     if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_outputs:

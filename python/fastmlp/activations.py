@@ -56,7 +56,7 @@ NAMES = tuple(_BY_NAME)
 
 def get(activation: Union[str, Activation, None]) -> Activation:
     """Returns the Activation for a name, an Activation object or None (identity)."""
-    from ._validation import unknown_name_error
+    from ._validation import not_an_instance_error, unknown_name_error
 
     if activation is None:
         return Identity()
@@ -67,7 +67,6 @@ def get(activation: Union[str, Activation, None]) -> Activation:
         if key in _BY_NAME:
             return _BY_NAME[key]()
         raise unknown_name_error("activation", activation, NAMES)
-    raise TypeError(
-        f"activation must be a string such as 'relu', an fm.activations.Activation or None, "
-        f"got {type(activation).__name__}"
+    raise not_an_instance_error(
+        "activation", activation, "a string such as 'relu', an fm.activations.Activation or None"
     )

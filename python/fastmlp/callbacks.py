@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import numpy as np
@@ -62,11 +63,15 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        from ._validation import non_negative_int
+        from ._validation import non_negative_int, real_number
 
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a string such as 'val_loss', got {monitor!r}")
         self.monitor = monitor
         self.patience = non_negative_int("patience", patience)
-        self.min_delta = abs(float(min_delta))
+        self.min_delta = abs(real_number("min_delta", min_delta))
+        if math.isnan(self.min_delta):
+            raise ValueError(f"min_delta must be a number, got {min_delta!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.mode = mode

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Dict, Union
 
 from . import activations as _activations
-from ._validation import positive_int
+from ._validation import positive_int, real_number
 
 __all__ = ["Layer", "Dense", "Dropout", "from_config"]
 
@@ -47,8 +47,8 @@ class Dropout(Layer):
     rest by 1/(1-rate); the identity in predict and evaluate. Masks come from the model's seed."""
 
     def __init__(self, rate: float) -> None:
-        rate = float(rate)
-        if not 0.0 <= rate < 1.0:
+        rate = real_number("rate", rate)
+        if not 0.0 <= rate < 1.0:  # also rejects NaN
             raise ValueError(f"rate must be in [0, 1), got {rate}")
         self.rate = rate
 

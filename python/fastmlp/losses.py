@@ -53,7 +53,7 @@ NAMES = tuple(_BY_NAME)
 
 def get(loss: Union[str, Loss]) -> Loss:
     """Returns the Loss for a name or a Loss object."""
-    from ._validation import unknown_name_error
+    from ._validation import not_an_instance_error, unknown_name_error
 
     if isinstance(loss, Loss):
         return loss
@@ -62,4 +62,4 @@ def get(loss: Union[str, Loss]) -> Loss:
         if key in _BY_NAME:
             return _BY_NAME[key]()
         raise unknown_name_error("loss", loss, NAMES)
-    raise TypeError(f"loss must be a string such as 'mse' or an fm.losses.Loss, got {type(loss).__name__}")
+    raise not_an_instance_error("loss", loss, "a string such as 'mse' or an fm.losses.Loss")

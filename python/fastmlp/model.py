@@ -14,7 +14,14 @@ from . import _core
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optim as _optim
-from ._validation import as_features, as_targets, non_negative_int, positive_int
+from ._validation import (
+    as_features,
+    as_targets,
+    check_model_size,
+    non_negative_int,
+    not_an_instance_error,
+    positive_int,
+)
 from .callbacks import Callback, History
 from .layers import Dense, Layer, from_config
 
@@ -34,15 +41,19 @@ class Sequential:
     """
 
     def __init__(self, layers: Sequence[Layer], input_dim: Optional[int] = None, seed: int = 0) -> None:
+        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+            raise TypeError(
+                f"layers must be a list of fm layers such as [fm.Dense(10)], got {type(layers).__name__}"
+            )
         self.layers: List[Layer] = list(layers)
         if not self.layers:
             raise ValueError("layers must contain at least one layer")
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be an fm layer such as fm.Dense, got {type(layer).__name__}")
+                raise not_an_instance_error(f"layers[{i}]", layer, "an fm layer such as fm.Dense(10)")
         if not any(isinstance(layer, Dense) for layer in self.layers):
             raise ValueError("layers must contain at least one fm.Dense layer")
-        self.seed = non_negative_int("seed", seed)
+        self.seed = non_negative_int("seed", seed, below=2**64, below_text="2**64")
         self.input_dim: Optional[int] = None
         self.stop_training = False
         self._net: Optional[Any] = None
@@ -54,8 +65,9 @@ class Sequential:
 
     # ---------------------------------------------------------------- building
     def _build(self, input_dim: int) -> None:
-        self.input_dim = input_dim
+        check_model_size(input_dim, [layer.units for layer in self.layers if isinstance(layer, Dense)])
         self._net = _core.Network(input_dim, [layer._core_spec() for layer in self.layers], self.seed)
+        self.input_dim = input_dim
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
 
@@ -90,19 +102,25 @@ class Sequential:
         Re-compiling resets the optimizer state."""
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
-        self._metrics = _metrics.resolve(list(metrics or []), loss_obj.classification, loss_obj.name)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
+            raise TypeError(
+                f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
+            )
+        self._metrics = _metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._loss, self._optimizer = loss_obj, opt_obj
         if self._net is not None:
             self._apply_compile()
 
-    def _require_compiled(self, what: str) -> Any:
+    def _require_compiled(self, what: str) -> None:
+        """Checked before X, so that a failed call on an unbuilt model does not build it."""
         if self._loss is None or self._optimizer is None:
             raise RuntimeError(f"call model.compile(loss=..., optimizer=...) before {what}")
-        return self._net
 
-    def _targets(self, y: ArrayLike, n: int, name: str = "y") -> np.ndarray:
+    def _targets(self, y: ArrayLike, n: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         assert self._loss is not None
-        return as_targets(y, self._loss.classification, n, self.output_dim, name)
+        return as_targets(y, self._loss.classification, n, self.output_dim, name, x_name)
 
     # ---------------------------------------------------------------- training
     def fit(
@@ -135,24 +153,37 @@ class Sequential:
             FloatingPointError: a batch loss became NaN or infinite (divergence); the message names
                 the epoch and step, and the model keeps the weights from before that step.
         """
+        self._require_compiled("fit")
         X = self._ensure_built(X)
-        net = self._require_compiled("fit")
+        net = self._net
         y = self._targets(y, X.shape[0])
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                raise ValueError("validation_data must be a tuple (X_val, y_val)")
+                got = (
+                    f"a {type(validation_data).__name__} of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list))
+                    else type(validation_data).__name__
+                )
+                raise ValueError(f"validation_data must be a tuple (X_val, y_val), got {got}")
             Xv = as_features(validation_data[0], self.input_dim, "validation_data[0]")
-            yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]")
+            yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
             validation = (Xv, yv)
+        if callbacks is None:
+            callbacks = []
+        elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+            raise TypeError(
+                f"callbacks must be a list of fm.callbacks.Callback objects, got {type(callbacks).__name__}"
+            )
+        for cb in callbacks:
+            if not isinstance(cb, Callback):
+                raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
 
         history = History()
-        all_callbacks: List[Callback] = [history, *(callbacks or [])]
+        all_callbacks: List[Callback] = [history, *callbacks]
         for cb in all_callbacks:
-            if not isinstance(cb, Callback):
-                raise TypeError(f"callbacks must be fm.callbacks.Callback objects, got {type(cb).__name__}")
             cb.set_model(self)
             cb.on_train_begin()
         self.stop_training = False
@@ -189,9 +220,9 @@ class Sequential:
         """One forward, backward and optimizer update on the batch (x, y), in one C++ call.
         Returns the batch's mean loss before the update; ``gradients()`` then holds its gradient.
         Raises FloatingPointError, without updating, when that loss is NaN or infinite."""
+        self._require_compiled("train_step")
         x = self._ensure_built(x, "x")
-        net = self._require_compiled("train_step")
-        loss = float(net.train_step(x, self._targets(y, x.shape[0]))["loss"])
+        loss = float(self._net.train_step(x, self._targets(y, x.shape[0], x_name="x"))["loss"])
         if not math.isfinite(loss):
             raise FloatingPointError(
                 f"the batch loss is {loss}: no update was made and the weights are unchanged. "
@@ -209,9 +240,9 @@ class Sequential:
 
     def evaluate(self, X: ArrayLike, y: ArrayLike) -> Dict[str, float]:
         """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off."""
+        self._require_compiled("evaluate")
         X = self._ensure_built(X)
-        net = self._require_compiled("evaluate")
-        stats = net.evaluate(X, self._targets(y, X.shape[0]))
+        stats = self._net.evaluate(X, self._targets(y, X.shape[0]))
         return _metrics.from_stats(stats, self._metrics, self.output_dim)
 
     # ---------------------------------------------------------------- state

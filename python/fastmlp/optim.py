@@ -3,16 +3,44 @@ the C++ core as one pass over the model's flat parameter buffer."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Tuple, Union
+
+import numpy as np
+
+from ._validation import not_an_instance_error, real_number
 
 __all__ = ["Optimizer", "SGD", "Adam", "get"]
 
 
-def _check_non_negative(name: str, value: float) -> float:
-    value = float(value)
-    if not value >= 0.0:  # also rejects NaN
-        raise ValueError(f"{name} must be >= 0, got {value}")
+def _as_float32(name: str, value: Any) -> float:
+    """The number the C++ core will see (it computes in float32)."""
+    value = real_number(name, value)
+    with np.errstate(over="ignore"):
+        stored = float(np.float32(value))
+    if not math.isfinite(stored):
+        raise ValueError(f"{name} must be a finite number (within float32's range), got {value}")
     return value
+
+
+def _check_non_negative(name: str, value: Any) -> float:
+    value = _as_float32(name, value)
+    if not value >= 0.0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def _check_positive(name: str, value: Any) -> float:
+    value = _as_float32(name, value)
+    if not np.float32(value) > 0.0:  # a positive value below float32's range would become 0
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def _check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 class Optimizer:
@@ -47,9 +75,9 @@ class SGD(Optimizer):
     ) -> None:
         self.lr = _check_non_negative("lr", lr)
         self.momentum = _check_non_negative("momentum", momentum)
-        self.dampening = float(dampening)
+        self.dampening = _as_float32("dampening", dampening)
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _check_bool("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0 (as in PyTorch)")
 
@@ -68,12 +96,17 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ) -> None:
         self.lr = _check_non_negative("lr", lr)
-        beta1, beta2 = (float(b) for b in betas)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__"):
+            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+        if len(betas) != 2:
+            raise ValueError(f"betas must be a pair (beta1, beta2), got a sequence of length {len(betas)}: {betas!r}")
+        beta1, beta2 = (real_number(f"betas[{i}]", b) for i, b in enumerate(betas))
         for i, b in enumerate((beta1, beta2)):
-            if not 0.0 <= b < 1.0:
+            if not 0.0 <= b < 1.0:  # also rejects NaN
                 raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
         self.betas = (beta1, beta2)
-        self.eps = _check_non_negative("eps", eps)
+        # eps = 0 divides 0 by 0 for a parameter whose gradient has always been 0
+        self.eps = _check_positive("eps", eps)
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
 
     def _install(self, net: Any) -> None:
@@ -94,6 +127,4 @@ def get(optimizer: Union[str, Optimizer]) -> Optimizer:
         if key in _BY_NAME:
             return _BY_NAME[key]()
         raise unknown_name_error("optimizer", optimizer, tuple(_BY_NAME))
-    raise TypeError(
-        f"optimizer must be a string such as 'adam' or an fm.optim.Optimizer, got {type(optimizer).__name__}"
-    )
+    raise not_an_instance_error("optimizer", optimizer, "a string such as 'adam' or an fm.optim.Optimizer")
