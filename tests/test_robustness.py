@@ -59,6 +59,47 @@ def test_train_step_with_a_non_finite_loss_raises_and_leaves_weights_unchanged()
         assert np.array_equal(got, want)
 
 
+def _overflowing_gradient_case(seed=0):
+    """A batch whose loss is finite (it is summed in float64) but whose gradient is not: with all
+    weights 1e-10 and inputs 3e38 the hidden units are ~1e29 and the output ~4e19, so
+    dL/dW2 = output * hidden overflows float32."""
+    model = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dense(1)], input_dim=3, seed=seed)
+    model.compile(loss="mse", optimizer=fm.optim.Adam(lr=1e-2))
+    for p in model.parameters():
+        p[...] = 1e-10
+    rng = np.random.default_rng(seed)
+    X_good = rng.random((8, 3), dtype=np.float32)
+    y = rng.random((8, 1), dtype=np.float32)
+    X_bad = np.full((8, 3), 3e38, np.float32)
+    return model, X_good, X_bad, y
+
+
+def test_a_finite_loss_with_an_overflowing_gradient_leaves_weights_and_optimizer_state_unchanged():
+    model, X_good, X_bad, y = _overflowing_gradient_case()
+    twin, _, _, _ = _overflowing_gradient_case()
+    assert np.isfinite(model.evaluate(X_bad, y)["loss"])
+    model.train_step(X_good, y)
+    twin.train_step(X_good, y)
+    with pytest.raises(FloatingPointError, match=r"gradient overflowed.*unchanged"):
+        model.train_step(X_bad, y)
+    assert not all(np.isfinite(g).all() for g in model.gradients())
+    # Adam's step count and moments did not move either: the next good step matches a twin that
+    # never saw the bad batch, bit for bit.
+    model.train_step(X_good, y)
+    twin.train_step(X_good, y)
+    for got, want in zip(model.parameters(), twin.parameters()):
+        assert np.array_equal(got, want)
+
+
+def test_fit_stops_on_an_overflowing_gradient_naming_epoch_and_step():
+    model, X_good, X_bad, y = _overflowing_gradient_case(1)
+    X = np.concatenate([X_good, X_good, X_bad])
+    yy = np.concatenate([y, y, y])
+    with pytest.raises(FloatingPointError, match=r"epoch 1, step 3\b.*gradient"):
+        model.fit(X, yy, epochs=1, batch_size=8, shuffle=False, verbose=0)
+    assert all(np.isfinite(p).all() for p in model.parameters())
+
+
 def _train_copy(seed, X, y, out, key):
     model = fm.Sequential([fm.Dense(64, activation="relu"), fm.Dense(3)], input_dim=X.shape[1], seed=seed)
     model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-3))

@@ -134,12 +134,14 @@ void bind_model(py::module_& m) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              TargetHolder t = check_targets(net, y, n);
-             LossStats stats;
+             StepResult step;
              {
                py::gil_scoped_release release;
-               stats = net.train_step(x.data(), t.targets, n);
+               step = net.train_step(x.data(), t.targets, n);
              }
-             return stats_dict(net, stats, n);
+             py::dict d = stats_dict(net, step.stats, n);
+             d["diverged"] = step.diverged;
+             return d;
            },
            py::arg("x"), py::arg("y"))
       .def("train_epoch",

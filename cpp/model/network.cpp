@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "nn/dense.hpp"
+#include "runtime/finite.hpp"
 
 namespace fastmlp {
 namespace {
@@ -123,8 +124,7 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
   return current;
 }
 
-void Network::backward_and_update(index_t rows) {
-  optimizer_.begin_step();
+void Network::backward(index_t rows) {
   int cur = 0;  // grad_buffers_[cur] holds the gradient w.r.t. the current layer's output
   for (index_t l = static_cast<index_t>(layers_.size()) - 1; l >= 0; --l) {
     const Layer& layer = layers_[static_cast<std::size_t>(l)];
@@ -135,8 +135,6 @@ void Network::backward_and_update(index_t rows) {
                      params_.data() + layer.weight_offset, outputs_[static_cast<std::size_t>(l)].data(),
                      grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
                      grads_.data() + layer.bias_offset, dx);
-      // dx above used the old weights; the layer's weights and bias are contiguous.
-      optimizer_.update(layer.weight_offset, layer.out * (layer.in + 1), params_.data(), grads_.data());
       if (!need_input_grad) return;
       cur = 1 - cur;
     } else {
@@ -150,17 +148,30 @@ void Network::backward_and_update(index_t rows) {
   }
 }
 
-LossStats Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
+StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
   const float* out = forward(x, rows, /*training=*/true);
   const double normaliser = loss_normaliser(loss_, rows, output_dim_);
-  LossStats stats =
+  StepResult result;
+  result.stats =
       loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(), 1.0 / normaliser);
-  if (!std::isfinite(stats.loss_sum)) return stats;  // diverged: keep the last finite weights
-  backward_and_update(rows);
-  return stats;
+  if (!std::isfinite(result.stats.loss_sum)) {
+    result.diverged = true;  // keep the last finite weights
+    return result;
+  }
+  backward(rows);
+  // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
+  // checked before any parameter moves, so a diverging step leaves weights and optimizer state
+  // untouched; this is why the update is not interleaved with the backward pass.
+  if (!all_finite(grads_.data(), grads_.size())) {
+    result.diverged = true;
+    return result;
+  }
+  optimizer_.begin_step();
+  optimizer_.update(0, grads_.size(), params_.data(), grads_.data());
+  return result;
 }
 
-LossStats Network::train_step(const float* x, const Targets& targets, index_t rows) {
+StepResult Network::train_step(const float* x, const Targets& targets, index_t rows) {
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   UseGuard guard(*this);
   ensure_workspace(rows);
@@ -205,13 +216,13 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
       if (targets.labels) bt.labels = targets.labels + start;
       if (targets.values) bt.values = targets.values + start * output_dim_;
     }
-    const LossStats stats = step_on_batch(bx, bt, rows);
+    const StepResult step = step_on_batch(bx, bt, rows);
     result.steps += 1;
-    if (!std::isfinite(stats.loss_sum)) {
+    if (step.diverged) {
       result.diverged = true;
       break;
     }
-    result.stats.add(stats);
+    result.stats.add(step.stats);
     result.samples += rows;
     if (should_stop && should_stop()) {
       result.interrupted = true;

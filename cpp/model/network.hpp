@@ -33,12 +33,17 @@ struct ParamTensor {
   index_t cols;
 };
 
+struct StepResult {
+  LossStats stats;        // of the batch, before the update
+  bool diverged = false;  // the loss or a gradient was NaN or Inf: nothing was updated
+};
+
 struct EpochResult {
   LossStats stats;
   index_t samples = 0;  // samples trained on (fewer than n when interrupted)
   index_t steps = 0;       // steps taken, the diverging one included
   bool interrupted = false;
-  bool diverged = false;   // the last step's loss was NaN or Inf: it made no update, the epoch stopped
+  bool diverged = false;   // the last step diverged (see StepResult): it made no update, the epoch stopped
 };
 
 class Network {
@@ -61,12 +66,13 @@ class Network {
 
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
-  // When the loss is not finite (divergence) nothing is updated: the weights stay as they were.
-  LossStats train_step(const float* x, const Targets& targets, index_t rows);
+  // When the loss or any gradient is not finite (divergence) nothing is updated: the weights and
+  // the optimizer state stay as they were.
+  StepResult train_step(const float* x, const Targets& targets, index_t rows);
 
   // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
   // `shuffle`. `should_stop` is polled after every batch; returning true ends the epoch early.
-  // A non-finite batch loss ends the epoch at once with `diverged` set (see train_step).
+  // A diverging step ends the epoch at once with `diverged` set (see train_step).
   EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                           const std::function<bool()>& should_stop);
 
@@ -103,10 +109,9 @@ class Network {
   void ensure_workspace(index_t rows);
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);
-  // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting)
-  // and applies the optimizer to each layer as soon as its gradient is complete.
-  void backward_and_update(index_t rows);
-  LossStats step_on_batch(const float* x, const Targets& targets, index_t rows);
+  // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
+  void backward(index_t rows);
+  StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;

@@ -44,7 +44,7 @@ class Optimizer {
   // Allocates zeroed state for n parameters and restarts the step count.
   void reset_state(index_t n);
   // One optimizer step is begin_step() followed by update() over every parameter range once, in
-  // any order: the network updates each layer right after its gradient, while it is in cache.
+  // any order (the network makes one update over the whole flat buffer).
   void begin_step() { ++steps_; }
   // Updates params[offset, offset + n) from grads[offset, offset + n) and the matching state.
   void update(index_t offset, index_t n, float* params, const float* grads);

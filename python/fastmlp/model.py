@@ -150,8 +150,9 @@ class Sequential:
             History with per-epoch "loss", metrics, and "val_loss"/"val_<metric>".
 
         Raises:
-            FloatingPointError: a batch loss became NaN or infinite (divergence); the message names
-                the epoch and step, and the model keeps the weights from before that step.
+            FloatingPointError: a batch loss or its gradient became NaN or infinite (divergence); the
+                message names the epoch and step, and the model keeps the weights and optimizer
+                state from before that step.
         """
         self._require_compiled("fit")
         X = self._ensure_built(X)
@@ -195,8 +196,8 @@ class Sequential:
                 for cb in all_callbacks:
                     cb.on_train_end()
                 raise FloatingPointError(
-                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss is NaN or "
-                    "infinite. The weights are those before that step. Lower the learning rate, scale the "
+                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or its "
+                    "gradient is NaN or infinite. The weights are those before that step. Lower the learning rate, scale the "
                     "inputs, or check the data."
                 )
             logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
@@ -219,13 +220,17 @@ class Sequential:
     def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
         """One forward, backward and optimizer update on the batch (x, y), in one C++ call.
         Returns the batch's mean loss before the update; ``gradients()`` then holds its gradient.
-        Raises FloatingPointError, without updating, when that loss is NaN or infinite."""
+        Raises FloatingPointError, without updating, when that loss or its gradient is NaN or infinite."""
         self._require_compiled("train_step")
         x = self._ensure_built(x, "x")
-        loss = float(self._net.train_step(x, self._targets(y, x.shape[0], x_name="x"))["loss"])
-        if not math.isfinite(loss):
+        stats = self._net.train_step(x, self._targets(y, x.shape[0], x_name="x"))
+        loss = float(stats["loss"])
+        if stats["diverged"]:
+            what = f"the batch loss is {loss}" if not math.isfinite(loss) else (
+                f"the batch loss is finite ({loss:.6g}) but its gradient overflowed to NaN or infinity"
+            )
             raise FloatingPointError(
-                f"the batch loss is {loss}: no update was made and the weights are unchanged. "
+                f"{what}: no update was made and the weights are unchanged. "
                 "Lower the learning rate, scale the inputs, or check the data."
             )
         return loss
