@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -70,3 +72,39 @@ def test_all_finite_finds_one_bad_value_anywhere(n, bad):
         x = base.copy()
         x[pos] = bad
         assert not _core.all_finite(x), pos
+
+
+_THREAD_LIMIT_CHILD = textwrap.dedent("""
+    import resource
+    import numpy as np
+    import fastmlp as fm
+
+    fm.set_num_threads(2)
+    vm = next(int(l.split()[1]) * 1024 for l in open("/proc/self/status") if l.startswith("VmSize:"))
+    # Address space for a few dozen more 8 MiB thread stacks, far fewer than 1000.
+    limit = vm + 256 * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    try:
+        fm.set_num_threads(1000)
+    except RuntimeError as e:
+        print("error:", e)
+    print("threads:", fm.get_num_threads())
+    a = np.random.default_rng(0).random((600, 600), dtype=np.float32)
+    print("max error:", float(np.abs(fm.matmul(a, a) - a.astype(np.float64) @ a).max()))
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="uses /proc and RLIMIT_AS")
+@pytest.mark.skipif(bool(os.environ.get("FASTMLP_UNDER_SANITIZER")),
+                    reason="AddressSanitizer's shadow memory cannot run under an address-space limit")
+def test_a_thread_count_the_system_refuses_keeps_the_previous_pool_working():
+    # A failed resize once left the pool counting threads it did not have: the next parallel
+    # matmul then waited forever for them.
+    child = subprocess.run([sys.executable, "-c", _THREAD_LIMIT_CHILD], capture_output=True, text=True,
+                           timeout=60)
+    assert child.returncode == 0, child.stderr
+    assert "error: could not start 1000 threads" in child.stdout
+    assert "fastmlp still uses 2" in child.stdout
+    assert "threads: 2" in child.stdout
+    max_error = float(child.stdout.split("max error:")[1])
+    assert max_error < 600 * 600 * np.finfo(np.float32).eps  # K * eps * max sum of |a||b|

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #if defined(__linux__)
 #include <sched.h>
@@ -60,23 +61,39 @@ void ThreadPool::set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("the number of threads must be >= 1");
   std::lock_guard<std::mutex> run_lock(run_mutex_);
   restart_if_forked();
-  if (n == num_threads()) return;
+  const int previous = num_threads();
+  if (n == previous) return;
   stop_workers();
-  start_workers(n);
+  if (start_workers(n)) return;
+  const int started = num_threads();
+  stop_workers();
+  start_workers(previous);
+  throw std::runtime_error("could not start " + std::to_string(n) + " threads (the system started " +
+                           std::to_string(started) + "); fastmlp still uses " +
+                           std::to_string(num_threads()));
 }
 
-void ThreadPool::start_workers(int n) {
+bool ThreadPool::start_workers(int n) noexcept {
   owner_pid_ = current_pid();
   std::uint64_t generation;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = false;
-    num_threads_ = n;
+    num_threads_ = 1;
     generation = generation_;
   }
-  workers_.reserve(static_cast<std::size_t>(n - 1));
-  // A new worker must not mistake the last finished job for a new one.
-  for (int w = 1; w < n; ++w) workers_.emplace_back([this, w, generation] { worker_loop(w, generation); });
+  // A new worker must not mistake the last finished job for a new one. Each worker's stride is
+  // read from num_threads_ when a job starts, so the count grows only once the thread exists.
+  for (int w = 1; w < n; ++w) {
+    try {
+      workers_.emplace_back([this, w, generation] { worker_loop(w, generation); });
+    } catch (...) {  // std::system_error (EAGAIN) or std::bad_alloc
+      return false;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    num_threads_ = w + 1;
+  }
+  return true;
 }
 
 void ThreadPool::restart_if_forked() {

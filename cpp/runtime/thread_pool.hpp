@@ -17,7 +17,8 @@ class ThreadPool {
   static ThreadPool& global();
 
   int num_threads() const;
-  // Resizes the pool to n >= 1 threads, the calling thread included.
+  // Resizes the pool to n >= 1 threads, the calling thread included. If the system cannot start
+  // that many threads, the previous size is restored and std::runtime_error is thrown.
   void set_num_threads(int n);
 
   // Runs fn(task) for task in [0, n_tasks): task t always goes to thread t % num_threads
@@ -31,7 +32,10 @@ class ThreadPool {
 
  private:
   explicit ThreadPool(int n);
-  void start_workers(int n);
+  // Starts workers for a pool of n threads; if the system refuses a thread, the pool keeps the
+  // workers it has (num_threads_ says how many) and false is returned. Never throws, so the
+  // constructor cannot leave joinable threads behind.
+  bool start_workers(int n) noexcept;
   void stop_workers();
   // first_generation: the job generation when the worker was created; it waits for a newer one.
   void worker_loop(int worker_index, std::uint64_t first_generation);

@@ -48,7 +48,10 @@ def get_num_threads() -> int:
 
 
 def set_num_threads(n: int) -> None:
-    """Sets the threads fastmlp's kernels use (1 to 1024). Results do not depend on it."""
+    """Sets the threads fastmlp's kernels use (1 to 1024). Results do not depend on it.
+
+    Raises RuntimeError when the system cannot start that many threads (a process or memory
+    limit); the pool then keeps its previous size."""
     from ._validation import MAX_THREADS, positive_int
 
     _core.set_num_threads(positive_int("n", n, maximum=MAX_THREADS))
