@@ -14,9 +14,12 @@ struct ArrayOperand {
   const char* hi;
 };
 
+// By value, not by identity: an unpickled float32 array has its own, equal, dtype object.
+bool is_native_float32(const py::array& a) { return py::isinstance<py::array_t<float>>(a); }
+
 ArrayOperand operand(const py::array& a, const char* name) {
   require_ndim(a, 2, name);
-  FASTMLP_REQUIRE(a.dtype().is(py::dtype::of<float>()), std::string(name) + " must have dtype float32");
+  FASTMLP_REQUIRE(is_native_float32(a), std::string(name) + " must have dtype float32");
   const index_t rs = a.strides(0), cs = a.strides(1);
   FASTMLP_REQUIRE(rs % static_cast<index_t>(sizeof(float)) == 0 && cs % static_cast<index_t>(sizeof(float)) == 0,
           std::string(name) + " must have strides that are multiples of 4 bytes");
@@ -73,8 +76,22 @@ py::array as_float32_operand(const py::object& obj, const char* name) {
   const char kind = arr.dtype().kind();
   FASTMLP_REQUIRE(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b',
           std::string(name) + " must hold real numbers, got dtype " + py::str(arr.dtype()).cast<std::string>());
-  if (arr.dtype().is(py::dtype::of<float>())) return arr;
-  return py::array_t<float, py::array::forcecast>::ensure(arr);
+  if (is_native_float32(arr)) return arr;
+  // Values beyond float32's range become +-inf, as in NumPy's astype, but without the overflow
+  // warning: with warnings turned into errors the cast would fail halfway (pybind11's ensure()
+  // then returns a null array).
+  py::module_ np = py::module_::import("numpy");
+  py::object quiet = np.attr("errstate")(py::arg("over") = "ignore", py::arg("invalid") = "ignore");
+  quiet.attr("__enter__")();
+  py::object converted;
+  try {
+    converted = np.attr("asarray")(arr, py::arg("dtype") = "float32");
+  } catch (...) {
+    quiet.attr("__exit__")(py::none(), py::none(), py::none());
+    throw;
+  }
+  quiet.attr("__exit__")(py::none(), py::none(), py::none());
+  return py::reinterpret_borrow<py::array>(converted);
 }
 
 // fm.matmul: the whole call in C++, so small products do not pay for Python-level checks.
@@ -92,7 +109,7 @@ py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::obj
   } else {
     FASTMLP_REQUIRE(py::isinstance<py::array>(out_obj), "out must be a float32 NumPy array");
     out = py::reinterpret_borrow<py::array>(out_obj);
-    FASTMLP_REQUIRE(out.dtype().is(py::dtype::of<float>()), "out must have dtype float32");
+    FASTMLP_REQUIRE(is_native_float32(out), "out must have dtype float32");
   }
   run_gemm(a, b, out, 1.0f, 0.0f, false, false, "out");
   return out;
