@@ -298,7 +298,7 @@ HEADER_CASES = [
     ("units_string", _layer(0, "units", "5"), "units must be an integer"),
     ("units_bool", _layer(0, "units", True), "units must be an integer"),
     ("units_missing", _config(lambda c: c["layers"][0].pop("units")), "lacks 'units'"),
-    ("layer_unknown_key", _layer(0, "kernel_init", "zeros"), "unknown keys ['kernel_init']"),
+    ("layer_unknown_key", _layer(0, "use_bias", False), "unknown keys ['use_bias']"),
     ("input_dim_zero", _config(lambda c: c.__setitem__("input_dim", 0)), "input_dim must be an integer"),
     ("input_dim_null", _config(lambda c: c.__setitem__("input_dim", None)), "input_dim must be an integer"),
     ("input_dim_huge", _config(lambda c: c.__setitem__("input_dim", 2**40)), "input_dim must be an integer"),

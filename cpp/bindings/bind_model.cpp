@@ -27,6 +27,8 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
       spec.kind = LayerSpec::Kind::Dense;
       spec.units = t[1].cast<index_t>();
       spec.activation = parse_or_value_error(parse_activation, t[2].cast<std::string>());
+      spec.kernel_init = parse_or_value_error(parse_weight_init, t[3].cast<std::string>());
+      spec.bias_init = parse_or_value_error(parse_bias_init, t[4].cast<std::string>());
     } else if (kind == "dropout") {
       spec.kind = LayerSpec::Kind::Dropout;
       spec.rate = t[1].cast<float>();

@@ -57,14 +57,13 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   params_.reset(n_params);
   grads_.reset(n_params);
 
+  // One generator for all layers, weights then bias, layer by layer.
   Rng init(seed);
-  for (const Layer& layer : layers_) {
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
     if (layer.kind != LayerSpec::Kind::Dense) continue;
-    // kaiming_uniform_(a=sqrt(5)) gives bound = sqrt(6 / ((1 + 5) * fan_in)) = 1 / sqrt(fan_in),
-    // the same bound PyTorch uses for the bias.
-    const float bound = static_cast<float>(1.0 / std::sqrt(static_cast<double>(layer.in)));
-    for (index_t i = 0; i < layer.out * layer.in; ++i) params_[layer.weight_offset + i] = init.uniform_symmetric(bound);
-    for (index_t i = 0; i < layer.out; ++i) params_[layer.bias_offset + i] = init.uniform_symmetric(bound);
+    init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
+    init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
   }
   outputs_.resize(layers_.size());
   dropout_masks_.resize(layers_.size());

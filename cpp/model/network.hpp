@@ -8,6 +8,7 @@
 
 #include "fastmlp/types.hpp"
 #include "nn/activations.hpp"
+#include "nn/initializers.hpp"
 #include "nn/losses.hpp"
 #include "optim/optimizer.hpp"
 #include "runtime/aligned_buffer.hpp"
@@ -21,6 +22,8 @@ struct LayerSpec {
   Kind kind = Kind::Dense;
   index_t units = 0;                       // Dense: output width
   Activation activation = Activation::Identity;  // Dense
+  WeightInit kernel_init = WeightInit::TorchDefault;  // Dense
+  BiasInit bias_init = BiasInit::TorchDefault;        // Dense
   float rate = 0.0f;                       // Dropout: probability of zeroing a value
 };
 

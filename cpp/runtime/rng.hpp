@@ -3,6 +3,7 @@
 // with a state that can be saved; every random draw of a model (initialisation, shuffling,
 // dropout) comes from generators like this one, never from global state.
 #include <array>
+#include <cmath>
 #include <cstdint>
 
 namespace fastmlp {
@@ -29,6 +30,16 @@ class Rng {
 
   // Uniform in [0, 1) with 24 random bits: every value is exactly representable as a float.
   float uniform() { return static_cast<float>(next_u64() >> 40) * 0x1.0p-24f; }
+
+  // Uniform in (0, 1) with 53 random bits: never 0, so its logarithm is finite.
+  double uniform_open() { return (static_cast<double>(next_u64() >> 11) + 0.5) * 0x1.0p-53; }
+
+  // Standard normal (Box-Muller; one value per call, the second is dropped so that every draw
+  // consumes the same two words whatever was drawn before).
+  double normal() {
+    const double radius = std::sqrt(-2.0 * std::log(uniform_open()));
+    return radius * std::cos(6.283185307179586 * uniform_open());
+  }
 
   // Uniform in [-bound, bound).
   float uniform_symmetric(float bound) { return bound * (2.0f * uniform() - 1.0f); }

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _core, activations, callbacks, layers, losses, metrics, optim
+from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim
 from .io import load
 from .layers import Dense, Dropout
 from .model import Sequential
@@ -29,6 +29,7 @@ __all__ = [
     "set_num_threads",
     "activations",
     "callbacks",
+    "initializers",
     "layers",
     "losses",
     "metrics",

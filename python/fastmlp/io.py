@@ -38,6 +38,7 @@ from safetensors.numpy import save_file
 
 from . import _core
 from . import activations as _activations
+from . import initializers as _initializers
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -115,15 +116,20 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
             raise _Invalid(f"{what} must be a JSON object, got {type(layer).__name__}")
         kind = layer.get("type")
         if kind == "Dense":
-            _check_keys(what, layer, ("type", "units"), ("activation",))
+            _check_keys(what, layer, ("type", "units"), ("activation", "kernel_init", "bias_init"))
             units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
-            activation = layer.get("activation")
-            if activation is not None and not isinstance(activation, str):
-                raise _Invalid(f"{what}.activation must be a string, got {activation!r}")
-            try:
-                _activations.get(activation)
-            except ValueError as exc:
-                raise _Invalid(f"{what}: {exc}") from None
+            for key, check in (
+                ("activation", _activations.get),
+                ("kernel_init", _initializers.kernel_init_name),
+                ("bias_init", _initializers.bias_init_name),
+            ):
+                value = layer.get(key)
+                if value is not None and not isinstance(value, str):
+                    raise _Invalid(f"{what}.{key} must be a string, got {value!r}")
+                try:
+                    check(value)
+                except ValueError as exc:
+                    raise _Invalid(f"{what}: {exc}") from None
             tensors += [(f"layers.{i}.weight", (units, width)), (f"layers.{i}.bias", (units,))]
             n_params += units * (width + 1)
             width = units

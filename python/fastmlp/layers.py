@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Union
+from typing import Any, Dict, Optional, Union
 
 from . import activations as _activations
+from . import initializers as _initializers
 from ._validation import positive_int, real_number
 
 __all__ = ["Layer", "Dense", "Dropout", "from_config"]
@@ -28,18 +29,34 @@ class Dense(Layer):
     """Fully connected layer: ``y = activation(x @ W.T + b)``.
 
     Input (batch, in) float32, output (batch, units) float32. W has shape (units, in) and b (units,),
-    PyTorch's layout, initialised as ``torch.nn.Linear`` (uniform in ±1/sqrt(in)) from the model seed.
+    PyTorch's layout. By default both are initialised as ``torch.nn.Linear`` (uniform in ±1/sqrt(in))
+    from the model seed; ``kernel_init`` and ``bias_init`` choose another initialiser by name (see
+    ``fm.initializers``: glorot/xavier, he/kaiming, lecun_normal, orthogonal, zeros).
     """
 
-    def __init__(self, units: int, activation: Union[str, _activations.Activation, None] = None) -> None:
+    def __init__(
+        self,
+        units: int,
+        activation: Union[str, _activations.Activation, None] = None,
+        kernel_init: Optional[str] = None,
+        bias_init: Optional[str] = None,
+    ) -> None:
         self.units = positive_int("units", units)
         self.activation = _activations.get(activation)
+        self.kernel_init = _initializers.kernel_init_name(kernel_init)
+        self.bias_init = _initializers.bias_init_name(bias_init)
 
     def get_config(self) -> Dict[str, Any]:
-        return {"type": "Dense", "units": self.units, "activation": self.activation.name}
+        config: Dict[str, Any] = {"type": "Dense", "units": self.units, "activation": self.activation.name}
+        # Written only when not the default, so files of models without them are unchanged.
+        if self.kernel_init != "default":
+            config["kernel_init"] = self.kernel_init
+        if self.bias_init != "default":
+            config["bias_init"] = self.bias_init
+        return config
 
     def _core_spec(self) -> tuple:
-        return ("dense", self.units, self.activation.name)
+        return ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init)
 
 
 class Dropout(Layer):
@@ -63,7 +80,12 @@ def from_config(config: Dict[str, Any]) -> Layer:
     """Rebuilds a layer from its get_config() dictionary."""
     kind = config.get("type")
     if kind == "Dense":
-        return Dense(config["units"], activation=config.get("activation"))
+        return Dense(
+            config["units"],
+            activation=config.get("activation"),
+            kernel_init=config.get("kernel_init"),
+            bias_init=config.get("bias_init"),
+        )
     if kind == "Dropout":
         return Dropout(config["rate"])
     raise ValueError(f"unknown layer type {kind!r} in the model configuration")

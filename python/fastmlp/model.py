@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from . import initializers as _initializers
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optim as _optim
@@ -67,6 +68,10 @@ class Sequential:
     def _build(self, input_dim: int) -> None:
         check_model_size(input_dim, [layer.units for layer in self.layers if isinstance(layer, Dense)])
         self._net = _core.Network(input_dim, [layer._core_spec() for layer in self.layers], self.seed)
+        weights = self._net.parameters()[0::2]
+        for layer, weight in zip((l for l in self.layers if isinstance(l, Dense)), weights):
+            if layer.kernel_init == "orthogonal":  # C++ drew the normals; QR needs LAPACK
+                _initializers.orthogonalize(weight)
         self.input_dim = input_dim
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
