@@ -129,6 +129,25 @@ void bind_model(py::module_& m) {
            py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"))
       .def("parameters", [](py::object self) { return tensor_views(self, false); },
            "Writable views of the parameters: [W0 (out, in), b0 (out,), W1, b1, ...].")
+      .def("rng_state",
+           [](const Network& net) {
+             py::list words;
+             for (std::uint64_t w : net.rng_state()) words.append(w);
+             return words;
+           },
+           "The shuffling and dropout generator states: a list of 8 uint64 words.")
+      .def("set_rng_state",
+           [](Network& net, const py::sequence& words) {
+             FASTMLP_REQUIRE(words.size() == 8, "state must be 8 uint64 words, got " + std::to_string(words.size()));
+             std::array<std::uint64_t, 8> state{};
+             for (std::size_t i = 0; i < 8; ++i) state[i] = words[i].cast<std::uint64_t>();
+             try {
+               net.set_rng_state(state);
+             } catch (const std::invalid_argument& e) {
+               throw py::value_error(e.what());
+             }
+           },
+           py::arg("state"))
       .def("gradients", [](py::object self) { return tensor_views(self, true); },
            "Writable views of the last step's gradients, in the layout of parameters().")
       .def("train_step",

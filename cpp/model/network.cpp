@@ -78,6 +78,23 @@ Network::UseGuard::UseGuard(Network& net) : net_(net) {
 
 Network::UseGuard::~UseGuard() { net_.in_use_.store(false); }
 
+std::array<std::uint64_t, 8> Network::rng_state() const {
+  std::array<std::uint64_t, 8> state{};
+  std::copy(shuffle_rng_.state().begin(), shuffle_rng_.state().end(), state.begin());
+  std::copy(dropout_rng_.state().begin(), dropout_rng_.state().end(), state.begin() + 4);
+  return state;
+}
+
+void Network::set_rng_state(const std::array<std::uint64_t, 8>& state) {
+  Rng::State shuffle, dropout;
+  std::copy(state.begin(), state.begin() + 4, shuffle.begin());
+  std::copy(state.begin() + 4, state.end(), dropout.begin());
+  const Rng::State zero{};
+  if (shuffle == zero || dropout == zero) throw std::invalid_argument("a generator state must not be all zeros");
+  shuffle_rng_.set_state(shuffle);
+  dropout_rng_.set_state(dropout);
+}
+
 void Network::set_optimizer(Optimizer opt) {
   optimizer_ = std::move(opt);
   optimizer_.reset_state(num_params());

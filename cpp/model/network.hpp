@@ -1,6 +1,7 @@
 #pragma once
 // The network: a stack of dense and dropout layers over one flat parameter block, one flat
 // gradient block (same layout) and one optimizer, plus the C++ training loop.
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -61,6 +62,12 @@ class Network {
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
   const std::vector<ParamTensor>& param_tensors() const { return tensors_; }
+
+  // The shuffling and dropout generators' states, for checkpoints: restoring them makes training
+  // continue exactly as it would have without a save and load.
+  std::array<std::uint64_t, 8> rng_state() const;
+  // Throws std::invalid_argument for an all-zero generator state.
+  void set_rng_state(const std::array<std::uint64_t, 8>& state);
 
   void set_loss(Loss loss) { loss_ = loss; }
   Loss loss() const { return loss_; }

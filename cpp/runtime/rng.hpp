@@ -59,6 +59,11 @@ class Rng {
     return static_cast<std::uint64_t>(product >> 64);
   }
 
+  using State = std::array<std::uint64_t, 4>;
+  const State& state() const { return state_; }
+  // Any state but all zeros (xoshiro's one fixed point) is valid.
+  void set_state(const State& state) { state_ = state; }
+
  private:
   static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
   static std::uint64_t splitmix64(std::uint64_t& x) {
