@@ -59,8 +59,8 @@ class Network {
   float* grads() { return grads_.data(); }
   const std::vector<ParamTensor>& param_tensors() const { return tensors_; }
 
-  void set_loss(Loss loss) { loss_ = loss; }
-  Loss loss() const { return loss_; }
+  void set_loss(const LossSpec& loss) { loss_ = loss; }
+  const LossSpec& loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
 
@@ -121,7 +121,7 @@ class Network {
   std::vector<ParamTensor> tensors_;
   AlignedBuffer<float> params_;
   AlignedBuffer<float> grads_;
-  Loss loss_ = Loss::MSE;
+  LossSpec loss_;
   Optimizer optimizer_;
   bool has_optimizer_ = false;
   Rng shuffle_rng_;
@@ -137,6 +137,7 @@ class Network {
   AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)
   AlignedBuffer<float> batch_values_;               // gathered regression targets (rows, output_dim)
   std::vector<std::int64_t> batch_labels_;          // gathered class labels (rows,)
+  std::vector<float> batch_weights_;                // gathered sample weights (rows,)
   std::vector<index_t> order_;                      // sample order of the current epoch
 };
 
