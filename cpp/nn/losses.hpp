@@ -4,15 +4,18 @@
 // mean reduction, and its weighted-mean convention when weights are given). Gradients are already
 // scaled by `grad_scale` (1 / loss_normaliser of the whole batch), so no second pass is needed.
 //
-// Weights. Every term has the weight s_i (the sample weight of its row, 1 when none is given) times
-// a class weight (1 when none is given):
-//   mse, mae, huber          term (i, j) per element, weight s_i
-//   cross_entropy, labels    term i per row, weight s_i * cw[y_i]  (cw: one weight per class)
-//   cross_entropy, probs     term i per row, weight s_i            (class weights are not supported)
-//   binary_cross_entropy     term (i, j) per element, weight s_i * (y_ij * cw[1] + (1 - y_ij) * cw[0])
-// and the mean is sum(weight * term) / sum(weight), which with class weights alone is exactly
-// PyTorch's CrossEntropyLoss(weight=cw) 'mean' (and BCEWithLogitsLoss with an element weight of
-// cw[y] for 0/1 targets, divided by the sum of those weights).
+// Weights. With sample weights s_i (1 when none are given) and class weights cw (1 when none):
+//   mse, mae, huber          loss_sum = sum_ij s_i l_ij,   weight_sum = sum_i s_i * cols
+//   cross_entropy, labels    loss_sum = sum_i s_i T_i,     weight_sum = sum_i s_i cw[y_i], where
+//                            T_i = (1 - eps) cw[y_i] nll_i + eps / C sum_c cw[c] (-log p_ic) is
+//                            PyTorch's per-sample term (label smoothing eps, C classes)
+//   cross_entropy, probs     loss_sum = sum_i s_i T_i,     weight_sum = sum_i s_i  (no class weights)
+//   binary_cross_entropy     loss_sum = sum_ij s_i T_ij,   weight_sum = sum_ij s_i c_ij, where
+//                            T_ij = cw[1] y (-log sigmoid z) + cw[0] (1 - y) (-log(1 - sigmoid z)) and
+//                            c_ij = cw[1] y + cw[0] (1 - y)  (= cw[y] for a 0/1 target)
+// The mean loss_sum / weight_sum is sum(w_i loss_i) / sum(w_i) with w_i = s_i * cw[y_i]: with class
+// weights alone exactly PyTorch's CrossEntropyLoss(weight=cw) 'mean' (label smoothing included), and
+// for 0/1 binary targets BCEWithLogitsLoss with the element weights cw[y], divided by their sum.
 #include <cstdint>
 #include <string>
 

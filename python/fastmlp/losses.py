@@ -14,7 +14,7 @@ the number of samples), so integer sample weights equal repeating samples.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -195,6 +195,8 @@ def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.nda
         if not (math.isfinite(float(weight)) and float(weight) >= 0.0):
             raise ValueError(f"class_weight[{key!r}] must be a non-negative finite number, got {weight!r}")
         out[int(key)] = weight
+        if not np.isfinite(out[int(key)]):
+            raise ValueError(f"class_weight[{key!r}] is too large for float32, got {weight!r}")
     return out
 
 
@@ -223,7 +225,7 @@ def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> O
 
 def _weights(
     loss: Loss, y: np.ndarray, n_outputs: int, sample_weight: Any, class_weight: Any
-) -> "tuple[Optional[np.ndarray], Optional[np.ndarray]]":
+) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """Validated (sample_weight (n,), class_weight vector) for the converted targets y, or Nones.
     ValueError when the weights of every term are zero together."""
     sw = _sample_weight(sample_weight, y.shape[0])
