@@ -155,7 +155,16 @@ CASES = [
     case("labels-float-non-integer", "clf().fit(X, bad(y, 1.5, 2), verbose=0)", "ValueError", "non-integer"),
     case("labels-float-huge", "clf().fit(X, bad(y, 1e30, 2), verbose=0)", "ValueError", "y labels must be in [0, 3)"),
     case("labels-float-nan", "clf().train_step(X, bad(y, np.nan, 2))", "ValueError", "y contains NaN"),
-    case("labels-one-hot", "clf().fit(X, np.eye(3)[y], verbose=0)", "ValueError", ("got shape (8, 3)", "y.argmax(axis=1)")),
+    # (n, classes) rows are probability targets (one-hot rows included): they must be probabilities
+    case("probabilities-not-summing-to-1", "clf().fit(X, np.eye(3)[y] * 0.5, verbose=0)", "ValueError",
+         ("y probability targets", "rows summing to 1, got a sum of 0.5")),
+    case("probabilities-above-1", "clf().train_step(X, np.eye(3)[y] * 2)", "ValueError", "got values in [0, 2]"),
+    case("labels-2d-wrong-width", "clf().fit(X, np.eye(2)[y % 2], verbose=0)", "ValueError", "got shape (8, 2)"),
+    # ---- sample and class weights
+    case("sample-weight-negative", "clf().fit(X, y, verbose=0, sample_weight=-np.ones(8))", "ValueError",
+         "sample_weight must be non-negative"),
+    case("sample-weight-zeros", "clf().train_step(X, y, sample_weight=np.zeros(8))", "ValueError", "sample_weight is all zeros"),
+    case("class-weight-key", "clf().fit(X, y, verbose=0, class_weight={5: 2.0})", "ValueError", "got the key 5"),
     # ---- regression targets
     case("targets-wrong-width", "reg().fit(X, np.ones((8, 3)), verbose=0)", "ValueError", "y must have shape (8, 2)"),
     case("targets-1d-for-2-outputs", "reg().evaluate(X, np.ones(8))", "ValueError", "got (8,)"),

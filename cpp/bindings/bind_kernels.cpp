@@ -79,19 +79,23 @@ FloatArray activation_backward_py(const std::string& name, const FloatArray& y, 
   return dx;
 }
 
-py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::array& target) {
-  Loss loss;
+py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::array& target,
+                  const py::object& sample_weight, const py::object& class_weight, double huber_delta,
+                  double label_smoothing) {
+  LossSpec spec;
   try {
-    loss = parse_loss(name);
+    spec.kind = parse_loss(name);
   } catch (const std::invalid_argument& e) {
     throw py::value_error(e.what());
   }
+  spec.huber_delta = huber_delta;
+  spec.label_smoothing = label_smoothing;
   require_ndim(pred, 2, "pred");
   const index_t rows = pred.shape(0), cols = pred.shape(1);
   Targets t;
   LabelArray labels;
-  FloatArray values;
-  if (loss == Loss::CrossEntropy) {
+  FloatArray values, sw, cw;
+  if (spec.kind == Loss::CrossEntropy && target.ndim() != 2) {
     labels = LabelArray::ensure(target);
     FASTMLP_REQUIRE(labels && labels.ndim() == 1 && labels.shape(0) == rows, "target must be integer labels of shape (rows,)");
     for (index_t i = 0; i < rows; ++i)
@@ -103,10 +107,24 @@ py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::arr
             "target must have the shape of pred");
     t.values = values.data();
   }
+  if (!sample_weight.is_none()) {
+    sw = FloatArray::ensure(sample_weight);
+    FASTMLP_REQUIRE(sw && sw.ndim() == 1 && sw.shape(0) == rows, "sample_weight must have shape (rows,)");
+    t.sample_weights = sw.data();
+  }
+  if (!class_weight.is_none()) {
+    FASTMLP_REQUIRE(t.labels || spec.kind == Loss::BinaryCrossEntropy,
+                    "class_weight needs cross_entropy with integer labels or binary_cross_entropy");
+    cw = FloatArray::ensure(class_weight);
+    const index_t size = spec.kind == Loss::BinaryCrossEntropy ? 2 : cols;
+    FASTMLP_REQUIRE(cw && cw.ndim() == 1 && cw.shape(0) == size, "class_weight has the wrong shape");
+    t.class_weights = cw.data();
+  }
   FloatArray grad = new_matrix(rows, cols);
-  const double normaliser = loss_normaliser(loss, rows, cols);
-  const LossStats stats = loss_forward_backward(loss, rows, cols, pred.data(), t, grad.mutable_data(), 1.0 / normaliser);
-  return py::make_tuple(stats.loss_sum / normaliser, grad);
+  const double normaliser = loss_normaliser(spec, rows, cols, t);
+  const LossStats stats = loss_forward_backward(spec, rows, cols, pred.data(), t, grad.mutable_data(),
+                                                normaliser > 0.0 ? 1.0 / normaliser : 0.0);
+  return py::make_tuple(stats.weight_sum > 0.0 ? stats.loss_sum / stats.weight_sum : 0.0, grad);
 }
 
 }  // namespace
@@ -120,8 +138,9 @@ void bind_kernels(py::module_& m) {
   m.def("activation_forward", &activation_forward_py, py::arg("name"), py::arg("x"));
   m.def("activation_backward", &activation_backward_py, py::arg("name"), py::arg("y"), py::arg("dy"),
         "dL/dx given the activation output y and dL/dy.");
-  m.def("loss", &loss_py, py::arg("name"), py::arg("pred"), py::arg("target"),
-        "(mean loss, gradient of the mean loss w.r.t. pred).");
+  m.def("loss", &loss_py, py::arg("name"), py::arg("pred"), py::arg("target"), py::arg("sample_weight") = py::none(),
+        py::arg("class_weight") = py::none(), py::arg("huber_delta") = 1.0, py::arg("label_smoothing") = 0.0,
+        "(mean loss, gradient of the mean loss w.r.t. pred); weights as in nn/losses.hpp.");
 }
 
 }  // namespace fastmlp::bindings

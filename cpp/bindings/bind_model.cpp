@@ -1,4 +1,5 @@
 // fastmlp._core.Network: converts arrays, checks shapes, releases the GIL and calls the C++ model.
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -44,10 +45,12 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
   }
 }
 
-// Keeps the converted target arrays alive while C++ reads them.
+// Keeps the converted target and weight arrays alive while C++ reads them.
 struct TargetHolder {
   LabelArray labels;
   FloatArray values;
+  FloatArray sample_weights;
+  FloatArray class_weights;
   Targets targets;
 };
 
@@ -58,10 +61,15 @@ index_t check_x(const Network& net, const FloatArray& x) {
   return x.shape(0);
 }
 
-TargetHolder check_targets(const Network& net, const py::array& y, index_t n) {
+// y: int64 labels (n,) for cross-entropy, else (and for cross-entropy's probability targets) float32
+// (n, outputs). sample_weight: None or float32 (n,); class_weight: None or float32 (outputs,) for
+// cross-entropy with labels, (2,) for binary cross-entropy. Values are validated by the Python layer.
+TargetHolder check_targets(const Network& net, const py::array& y, index_t n, const py::object& sample_weight = py::none(),
+                           const py::object& class_weight = py::none()) {
   TargetHolder h;
   const index_t classes = net.output_dim();
-  if (net.loss() == Loss::CrossEntropy) {
+  const Loss kind = net.loss().kind;
+  if (kind == Loss::CrossEntropy && y.ndim() != 2) {
     h.labels = LabelArray::ensure(y);
     FASTMLP_REQUIRE(h.labels && h.labels.ndim() == 1 && h.labels.shape(0) == n,
             "y must be integer class labels of shape (" + std::to_string(n) + ",)");
@@ -75,14 +83,30 @@ TargetHolder check_targets(const Network& net, const py::array& y, index_t n) {
             "y must be float targets of shape (" + std::to_string(n) + ", " + std::to_string(classes) + ")");
     h.targets.values = h.values.data();
   }
+  if (!sample_weight.is_none()) {
+    h.sample_weights = FloatArray::ensure(sample_weight);
+    FASTMLP_REQUIRE(h.sample_weights && h.sample_weights.ndim() == 1 && h.sample_weights.shape(0) == n,
+                    "sample_weight must have shape (" + std::to_string(n) + ",)");
+    h.targets.sample_weights = h.sample_weights.data();
+  }
+  if (!class_weight.is_none()) {
+    FASTMLP_REQUIRE(h.targets.labels || kind == Loss::BinaryCrossEntropy,
+                    "class_weight needs cross_entropy with integer labels or binary_cross_entropy");
+    const index_t size = kind == Loss::BinaryCrossEntropy ? 2 : classes;
+    h.class_weights = FloatArray::ensure(class_weight);
+    FASTMLP_REQUIRE(h.class_weights && h.class_weights.ndim() == 1 && h.class_weights.shape(0) == size,
+                    "class_weight must have shape (" + std::to_string(size) + ",)");
+    h.targets.class_weights = h.class_weights.data();
+  }
   return h;
 }
 
 py::dict stats_dict(const Network& net, const LossStats& s, index_t rows) {
   py::dict d;
-  const double normaliser = loss_normaliser(net.loss(), rows, net.output_dim());
-  d["loss"] = rows > 0 ? s.loss_sum / normaliser : 0.0;
+  d["loss"] = s.weight_sum > 0.0 ? s.loss_sum / s.weight_sum : 0.0;
   d["samples"] = rows;
+  // how many predictions `correct` counts: one per sample, or one per output for binary cross-entropy
+  d["predictions"] = net.loss().kind == Loss::BinaryCrossEntropy ? rows * net.output_dim() : rows;
   d["correct"] = s.correct;
   d["abs_error_sum"] = s.abs_error_sum;
   d["sq_error_sum"] = s.sq_error_sum;
@@ -116,7 +140,12 @@ void bind_model(py::module_& m) {
       .def_property_readonly("output_dim", &Network::output_dim)
       .def_property_readonly("num_params", &Network::num_params)
       .def("set_loss",
-           [](Network& net, const std::string& name) { net.set_loss(parse_or_value_error(parse_loss, name)); })
+           [](Network& net, const std::string& name, double huber_delta, double label_smoothing) {
+             FASTMLP_REQUIRE(huber_delta > 0.0 && std::isfinite(huber_delta), "huber_delta must be positive and finite");
+             FASTMLP_REQUIRE(label_smoothing >= 0.0 && label_smoothing <= 1.0, "label_smoothing must be in [0, 1]");
+             net.set_loss({parse_or_value_error(parse_loss, name), huber_delta, label_smoothing});
+           },
+           py::arg("name"), py::arg("huber_delta") = 1.0, py::arg("label_smoothing") = 0.0)
       .def("set_sgd",
            [](Network& net, float lr, float momentum, float dampening, float weight_decay, bool nesterov) {
              net.set_optimizer(Optimizer::make_sgd({lr, momentum, dampening, weight_decay, nesterov}));
@@ -151,10 +180,11 @@ void bind_model(py::module_& m) {
       .def("gradients", [](py::object self) { return tensor_views(self, true); },
            "Writable views of the last step's gradients, in the layout of parameters().")
       .def("train_step",
-           [](Network& net, const FloatArray& x, const py::array& y) {
+           [](Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
+              const py::object& class_weight) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-             TargetHolder t = check_targets(net, y, n);
+             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
              StepResult step;
              {
                py::gil_scoped_release release;
@@ -164,13 +194,14 @@ void bind_model(py::module_& m) {
              d["diverged"] = step.diverged;
              return d;
            },
-           py::arg("x"), py::arg("y"))
+           py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("class_weight") = py::none())
       .def("train_epoch",
-           [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle) {
+           [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle,
+              const py::object& sample_weight, const py::object& class_weight) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
-             TargetHolder t = check_targets(net, y, n);
+             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
              InterruptPoller poll;
              EpochResult r;
              {
@@ -183,7 +214,8 @@ void bind_model(py::module_& m) {
              d["diverged"] = r.diverged;
              return d;
            },
-           py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"))
+           py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"), py::arg("sample_weight") = py::none(),
+           py::arg("class_weight") = py::none())
       .def("predict",
            [](Network& net, const FloatArray& x) {
              const index_t n = check_x(net, x);
@@ -199,10 +231,11 @@ void bind_model(py::module_& m) {
            },
            py::arg("x"))
       .def("evaluate",
-           [](Network& net, const FloatArray& x, const py::array& y) {
+           [](Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
+              const py::object& class_weight) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-             TargetHolder t = check_targets(net, y, n);
+             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
              InterruptPoller poll;
              LossStats stats;
              {
@@ -212,7 +245,7 @@ void bind_model(py::module_& m) {
              poll.rethrow_if_interrupted();
              return stats_dict(net, stats, n);
            },
-           py::arg("x"), py::arg("y"));
+           py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("class_weight") = py::none());
 }
 
 }  // namespace fastmlp::bindings

@@ -112,6 +112,7 @@ void Network::ensure_workspace(index_t rows) {
   batch_x_.reset(rows * input_dim_);
   batch_values_.reset(rows * output_dim_);
   batch_labels_.assign(static_cast<std::size_t>(rows), 0);
+  batch_weights_.assign(static_cast<std::size_t>(rows), 0.0f);
   capacity_rows_ = rows;
 }
 
@@ -166,10 +167,11 @@ void Network::backward(index_t rows) {
 
 StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
   const float* out = forward(x, rows, /*training=*/true);
-  const double normaliser = loss_normaliser(loss_, rows, output_dim_);
+  // The batch's sum of weights; a batch whose weights are all zero has a zero gradient.
+  const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
   StepResult result;
-  result.stats =
-      loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(), 1.0 / normaliser);
+  result.stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
+                                       normaliser > 0.0 ? 1.0 / normaliser : 0.0);
   if (!std::isfinite(result.stats.loss_sum)) {
     result.diverged = true;  // keep the last finite weights
     return result;
@@ -221,6 +223,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
         const index_t src = order_[static_cast<std::size_t>(start + r)];
         std::memcpy(batch_x_.data() + r * input_dim_, x + src * input_dim_, sizeof(float) * input_dim_);
         if (targets.labels) batch_labels_[static_cast<std::size_t>(r)] = targets.labels[src];
+        if (targets.sample_weights) batch_weights_[static_cast<std::size_t>(r)] = targets.sample_weights[src];
         if (targets.values)
           std::memcpy(batch_values_.data() + r * output_dim_, targets.values + src * output_dim_,
                       sizeof(float) * output_dim_);
@@ -228,8 +231,10 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
       bx = batch_x_.data();
       bt.labels = targets.labels ? batch_labels_.data() : nullptr;
       bt.values = targets.values ? batch_values_.data() : nullptr;
+      bt.sample_weights = targets.sample_weights ? batch_weights_.data() : nullptr;
     } else {
       if (targets.labels) bt.labels = targets.labels + start;
+      if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
       if (targets.values) bt.values = targets.values + start * output_dim_;
     }
     const StepResult step = step_on_batch(bx, bt, rows);
@@ -271,6 +276,7 @@ LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, c
     Targets bt = targets;
     if (targets.labels) bt.labels = targets.labels + start;
     if (targets.values) bt.values = targets.values + start * output_dim_;
+    if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
     total.add(loss_forward_backward(loss_, rows, output_dim_, y, bt, nullptr, 1.0));
     if (should_stop && should_stop()) break;
   }

@@ -69,8 +69,8 @@ class Network {
   // Throws std::invalid_argument for an all-zero generator state.
   void set_rng_state(const std::array<std::uint64_t, 8>& state);
 
-  void set_loss(Loss loss) { loss_ = loss; }
-  Loss loss() const { return loss_; }
+  void set_loss(const LossSpec& loss) { loss_ = loss; }
+  const LossSpec& loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
 
@@ -131,7 +131,7 @@ class Network {
   std::vector<ParamTensor> tensors_;
   AlignedBuffer<float> params_;
   AlignedBuffer<float> grads_;
-  Loss loss_ = Loss::MSE;
+  LossSpec loss_;
   Optimizer optimizer_;
   bool has_optimizer_ = false;
   Rng shuffle_rng_;
@@ -147,6 +147,7 @@ class Network {
   AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)
   AlignedBuffer<float> batch_values_;               // gathered regression targets (rows, output_dim)
   std::vector<std::int64_t> batch_labels_;          // gathered class labels (rows,)
+  std::vector<float> batch_weights_;                // gathered sample weights (rows,)
   std::vector<index_t> order_;                      // sample order of the current epoch
 };
 

@@ -1,5 +1,6 @@
 #include "nn/losses.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -7,65 +8,255 @@ namespace fastmlp {
 
 Loss parse_loss(const std::string& name) {
   if (name == "mse") return Loss::MSE;
+  if (name == "mae") return Loss::MAE;
+  if (name == "huber") return Loss::Huber;
   if (name == "cross_entropy") return Loss::CrossEntropy;
-  throw std::invalid_argument("unknown loss '" + name + "'; expected one of: mse, cross_entropy");
-}
-
-double loss_normaliser(Loss loss, index_t rows, index_t cols) {
-  return loss == Loss::MSE ? static_cast<double>(rows) * static_cast<double>(cols) : static_cast<double>(rows);
+  if (name == "binary_cross_entropy") return Loss::BinaryCrossEntropy;
+  throw std::invalid_argument("unknown loss '" + name +
+                              "'; expected one of: mse, mae, huber, cross_entropy, binary_cross_entropy");
 }
 
 namespace {
 
-LossStats cross_entropy(index_t rows, index_t cols, const float* logits, const std::int64_t* labels, float* grad,
-                        double grad_scale) {
+inline double sample_weight(const Targets& t, index_t r) {
+  return t.sample_weights ? static_cast<double>(t.sample_weights[r]) : 1.0;
+}
+
+// Binary cross-entropy weight of one element: cw[1] for a positive target, cw[0] for a negative
+// one, interpolated linearly for a soft target.
+inline double binary_class_weight(const float* cw, double y) {
+  return y * static_cast<double>(cw[1]) + (1.0 - y) * static_cast<double>(cw[0]);
+}
+
+// mse, mae, huber: term and derivative of one element given the error d = pred - target.
+struct ElementTerm {
+  double value;
+  double derivative;
+};
+
+template <typename Term>
+LossStats elementwise(index_t rows, index_t cols, const float* pred, const Targets& t, float* grad,
+                      double grad_scale, Term term) {
+  LossStats stats;
+  for (index_t r = 0; r < rows; ++r) {
+    const double s = sample_weight(t, r);
+    const double scale = s * grad_scale;
+    const float* p = pred + r * cols;
+    const float* y = t.values + r * cols;
+    for (index_t j = 0; j < cols; ++j) {
+      const double d = static_cast<double>(p[j]) - static_cast<double>(y[j]);
+      const ElementTerm e = term(d);
+      stats.loss_sum += s * e.value;
+      stats.sq_error_sum += d * d;
+      stats.abs_error_sum += std::fabs(d);
+      if (grad) grad[r * cols + j] = static_cast<float>(scale * e.derivative);
+    }
+    stats.weight_sum += s * static_cast<double>(cols);
+  }
+  return stats;
+}
+
+// Row r's max logit and the log-sum-exp of its logits, shifted by the max so that exp() never
+// overflows (logits of +-1e4 stay finite); `sum` receives sum_j exp(z_j - max).
+inline double log_sum_exp(const float* z, index_t cols, index_t* argmax, double* sum) {
+  index_t am = 0;
+  for (index_t j = 1; j < cols; ++j)
+    if (z[j] > z[am]) am = j;
+  const double zmax = z[am];
+  double s = 0.0;
+  for (index_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - zmax);
+  *argmax = am;
+  *sum = s;
+  return zmax + std::log(s);
+}
+
+// Softmax cross-entropy with integer labels and PyTorch's label smoothing eps:
+//   term_i = (1 - eps) * cw[y] * (lse - z_y) + eps / C * sum_c cw[c] * (lse - z_c)
+//   d term_i / d z_j = (1 - eps) * cw[y] * (p_j - [j == y]) + eps / C * (p_j * sum_c cw[c] - cw[j])
+LossStats cross_entropy_labels(const LossSpec& spec, index_t rows, index_t cols, const float* logits,
+                               const Targets& t, float* grad, double grad_scale) {
+  const double eps = spec.label_smoothing;
+  const double smooth = eps / static_cast<double>(cols);
+  const float* cw = t.class_weights;
+  double cw_total = static_cast<double>(cols);
+  if (cw) {
+    cw_total = 0.0;
+    for (index_t c = 0; c < cols; ++c) cw_total += cw[c];
+  }
   LossStats stats;
   for (index_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     index_t argmax = 0;
-    for (index_t j = 1; j < cols; ++j)
-      if (z[j] > z[argmax]) argmax = j;
-    // log-sum-exp shifted by the max, so exp() never overflows.
-    const double zmax = z[argmax];
     double sum = 0.0;
-    for (index_t j = 0; j < cols; ++j) sum += std::exp(static_cast<double>(z[j]) - zmax);
-    const double lse = zmax + std::log(sum);
-    const std::int64_t label = labels[r];
-    stats.loss_sum += lse - static_cast<double>(z[label]);
+    const double lse = log_sum_exp(z, cols, &argmax, &sum);
+    const std::int64_t label = t.labels[r];
+    const double s = sample_weight(t, r);
+    const double wy = cw ? static_cast<double>(cw[label]) : 1.0;
+    double term = (1.0 - eps) * wy * (lse - static_cast<double>(z[label]));
+    if (eps > 0.0) {
+      double smooth_sum = 0.0;
+      for (index_t c = 0; c < cols; ++c)
+        smooth_sum += (cw ? static_cast<double>(cw[c]) : 1.0) * (lse - static_cast<double>(z[c]));
+      term += smooth * smooth_sum;
+    }
+    stats.loss_sum += s * term;
+    stats.weight_sum += s * wy;
     stats.correct += argmax == label;
     if (grad) {
       float* g = grad + r * cols;
+      const double scale = s * grad_scale;
       const double inv_sum = 1.0 / sum;
+      const double zmax = z[argmax];
       for (index_t j = 0; j < cols; ++j) {
         const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
-        g[j] = static_cast<float>((softmax - (j == label ? 1.0 : 0.0)) * grad_scale);
+        double d = (1.0 - eps) * wy * (softmax - (j == label ? 1.0 : 0.0));
+        if (eps > 0.0) d += smooth * (softmax * cw_total - (cw ? static_cast<double>(cw[j]) : 1.0));
+        g[j] = static_cast<float>(scale * d);
       }
     }
   }
   return stats;
 }
 
-LossStats mean_squared_error(index_t rows, index_t cols, const float* pred, const float* target, float* grad,
-                             double grad_scale) {
+// Softmax cross-entropy with probability targets q, smoothed as PyTorch does: q' = (1 - eps) q + eps / C,
+//   term_i = sum_c q'_c * (lse - z_c),   d term_i / d z_j = p_j * sum_c q'_c - q'_j.
+LossStats cross_entropy_probabilities(const LossSpec& spec, index_t rows, index_t cols, const float* logits,
+                                      const Targets& t, float* grad, double grad_scale) {
+  const double keep = 1.0 - spec.label_smoothing;
+  const double smooth = spec.label_smoothing / static_cast<double>(cols);
   LossStats stats;
-  const index_t n = rows * cols;
-  const float scale2 = static_cast<float>(2.0 * grad_scale);
-  for (index_t i = 0; i < n; ++i) {
-    const float diff = pred[i] - target[i];
-    stats.sq_error_sum += static_cast<double>(diff) * diff;
-    stats.abs_error_sum += std::fabs(static_cast<double>(diff));
-    if (grad) grad[i] = scale2 * diff;
+  for (index_t r = 0; r < rows; ++r) {
+    const float* z = logits + r * cols;
+    const float* q = t.values + r * cols;
+    index_t argmax = 0;
+    double sum = 0.0;
+    const double lse = log_sum_exp(z, cols, &argmax, &sum);
+    const double s = sample_weight(t, r);
+    double term = 0.0, q_total = 0.0;
+    index_t target_argmax = 0;
+    for (index_t c = 0; c < cols; ++c) {
+      const double qc = keep * static_cast<double>(q[c]) + smooth;
+      term += qc * (lse - static_cast<double>(z[c]));
+      q_total += qc;
+      if (q[c] > q[target_argmax]) target_argmax = c;
+    }
+    stats.loss_sum += s * term;
+    stats.weight_sum += s;
+    stats.correct += argmax == target_argmax;
+    if (grad) {
+      float* g = grad + r * cols;
+      const double scale = s * grad_scale;
+      const double inv_sum = 1.0 / sum;
+      const double zmax = z[argmax];
+      for (index_t j = 0; j < cols; ++j) {
+        const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
+        const double qj = keep * static_cast<double>(q[j]) + smooth;
+        g[j] = static_cast<float>(scale * (softmax * q_total - qj));
+      }
+    }
   }
-  stats.loss_sum = stats.sq_error_sum;
+  return stats;
+}
+
+// Binary cross-entropy on logits z with targets y in [0, 1] (BCEWithLogitsLoss), in the stable form
+//   -log sigmoid(z) = max(-z, 0) + log1p(exp(-|z|)),   -log(1 - sigmoid(z)) = max(z, 0) + log1p(exp(-|z|)),
+// so exp() only ever sees non-positive arguments (finite for logits of +-1e4). Without class weights
+//   term = max(z, 0) - y z + log1p(exp(-|z|)),   d term / d z = sigmoid(z) - y;
+// with class weights the two halves are weighted:
+//   term = cw[1] y (-log sigmoid(z)) + cw[0] (1 - y) (-log(1 - sigmoid(z))),
+//   d term / d z = cw[0] (1 - y) sigmoid(z) - cw[1] y sigmoid(-z).
+LossStats binary_cross_entropy(index_t rows, index_t cols, const float* logits, const Targets& t, float* grad,
+                               double grad_scale) {
+  const float* cw = t.class_weights;
+  LossStats stats;
+  for (index_t r = 0; r < rows; ++r) {
+    const double s = sample_weight(t, r);
+    const double scale = s * grad_scale;
+    const float* zr = logits + r * cols;
+    const float* yr = t.values + r * cols;
+    double row_weight = 0.0;
+    for (index_t j = 0; j < cols; ++j) {
+      const double z = zr[j];
+      const double y = yr[j];
+      const double e = std::exp(-std::fabs(z));  // in (0, 1]
+      const double log1p_e = std::log1p(e);
+      // sigmoid(z) and sigmoid(-z), each without cancellation
+      const double sig = z >= 0.0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+      const double sig_neg = z >= 0.0 ? e / (1.0 + e) : 1.0 / (1.0 + e);
+      double term, derivative, weight;
+      if (cw) {
+        const double w0 = cw[0], w1 = cw[1];
+        term = w1 * y * (std::max(-z, 0.0) + log1p_e) + w0 * (1.0 - y) * (std::max(z, 0.0) + log1p_e);
+        derivative = w0 * (1.0 - y) * sig - w1 * y * sig_neg;
+        weight = binary_class_weight(cw, y);
+      } else {
+        term = std::max(z, 0.0) - y * z + log1p_e;
+        derivative = sig - y;
+        weight = 1.0;
+      }
+      stats.loss_sum += s * term;
+      row_weight += weight;
+      stats.correct += (z > 0.0) == (y > 0.5);
+      if (grad) grad[r * cols + j] = static_cast<float>(scale * derivative);
+    }
+    stats.weight_sum += s * row_weight;
+  }
   return stats;
 }
 
 }  // namespace
 
-LossStats loss_forward_backward(Loss loss, index_t rows, index_t cols, const float* pred, const Targets& targets,
-                                float* grad, double grad_scale) {
-  if (loss == Loss::CrossEntropy) return cross_entropy(rows, cols, pred, targets.labels, grad, grad_scale);
-  return mean_squared_error(rows, cols, pred, targets.values, grad, grad_scale);
+double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const Targets& targets) {
+  const bool per_row = loss.kind == Loss::CrossEntropy;
+  const bool class_weighted = targets.class_weights &&
+                              ((per_row && targets.labels) || loss.kind == Loss::BinaryCrossEntropy);
+  if (!targets.sample_weights && !class_weighted)
+    return per_row ? static_cast<double>(rows) : static_cast<double>(rows) * static_cast<double>(cols);
+  // The same sums, in the same order, as the loss kernels' weight_sum.
+  double total = 0.0;
+  for (index_t r = 0; r < rows; ++r) {
+    const double s = sample_weight(targets, r);
+    if (!class_weighted) {
+      total += per_row ? s : s * static_cast<double>(cols);
+    } else if (per_row) {
+      total += s * static_cast<double>(targets.class_weights[targets.labels[r]]);
+    } else {
+      double row_weight = 0.0;
+      for (index_t j = 0; j < cols; ++j) row_weight += binary_class_weight(targets.class_weights, targets.values[r * cols + j]);
+      total += s * row_weight;
+    }
+  }
+  return total;
+}
+
+LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
+                                const Targets& targets, float* grad, double grad_scale) {
+  switch (loss.kind) {
+    case Loss::CrossEntropy:
+      if (targets.labels) return cross_entropy_labels(loss, rows, cols, pred, targets, grad, grad_scale);
+      return cross_entropy_probabilities(loss, rows, cols, pred, targets, grad, grad_scale);
+    case Loss::BinaryCrossEntropy:
+      return binary_cross_entropy(rows, cols, pred, targets, grad, grad_scale);
+    case Loss::MAE:
+      // d|d|/dd = sign(d), 0 at d == 0 (as torch.sign)
+      return elementwise(rows, cols, pred, targets, grad, grad_scale, [](double d) {
+        return ElementTerm{std::fabs(d), static_cast<double>((d > 0.0) - (d < 0.0))};
+      });
+    case Loss::Huber: {
+      const double delta = loss.huber_delta;
+      // PyTorch's HuberLoss: 0.5 d^2 for |d| <= delta, delta (|d| - delta / 2) beyond; the two
+      // pieces and their derivatives (d, delta sign(d)) agree at |d| == delta.
+      return elementwise(rows, cols, pred, targets, grad, grad_scale, [delta](double d) {
+        const double a = std::fabs(d);
+        if (a <= delta) return ElementTerm{0.5 * d * d, d};
+        return ElementTerm{delta * (a - 0.5 * delta), d > 0.0 ? delta : -delta};
+      });
+    }
+    case Loss::MSE:
+      break;
+  }
+  return elementwise(rows, cols, pred, targets, grad, grad_scale,
+                     [](double d) { return ElementTerm{d * d, 2.0 * d}; });
 }
 
 }  // namespace fastmlp

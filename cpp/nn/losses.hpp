@@ -1,7 +1,21 @@
 #pragma once
-// Losses on the network output. Values are SUMS over the batch; the caller divides by the
-// normaliser (loss_normaliser) to get PyTorch's mean reduction, and gradients are already scaled
-// by `grad_scale` (1 / normaliser of the whole batch), so no second pass is needed.
+// Losses on the network output. Values are SUMS over the batch of weighted terms, returned with the
+// sum of the weights (LossStats::weight_sum); the mean loss is loss_sum / weight_sum (PyTorch's
+// mean reduction, and its weighted-mean convention when weights are given). Gradients are already
+// scaled by `grad_scale` (1 / loss_normaliser of the whole batch), so no second pass is needed.
+//
+// Weights. With sample weights s_i (1 when none are given) and class weights cw (1 when none):
+//   mse, mae, huber          loss_sum = sum_ij s_i l_ij,   weight_sum = sum_i s_i * cols
+//   cross_entropy, labels    loss_sum = sum_i s_i T_i,     weight_sum = sum_i s_i cw[y_i], where
+//                            T_i = (1 - eps) cw[y_i] nll_i + eps / C sum_c cw[c] (-log p_ic) is
+//                            PyTorch's per-sample term (label smoothing eps, C classes)
+//   cross_entropy, probs     loss_sum = sum_i s_i T_i,     weight_sum = sum_i s_i  (no class weights)
+//   binary_cross_entropy     loss_sum = sum_ij s_i T_ij,   weight_sum = sum_ij s_i c_ij, where
+//                            T_ij = cw[1] y (-log sigmoid z) + cw[0] (1 - y) (-log(1 - sigmoid z)) and
+//                            c_ij = cw[1] y + cw[0] (1 - y)  (= cw[y] for a 0/1 target)
+// The mean loss_sum / weight_sum is sum(w_i loss_i) / sum(w_i) with w_i = s_i * cw[y_i]: with class
+// weights alone exactly PyTorch's CrossEntropyLoss(weight=cw) 'mean' (label smoothing included), and
+// for 0/1 binary targets BCEWithLogitsLoss with the element weights cw[y], divided by their sum.
 #include <cstdint>
 #include <string>
 
@@ -9,39 +23,53 @@
 
 namespace fastmlp {
 
-enum class Loss { MSE, CrossEntropy };
+enum class Loss { MSE, CrossEntropy, MAE, Huber, BinaryCrossEntropy };
 
-// Parses "mse" | "cross_entropy"; throws std::invalid_argument otherwise.
-Loss parse_loss(const std::string& name);
-
-// Targets: class labels for cross-entropy, a dense (rows, cols) array for regression losses.
-struct Targets {
-  const std::int64_t* labels = nullptr;  // (rows,)
-  const float* values = nullptr;         // (rows, cols)
+// A loss and its hyperparameters (PyTorch's defaults).
+struct LossSpec {
+  Loss kind = Loss::MSE;
+  double huber_delta = 1.0;      // Huber: quadratic for |error| <= delta, linear beyond
+  double label_smoothing = 0.0;  // CrossEntropy: in [0, 1]
 };
 
-// Side statistics gathered in the same pass, for metrics.
+// Parses "mse" | "mae" | "huber" | "cross_entropy" | "binary_cross_entropy"; throws
+// std::invalid_argument otherwise.
+Loss parse_loss(const std::string& name);
+
+// Targets: for cross-entropy either class labels or probability rows (values); a dense
+// (rows, cols) array for the other losses. Optional weights as described above.
+struct Targets {
+  const std::int64_t* labels = nullptr;   // (rows,) class labels in [0, cols)
+  const float* values = nullptr;          // (rows, cols) targets, or probabilities for cross-entropy
+  const float* sample_weights = nullptr;  // (rows,) >= 0, or null for all ones
+  const float* class_weights = nullptr;   // cross-entropy with labels: (cols,); binary: (2,) = {cw[0], cw[1]}
+};
+
+// Side statistics gathered in the same pass, for metrics (unweighted).
 struct LossStats {
-  double loss_sum = 0.0;       // sum of per-sample (CE) or per-element (MSE) losses
+  double loss_sum = 0.0;       // sum of weighted terms (see above)
+  double weight_sum = 0.0;     // sum of their weights: the mean loss is loss_sum / weight_sum
   double abs_error_sum = 0.0;  // sum |pred - target| (regression)
   double sq_error_sum = 0.0;   // sum (pred - target)^2 (regression)
-  std::int64_t correct = 0;    // argmax hits (classification)
+  std::int64_t correct = 0;    // argmax hits (cross-entropy), or logit > 0 == target > 0.5 per element (binary)
 
   void add(const LossStats& o) {
     loss_sum += o.loss_sum;
+    weight_sum += o.weight_sum;
     abs_error_sum += o.abs_error_sum;
     sq_error_sum += o.sq_error_sum;
     correct += o.correct;
   }
 };
 
-// How many terms the mean divides by: rows for cross-entropy, rows * cols for MSE.
-double loss_normaliser(Loss loss, index_t rows, index_t cols);
+// The sum of the weights of a block's terms (what the mean divides by): rows for cross-entropy and
+// rows * cols for the element-wise losses when there are no weights.
+double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const Targets& targets);
 
-// pred: (rows, cols) network outputs (logits for cross-entropy, softmax fused and stable).
-// grad: (rows, cols) receives grad_scale * d(sum loss)/d(pred), or is skipped when null.
-// Returns the statistics of this block.
-LossStats loss_forward_backward(Loss loss, index_t rows, index_t cols, const float* pred, const Targets& targets,
-                                float* grad, double grad_scale);
+// pred: (rows, cols) network outputs (logits for the cross-entropies, softmax / sigmoid fused and
+// stable). grad: (rows, cols) receives grad_scale * d(sum of weighted terms)/d(pred), or is skipped
+// when null. Returns the statistics of this block.
+LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
+                                const Targets& targets, float* grad, double grad_scale);
 
 }  // namespace fastmlp

@@ -144,12 +144,10 @@ def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) ->
     if arr.ndim == 2 and arr.shape[1] == 1:
         arr = arr[:, 0]
     if arr.ndim != 1:
-        hint = ""
-        if arr.ndim == 2 and arr.shape[1] == n_outputs:
-            hint = f" (one-hot rows? pass the class indices {name}.argmax(axis=1))"
+        # (n, outputs) probability rows never get here: losses.CrossEntropy routes them
         raise ValueError(
-            f"{name} must be integer class labels of shape ({n_samples},) for cross_entropy, "
-            f"got shape {arr.shape}{hint}"
+            f"{name} must be integer class labels of shape ({n_samples},) or probability rows of shape "
+            f"({n_samples}, {n_outputs}) for cross_entropy, got shape {arr.shape}"
         )
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():

@@ -1,24 +1,54 @@
 """Loss functions, by name or as objects: ``loss="mse"`` equals ``loss=MSE()``.
 
 Reductions are means, exactly as PyTorch's defaults. The math runs in the C++ core.
+
+Weights (``fit(..., sample_weight=, class_weight=)``): each term of the loss (an element for mse,
+mae, huber and binary_cross_entropy, a sample for cross_entropy) gets the weight
+``sample_weight[i] * class weight`` and the loss is the weighted mean
+``sum(w * term) / sum(w)``. With class weights alone this is PyTorch's
+``CrossEntropyLoss(weight=...)`` 'mean'; for sample weights it is Keras's
+``reduction="mean_with_sample_weight"`` (not Keras's default "sum_over_batch_size", which divides by
+the number of samples), so integer sample weights equal repeating samples.
 """
 
 from __future__ import annotations
 
-from typing import Union
+import math
+from typing import Any, Dict, Optional, Tuple, Union
 
-__all__ = ["Loss", "MSE", "CrossEntropy", "get", "NAMES"]
+import numpy as np
+
+__all__ = ["Loss", "MSE", "MAE", "Huber", "CrossEntropy", "BinaryCrossEntropy", "get", "NAMES"]
+
+#: rows of probability targets must sum to 1 within this absolute tolerance
+PROBABILITY_SUM_TOLERANCE = 1e-3
 
 
 class Loss:
     """Base class: ``name`` is the identifier the C++ core knows."""
 
     name: str = ""
-    #: whether targets are integer class labels (else float arrays shaped like the output)
+    #: whether the "accuracy" metric applies (classification losses); "mse"/"mae" metrics otherwise
     classification: bool = False
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+    def _core_args(self) -> Dict[str, float]:
+        """Keyword arguments of ``_core.Network.set_loss`` besides the name."""
+        return {}
+
+    def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
+        """Validated targets: float32 (n, n_outputs), C-contiguous."""
+        from ._validation import as_targets
+
+        return as_targets(y, False, n, n_outputs, name, x_name)
+
+    def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
+        raise ValueError(
+            f"class_weight needs a classification loss (cross_entropy or binary_cross_entropy), "
+            f"but the loss is '{self.name}'"
+        )
 
 
 class MSE(Loss):
@@ -30,23 +60,207 @@ class MSE(Loss):
     name = "mse"
 
 
-class CrossEntropy(Loss):
-    """Softmax cross-entropy on logits with integer class labels, mean over the batch
-    (``torch.nn.CrossEntropyLoss()``). The softmax is fused and computed with log-sum-exp.
+class MAE(Loss):
+    """Mean absolute error over every output element (``torch.nn.L1Loss()``); its gradient at a zero
+    error is 0, as torch's. Targets as for MSE."""
 
-    Targets: integer labels of shape (n,) in [0, outputs).
+    name = "mae"
+
+
+class Huber(Loss):
+    """Huber loss over every output element (``torch.nn.HuberLoss(delta=delta)``):
+    ``0.5 * e**2`` where ``|e| <= delta``, ``delta * (|e| - delta / 2)`` beyond. Targets as for MSE.
+
+    Args:
+        delta: positive, finite threshold between the quadratic and the linear part.
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0) -> None:
+        from ._validation import real_number
+
+        delta = real_number("delta", delta)
+        if not (delta > 0.0 and math.isfinite(delta)):
+            raise ValueError(f"delta must be a positive finite number, got {delta!r}")
+        self.delta = delta
+
+    def __repr__(self) -> str:
+        return f"Huber(delta={self.delta!r})"
+
+    def _core_args(self) -> Dict[str, float]:
+        return {"huber_delta": self.delta}
+
+
+class CrossEntropy(Loss):
+    """Softmax cross-entropy on logits, mean over the batch (``torch.nn.CrossEntropyLoss()``). The
+    softmax is fused and computed with log-sum-exp (finite for any finite logits).
+
+    Targets: integer class labels of shape (n,) in [0, outputs), or probability rows: a float
+    array of shape (n, outputs) with entries in [0, 1] whose rows sum to 1 (one-hot rows included),
+    as torch's probability targets.
+
+    Args:
+        label_smoothing: in [0, 1]; the targets become ``(1 - label_smoothing) * target +
+            label_smoothing / outputs`` (PyTorch's formula, class weights included).
     """
 
     name = "cross_entropy"
     classification = True
 
+    def __init__(self, label_smoothing: float = 0.0) -> None:
+        from ._validation import real_number
 
-_BY_NAME = {cls.name: cls for cls in (MSE, CrossEntropy)}
+        label_smoothing = real_number("label_smoothing", label_smoothing)
+        if not 0.0 <= label_smoothing <= 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
+        self.label_smoothing = label_smoothing
+
+    def __repr__(self) -> str:
+        return f"CrossEntropy(label_smoothing={self.label_smoothing!r})"
+
+    def _core_args(self) -> Dict[str, float]:
+        return {"label_smoothing": self.label_smoothing}
+
+    def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
+        from ._validation import as_targets
+
+        try:
+            shape = np.shape(y)
+        except Exception:  # ragged lists: as_targets reports them
+            shape = ()
+        if len(shape) == 2 and n_outputs > 1 and shape[1] == n_outputs:
+            # (n, outputs) rows are probability targets (torch's rule: the input's shape, float)
+            return _check_probabilities(as_targets(y, False, n, n_outputs, name, x_name), name)
+        return as_targets(y, True, n, n_outputs, name, x_name)
+
+    def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
+        return _class_weight_vector(class_weight, n_outputs, f"class labels in [0, {n_outputs})")
+
+
+class BinaryCrossEntropy(Loss):
+    """Sigmoid binary cross-entropy on logits, mean over every output element
+    (``torch.nn.BCEWithLogitsLoss()``), in the stable form ``max(z, 0) - y z + log1p(exp(-|z|))``
+    (finite for any finite logits). The "accuracy" metric thresholds the logits at 0 and the targets
+    at 0.5, per element.
+
+    Targets: float array of shape (n, outputs) with values in [0, 1] (a 1-D (n,) array for one output).
+    """
+
+    name = "binary_cross_entropy"
+    classification = True
+
+    def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
+        from ._validation import as_targets
+
+        values = as_targets(y, False, n, n_outputs, name, x_name)
+        lo, hi = float(values.min()), float(values.max())
+        if lo < 0.0 or hi > 1.0:
+            raise ValueError(
+                f"{name} must hold targets in [0, 1] for binary_cross_entropy, got values in [{lo:g}, {hi:g}]"
+            )
+        return values
+
+    def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
+        return _class_weight_vector(class_weight, 2, "0 (negative) and 1 (positive)")
+
+
+def _check_probabilities(probs: np.ndarray, name: str) -> np.ndarray:
+    lo, hi = float(probs.min()), float(probs.max())
+    if lo < 0.0 or hi > 1.0:
+        raise ValueError(
+            f"{name} probability targets for cross_entropy must be in [0, 1], got values in [{lo:g}, {hi:g}]"
+        )
+    sums = probs.sum(axis=1, dtype=np.float64)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > PROBABILITY_SUM_TOLERANCE)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{name} probability targets for cross_entropy must have rows summing to 1, "
+            f"got a sum of {sums[i]:.6g} in row {i} ({bad.size} such rows)"
+        )
+    return probs
+
+
+def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.ndarray:
+    """{class: weight} -> float32 (size,), classes not named weighing 1 (as Keras)."""
+    if not isinstance(class_weight, dict):
+        raise TypeError(f"class_weight must be a dict {{class: weight}}, got {type(class_weight).__name__}")
+    out = np.ones(size, dtype=np.float32)
+    for key, weight in class_weight.items():
+        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < size:
+            raise ValueError(f"class_weight keys must be {keys_text}, got the key {key!r}")
+        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)):
+            raise TypeError(f"class_weight[{key!r}] must be a number, got {weight!r}")
+        if not (math.isfinite(float(weight)) and float(weight) >= 0.0):
+            raise ValueError(f"class_weight[{key!r}] must be a non-negative finite number, got {weight!r}")
+        out[int(key)] = weight
+        if not np.isfinite(out[int(key)]):
+            raise ValueError(f"class_weight[{key!r}] is too large for float32, got {weight!r}")
+    return out
+
+
+def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> Optional[np.ndarray]:
+    """None, or float32 (n,) of non-negative finite weights, not all zero."""
+    if sample_weight is None:
+        return None
+    try:
+        arr = np.asarray(sample_weight)
+    except Exception as exc:  # e.g. ragged nested lists
+        raise ValueError(f"{name} must be a numeric array: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.shape[0] != n:
+        raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {arr.shape}")
+    with np.errstate(over="ignore"):
+        arr = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
+    if arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got a minimum of {float(arr.min()):g}")
+    if not arr.any():
+        raise ValueError(f"{name} is all zeros: at least one sample must have a positive weight")
+    return arr
+
+
+def _weights(
+    loss: Loss, y: np.ndarray, n_outputs: int, sample_weight: Any, class_weight: Any
+) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+    """Validated (sample_weight (n,), class_weight vector) for the converted targets y, or Nones.
+    ValueError when the weights of every term are zero together."""
+    sw = _sample_weight(sample_weight, y.shape[0])
+    if class_weight is None:
+        return sw, None
+    if isinstance(loss, CrossEntropy) and y.ndim == 2:
+        raise ValueError(
+            "class_weight needs integer class labels for cross_entropy, got probability targets "
+            "(weight the probabilities instead)"
+        )
+    cw = loss._class_weight(class_weight, n_outputs)
+    if isinstance(loss, CrossEntropy):
+        per_row = cw[y].astype(np.float64)
+    else:
+        per_row = (y * cw[1] + (1.0 - y) * cw[0]).sum(axis=1, dtype=np.float64)
+    total = float(per_row @ sw) if sw is not None else float(per_row.sum())
+    if not total > 0.0:
+        raise ValueError(
+            f"class_weight {class_weight!r} (with sample_weight) gives every sample a zero weight"
+        )
+    return sw, cw
+
+
+_BY_NAME = {cls.name: cls for cls in (MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy)}
 _ALIASES = {
     "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "l1": "mae",
+    "huber_loss": "huber",
     "crossentropy": "cross_entropy",
     "categorical_crossentropy": "cross_entropy",
     "sparse_categorical_crossentropy": "cross_entropy",
+    "binary_crossentropy": "binary_cross_entropy",
+    "bce": "binary_cross_entropy",
+    "bce_with_logits": "binary_cross_entropy",
 }
 NAMES = tuple(_BY_NAME)
 

@@ -25,7 +25,11 @@ def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> Lis
         if key not in _METRICS:
             raise unknown_name_error("metric", m, NAMES)
         if _METRICS[key] != classification:
-            need = "a classification loss (cross_entropy)" if _METRICS[key] else "a regression loss (mse)"
+            need = (
+                "a classification loss (cross_entropy, binary_cross_entropy)"
+                if _METRICS[key]
+                else "a regression loss (mse, mae, huber)"
+            )
             raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
         if key not in out:
             out.append(key)
@@ -38,7 +42,8 @@ def from_stats(stats: Dict[str, float], metrics: Sequence[str], n_outputs: int) 
     out = {"loss": float(stats["loss"])}
     for m in metrics:
         if m == "accuracy":
-            out[m] = float(stats["correct"]) / samples
+            # one prediction per sample, or per output for binary_cross_entropy
+            out[m] = float(stats["correct"]) / max(int(stats.get("predictions", samples)), 1)
         elif m == "mse":
             out[m] = float(stats["sq_error_sum"]) / (samples * n_outputs)
         elif m == "mae":

@@ -17,7 +17,6 @@ from . import metrics as _metrics
 from . import optim as _optim
 from ._validation import (
     as_features,
-    as_targets,
     check_model_size,
     non_negative_int,
     not_an_instance_error,
@@ -85,7 +84,7 @@ class Sequential:
 
     def _apply_compile(self) -> None:
         assert self._net is not None and self._loss is not None and self._optimizer is not None
-        self._net.set_loss(self._loss.name)
+        self._net.set_loss(self._loss.name, **self._loss._core_args())
         self._optimizer._install(self._net)
 
     @property
@@ -101,9 +100,11 @@ class Sequential:
         optimizer: Union[str, _optim.Optimizer] = "adam",
         metrics: Optional[Sequence[str]] = None,
     ) -> None:
-        """Chooses the loss (``"mse"``, ``"cross_entropy"`` or an ``fm.losses`` object), the optimizer
-        (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics reported by
-        ``fit`` and ``evaluate`` (``"accuracy"`` for cross_entropy; ``"mse"``, ``"mae"`` for mse).
+        """Chooses the loss (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
+        ``"binary_cross_entropy"`` or an ``fm.losses`` object such as ``fm.losses.Huber(delta=0.5)``),
+        the optimizer (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics
+        reported by ``fit`` and ``evaluate`` (``"accuracy"`` for the cross-entropies; ``"mse"``,
+        ``"mae"`` for the regression losses).
         Re-compiling resets the optimizer state."""
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
@@ -125,7 +126,14 @@ class Sequential:
 
     def _targets(self, y: ArrayLike, n: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         assert self._loss is not None
-        return as_targets(y, self._loss.classification, n, self.output_dim, name, x_name)
+        return self._loss._targets(y, n, self.output_dim, name, x_name)
+
+    def _weights(
+        self, y: np.ndarray, sample_weight: Optional[ArrayLike], class_weight: Optional[Dict[int, float]]
+    ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        """Validated float32 sample weights (n,) and class-weight vector, or None for each."""
+        assert self._loss is not None
+        return _losses._weights(self._loss, y, self.output_dim, sample_weight, class_weight)
 
     # ---------------------------------------------------------------- training
     def fit(
@@ -138,6 +146,8 @@ class Sequential:
         validation_data: Optional[Tuple[ArrayLike, ArrayLike]] = None,
         callbacks: Optional[Sequence[Callback]] = None,
         verbose: int = 1,
+        sample_weight: Optional[ArrayLike] = None,
+        class_weight: Optional[Dict[int, float]] = None,
     ) -> History:
         """Trains for `epochs` passes over (X, y) in mini-batches of `batch_size` (the last batch may
         be smaller), reshuffling every epoch when `shuffle`. Each epoch runs entirely in C++ with
@@ -146,10 +156,18 @@ class Sequential:
 
         Args:
             X: (n, input_dim) features; converted to float32 once.
-            y: (n,) integer labels for cross_entropy, (n, outputs) floats for mse.
+            y: (n,) integer labels or (n, outputs) probability rows for cross_entropy, (n, outputs)
+                floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber.
             validation_data: optional (X_val, y_val) evaluated after each epoch ("val_" logs).
             callbacks: e.g. ``[fm.callbacks.EarlyStopping(patience=3)]``.
             verbose: 0 silent, 1 one line per epoch.
+            sample_weight: optional (n,) non-negative weights, not all zero; gathered with the
+                shuffled batches. Each batch's loss is ``sum(w_i * loss_i) / sum(w_i)`` (Keras's
+                "mean_with_sample_weight"; a batch whose weights are all zero has a zero gradient).
+                Metrics stay unweighted.
+            class_weight: optional {class: weight} for cross_entropy with integer labels (PyTorch's
+                ``CrossEntropyLoss(weight=...)``) or binary_cross_entropy (keys 0 and 1); classes not
+                named weigh 1. Multiplies sample_weight.
 
         Returns:
             History with per-epoch "loss", metrics, and "val_loss"/"val_<metric>".
@@ -163,6 +181,7 @@ class Sequential:
         X = self._ensure_built(X)
         net = self._net
         y = self._targets(y, X.shape[0])
+        sw, cw = self._weights(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
         validation = None
@@ -195,7 +214,7 @@ class Sequential:
         self.stop_training = False
         for epoch in range(epochs):
             start = time.perf_counter()
-            stats = net.train_epoch(X, y, batch_size, bool(shuffle))
+            stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw)
             elapsed = time.perf_counter() - start
             if stats["diverged"]:
                 for cb in all_callbacks:
@@ -222,13 +241,22 @@ class Sequential:
             cb.on_train_end()
         return history
 
-    def train_step(self, x: ArrayLike, y: ArrayLike) -> float:
+    def train_step(
+        self,
+        x: ArrayLike,
+        y: ArrayLike,
+        sample_weight: Optional[ArrayLike] = None,
+        class_weight: Optional[Dict[int, float]] = None,
+    ) -> float:
         """One forward, backward and optimizer update on the batch (x, y), in one C++ call.
-        Returns the batch's mean loss before the update; ``gradients()`` then holds its gradient.
+        Returns the batch's mean loss before the update (weighted as in ``fit`` when
+        sample_weight (n,) or class_weight are given); ``gradients()`` then holds its gradient.
         Raises FloatingPointError, without updating, when that loss or its gradient is NaN or infinite."""
         self._require_compiled("train_step")
         x = self._ensure_built(x, "x")
-        stats = self._net.train_step(x, self._targets(y, x.shape[0], x_name="x"))
+        y = self._targets(y, x.shape[0], x_name="x")
+        sw, cw = self._weights(y, sample_weight, class_weight)
+        stats = self._net.train_step(x, y, sw, cw)
         loss = float(stats["loss"])
         if stats["diverged"]:
             what = f"the batch loss is {loss}" if not math.isfinite(loss) else (
@@ -248,11 +276,14 @@ class Sequential:
         assert self._net is not None
         return self._net.predict(X)
 
-    def evaluate(self, X: ArrayLike, y: ArrayLike) -> Dict[str, float]:
-        """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off."""
+    def evaluate(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Dict[str, float]:
+        """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off. With sample_weight (n,)
+        the loss is the weighted mean as in ``fit``; metrics stay unweighted."""
         self._require_compiled("evaluate")
         X = self._ensure_built(X)
-        stats = self._net.evaluate(X, self._targets(y, X.shape[0]))
+        y = self._targets(y, X.shape[0])
+        sw, _ = self._weights(y, sample_weight, None)
+        stats = self._net.evaluate(X, y, sw)
         return _metrics.from_stats(stats, self._metrics, self.output_dim)
 
     # ---------------------------------------------------------------- state
