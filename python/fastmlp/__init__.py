@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _core, activations, callbacks, layers, losses, metrics, optim
+from . import _core, activations, callbacks, layers, losses, metrics, optim, schedules
 from .io import load
 from .layers import Dense, Dropout
 from .model import Sequential
@@ -33,6 +33,7 @@ __all__ = [
     "losses",
     "metrics",
     "optim",
+    "schedules",
     "__version__",
 ]
 
