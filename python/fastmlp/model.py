@@ -244,9 +244,11 @@ class Sequential:
         return history
 
     def _lr_schedule_hook(self, all_callbacks: List[Callback]) -> Optional[_schedules.LRSchedule]:
-        """Adds compile's lr_schedule to the callbacks; returns the per-batch schedule, if any."""
+        """Adds compile's lr_schedule after the callbacks (so that they see the lr each epoch
+        used: an epoch schedule sets the next epoch's lr in its on_epoch_end); returns the per-batch
+        schedule, if any."""
         if self._lr_schedule is not None and self._lr_schedule not in all_callbacks:
-            all_callbacks.insert(1, self._lr_schedule)
+            all_callbacks.append(self._lr_schedule)
         schedules = [cb for cb in all_callbacks if isinstance(cb, _schedules.LRSchedule)]
         if len(schedules) > 1:
             raise ValueError(f"use one learning-rate schedule at a time, got {schedules}")

@@ -97,8 +97,8 @@ class LRSchedule(Callback):
 
     # -- wiring into fit
     def _set_lr(self, lr: float) -> None:
-        assert self.model is not None
-        self.model.learning_rate = lr
+        if self.model is not None:  # a schedule can also be stepped on its own
+            self.model.learning_rate = lr
 
     def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
         assert self.model is not None
