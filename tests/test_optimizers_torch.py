@@ -233,6 +233,8 @@ def test_set_optimizer_state_rejects_bad_state_and_changes_nothing():
         model.set_optimizer_state({**good, "exp_avg": good["exp_avg"] * 0, "exp_avg_sq": good["exp_avg_sq"][:-1]})
     with pytest.raises(ValueError, match="step"):
         model.set_optimizer_state({**good, "step": -1})
+    with pytest.raises(ValueError, match="exp_avg_sq.*NaN"):
+        model.set_optimizer_state({**good, "exp_avg_sq": np.full_like(good["exp_avg_sq"], np.nan)})
     with pytest.raises(TypeError, match="dict"):
         model.set_optimizer_state([1, 2])
     after = model.optimizer_state()

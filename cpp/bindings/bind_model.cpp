@@ -6,6 +6,7 @@
 
 #include "bindings/common.hpp"
 #include "model/network.hpp"
+#include "runtime/finite.hpp"
 
 namespace fastmlp::bindings {
 namespace {
@@ -147,6 +148,8 @@ void set_optimizer_state(Network& net, const py::dict& state) {
     FASTMLP_REQUIRE(a && a.ndim() == 1 && a.shape(0) == b.buffer->size(),
                     std::string("optimizer state '") + b.name + "' must be a 1-D float array of " +
                         std::to_string(b.buffer->size()) + " values (one per parameter)");
+    FASTMLP_REQUIRE(all_finite(a.data(), a.shape(0)),
+                    std::string("optimizer state '") + b.name + "' contains NaN or infinite values");
     arrays.push_back(std::move(a));
   }
   // all checked: now copy (so a bad entry leaves the state as it was)

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <cmath>
 
 #include "fastmlp/simd_clones.hpp"
@@ -27,7 +28,7 @@ __attribute__((always_inline)) inline void adam_loop(index_t n, float* params, c
     exp_avg_sq[i] = v;
     float v_used = v;
     if constexpr (kAmsgrad) {
-      v_used = std::fmax(max_exp_avg_sq[i], v);
+      v_used = std::max(max_exp_avg_sq[i], v);  // both finite and >= 0: no NaN rule needed, and vmaxps
       max_exp_avg_sq[i] = v_used;
     }
     params[i] = p - step_size * (m / (std::sqrt(v_used) * inv_sqrt_bc2 + eps));

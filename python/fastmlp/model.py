@@ -112,7 +112,8 @@ class Sequential:
         clip_norm: if given (> 0), every step scales the gradient so that its global L2 norm over
             all parameters is at most clip_norm (``torch.nn.utils.clip_grad_norm_``).
         clip_value: if given (> 0), every step clamps each gradient value to [-clip_value, clip_value]
-            (``torch.nn.utils.clip_grad_value_``); applied after clip_norm when both are given."""
+            (``torch.nn.utils.clip_grad_value_``); applied after clip_norm when both are given.
+            ``gradients()`` then shows the clipped gradient the update used."""
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
         if lr_schedule is not None and not isinstance(lr_schedule, _schedules.LRSchedule):
