@@ -1,10 +1,13 @@
 // fastmlp._core.Network: converts arrays, checks shapes, releases the GIL and calls the C++ model.
+#include <algorithm>
 #include <cmath>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "bindings/common.hpp"
 #include "model/network.hpp"
+#include "runtime/finite.hpp"
 
 namespace fastmlp::bindings {
 namespace {
@@ -130,6 +133,57 @@ py::list tensor_views(py::object self, bool gradients) {
   return out;
 }
 
+// A per-step hyperparameter array for train_epoch: None, or at least one float per batch.
+// (A default-constructed array_t is an empty array, not a null handle: test is_none() for "not given".)
+FloatArray step_values(const py::object& values, index_t steps, const char* name) {
+  if (values.is_none()) return FloatArray(0);
+  FloatArray a = FloatArray::ensure(values);
+  FASTMLP_REQUIRE(a && a.ndim() == 1 && a.shape(0) >= steps,
+                  std::string(name) + " must be a 1-D float array with at least " + std::to_string(steps) +
+                      " values (one per batch of the epoch)");
+  return a;
+}
+
+py::dict optimizer_state(Network& net) {
+  Network::UseGuard guard(net);
+  py::dict d;
+  d["step"] = net.optimizer().steps();
+  for (const Optimizer::StateBuffer& b : net.optimizer().state_buffers()) {
+    FloatArray copy({b.buffer->size()});
+    std::copy(b.buffer->data(), b.buffer->data() + b.buffer->size(), copy.mutable_data());
+    d[b.name] = copy;
+  }
+  return d;
+}
+
+void set_optimizer_state(Network& net, const py::dict& state) {
+  Network::UseGuard guard(net);
+  std::vector<Optimizer::StateBuffer> buffers = net.optimizer().state_buffers();
+  std::string expected = "'step'";
+  for (const auto& b : buffers) expected += std::string(", '") + b.name + "'";
+  FASTMLP_REQUIRE(state.size() == buffers.size() + 1 && state.contains("step"),
+                  "optimizer state must have exactly the keys " + expected + " for this optimizer, got " +
+                      py::repr(py::list(state.attr("keys")())).cast<std::string>());
+  const auto step = state["step"].cast<std::int64_t>();
+  FASTMLP_REQUIRE(step >= 0, "optimizer state 'step' must be >= 0, got " + std::to_string(step));
+  std::vector<FloatArray> arrays;
+  for (const auto& b : buffers) {
+    FASTMLP_REQUIRE(state.contains(b.name), "optimizer state must have exactly the keys " + expected +
+                                                " for this optimizer; '" + b.name + "' is missing");
+    FloatArray a = FloatArray::ensure(state[b.name]);
+    FASTMLP_REQUIRE(a && a.ndim() == 1 && a.shape(0) == b.buffer->size(),
+                    std::string("optimizer state '") + b.name + "' must be a 1-D float array of " +
+                        std::to_string(b.buffer->size()) + " values (one per parameter)");
+    FASTMLP_REQUIRE(all_finite(a.data(), a.shape(0)),
+                    std::string("optimizer state '") + b.name + "' contains NaN or infinite values");
+    arrays.push_back(std::move(a));
+  }
+  // all checked: now copy (so a bad entry leaves the state as it was)
+  for (std::size_t i = 0; i < buffers.size(); ++i)
+    std::copy(arrays[i].data(), arrays[i].data() + buffers[i].buffer->size(), buffers[i].buffer->data());
+  net.optimizer().set_steps(step);
+}
+
 }  // namespace
 
 void bind_model(py::module_& m) {
@@ -152,10 +206,46 @@ void bind_model(py::module_& m) {
            },
            py::arg("lr"), py::arg("momentum"), py::arg("dampening"), py::arg("weight_decay"), py::arg("nesterov"))
       .def("set_adam",
-           [](Network& net, float lr, float beta1, float beta2, float eps, float weight_decay) {
-             net.set_optimizer(Optimizer::make_adam({lr, beta1, beta2, eps, weight_decay}));
+           [](Network& net, float lr, float beta1, float beta2, float eps, float weight_decay, bool amsgrad,
+              bool decoupled_weight_decay) {
+             net.set_optimizer(
+                 Optimizer::make_adam({lr, beta1, beta2, eps, weight_decay, amsgrad, decoupled_weight_decay}));
            },
-           py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"))
+           py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
+           py::arg("amsgrad") = false, py::arg("decoupled_weight_decay") = false,
+           "Adam, or AdamW with decoupled_weight_decay=True.")
+      .def("set_rmsprop",
+           [](Network& net, float lr, float alpha, float eps, float weight_decay, float momentum, bool centered) {
+             net.set_optimizer(Optimizer::make_rmsprop({lr, alpha, eps, weight_decay, momentum, centered}));
+           },
+           py::arg("lr"), py::arg("alpha"), py::arg("eps"), py::arg("weight_decay"), py::arg("momentum"),
+           py::arg("centered"))
+      .def("set_adagrad",
+           [](Network& net, float lr, float lr_decay, float weight_decay, float initial_accumulator_value, float eps) {
+             net.set_optimizer(Optimizer::make_adagrad({lr, lr_decay, weight_decay, initial_accumulator_value, eps}));
+           },
+           py::arg("lr"), py::arg("lr_decay"), py::arg("weight_decay"), py::arg("initial_accumulator_value"),
+           py::arg("eps"))
+      .def_property_readonly("learning_rate", [](Network& net) { return net.optimizer().learning_rate(); })
+      .def("set_learning_rate",
+           [](Network& net, float lr) {
+             Network::UseGuard guard(net);
+             net.optimizer().set_learning_rate(lr);
+           },
+           py::arg("lr"), "Changes the optimizer's learning rate; its state is kept.")
+      .def_property_readonly("has_momentum", [](Network& net) { return net.optimizer().has_momentum(); })
+      .def("set_momentum",
+           [](Network& net, float momentum) {
+             Network::UseGuard guard(net);
+             net.optimizer().set_momentum(momentum);
+           },
+           py::arg("momentum"), "SGD/RMSprop momentum or Adam's beta1; state kept.")
+      .def("set_gradient_clipping", &Network::set_gradient_clipping, py::arg("clip_norm"), py::arg("clip_value"),
+           "0 turns a clipping off.")
+      .def("optimizer_state", &optimizer_state,
+           "{'step': int, <torch state name>: float32 (num_params,) copy, ...}")
+      .def("set_optimizer_state", &set_optimizer_state, py::arg("state"),
+           "Restores what optimizer_state() returned (same optimizer kind and configuration).")
       .def("parameters", [](py::object self) { return tensor_views(self, false); },
            "Writable views of the parameters: [W0 (out, in), b0 (out,), W1, b1, ...].")
       .def("rng_state",
@@ -197,16 +287,22 @@ void bind_model(py::module_& m) {
            py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("class_weight") = py::none())
       .def("train_epoch",
            [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle,
-              const py::object& sample_weight, const py::object& class_weight) {
+              const py::object& sample_weight, const py::object& class_weight, const py::object& lrs,
+              const py::object& momenta) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
              TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
+             const index_t steps = (n + batch_size - 1) / batch_size;
+             const FloatArray step_lrs = step_values(lrs, steps, "lrs");
+             const FloatArray step_momenta = step_values(momenta, steps, "momenta");
              InterruptPoller poll;
              EpochResult r;
              {
                py::gil_scoped_release release;
-               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle, poll.callback());
+               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle, poll.callback(),
+                                   lrs.is_none() ? nullptr : step_lrs.data(),
+                                   momenta.is_none() ? nullptr : step_momenta.data());
              }
              poll.rethrow_if_interrupted();
              py::dict d = stats_dict(net, r.stats, r.samples);
@@ -215,7 +311,7 @@ void bind_model(py::module_& m) {
              return d;
            },
            py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"), py::arg("sample_weight") = py::none(),
-           py::arg("class_weight") = py::none())
+           py::arg("class_weight") = py::none(), py::arg("lrs") = py::none(), py::arg("momenta") = py::none())
       .def("predict",
            [](Network& net, const FloatArray& x) {
              const index_t n = check_x(net, x);

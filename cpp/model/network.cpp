@@ -184,6 +184,8 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
     result.diverged = true;
     return result;
   }
+  if (clip_norm_ > 0.0f) clip_grad_norm(grads_.data(), grads_.size(), clip_norm_);
+  if (clip_value_ > 0.0f) clip_grad_value(grads_.data(), grads_.size(), clip_value_);
   optimizer_.begin_step();
   optimizer_.update(0, grads_.size(), params_.data(), grads_.data());
   return result;
@@ -197,7 +199,8 @@ StepResult Network::train_step(const float* x, const Targets& targets, index_t r
 }
 
 EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
-                                 const std::function<bool()>& should_stop) {
+                                 const std::function<bool()>& should_stop, const float* step_lrs,
+                                 const float* step_momenta) {
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   UseGuard guard(*this);
@@ -237,6 +240,8 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
       if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
       if (targets.values) bt.values = targets.values + start * output_dim_;
     }
+    if (step_lrs) optimizer_.set_learning_rate(step_lrs[result.steps]);
+    if (step_momenta) optimizer_.set_momentum(step_momenta[result.steps]);
     const StepResult step = step_on_batch(bx, bt, rows);
     result.steps += 1;
     if (step.diverged) {

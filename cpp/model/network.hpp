@@ -73,6 +73,13 @@ class Network {
   const LossSpec& loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
+  Optimizer& optimizer() { return optimizer_; }
+  // Gradient clipping between the finiteness check and the update (0 = off): first by the global
+  // L2 norm (clip_grad_norm_), then by value (clip_grad_value_).
+  void set_gradient_clipping(float clip_norm, float clip_value) {
+    clip_norm_ = clip_norm;
+    clip_value_ = clip_value;
+  }
 
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
@@ -83,8 +90,11 @@ class Network {
   // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
   // `shuffle`. `should_stop` is polled after every batch; returning true ends the epoch early.
   // A diverging step ends the epoch at once with `diverged` set (see train_step).
+  // step_lrs / step_momenta, when given, hold one value per batch of the epoch: the optimizer's
+  // learning rate (momentum, see Optimizer::set_momentum) for that step (per-batch schedules).
   EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
-                          const std::function<bool()>& should_stop);
+                          const std::function<bool()>& should_stop, const float* step_lrs = nullptr,
+                          const float* step_momenta = nullptr);
 
   // out: (n, output_dim) = the network outputs in inference mode (dropout off).
   void predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop);
@@ -134,6 +144,8 @@ class Network {
   LossSpec loss_;
   Optimizer optimizer_;
   bool has_optimizer_ = false;
+  float clip_norm_ = 0.0f;
+  float clip_value_ = 0.0f;
   Rng shuffle_rng_;
   Rng dropout_rng_;
   std::atomic<bool> in_use_{false};

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim
+from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim, schedules
 from .io import load
 from .layers import Dense, Dropout
 from .model import Sequential
@@ -34,6 +34,7 @@ __all__ = [
     "losses",
     "metrics",
     "optim",
+    "schedules",
     "__version__",
 ]
 

@@ -15,6 +15,7 @@ from . import initializers as _initializers
 from . import losses as _losses
 from . import metrics as _metrics
 from . import optim as _optim
+from . import schedules as _schedules
 from ._validation import (
     as_features,
     check_model_size,
@@ -60,6 +61,8 @@ class Sequential:
         self._loss: Optional[_losses.Loss] = None
         self._optimizer: Optional[_optim.Optimizer] = None
         self._metrics: List[str] = []
+        self._lr_schedule: Optional[_schedules.LRSchedule] = None
+        self._clip: Tuple[float, float] = (0.0, 0.0)  # (clip_norm, clip_value); 0 = off
         if input_dim is not None:
             self._build(positive_int("input_dim", input_dim))
 
@@ -86,6 +89,7 @@ class Sequential:
         assert self._net is not None and self._loss is not None and self._optimizer is not None
         self._net.set_loss(self._loss.name, **self._loss._core_args())
         self._optimizer._install(self._net)
+        self._net.set_gradient_clipping(*self._clip)
 
     @property
     def output_dim(self) -> int:
@@ -99,15 +103,31 @@ class Sequential:
         loss: Union[str, _losses.Loss] = "mse",
         optimizer: Union[str, _optim.Optimizer] = "adam",
         metrics: Optional[Sequence[str]] = None,
+        lr_schedule: Optional[_schedules.LRSchedule] = None,
+        clip_norm: Optional[float] = None,
+        clip_value: Optional[float] = None,
     ) -> None:
         """Chooses the loss (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
         ``"binary_cross_entropy"`` or an ``fm.losses`` object such as ``fm.losses.Huber(delta=0.5)``),
         the optimizer (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics
         reported by ``fit`` and ``evaluate`` (``"accuracy"`` for the cross-entropies; ``"mse"``,
         ``"mae"`` for the regression losses).
-        Re-compiling resets the optimizer state."""
+        Re-compiling resets the optimizer state.
+
+        lr_schedule: an ``fm.schedules`` schedule that ``fit`` applies (as if passed in ``callbacks``).
+        clip_norm: if given (> 0), every step scales the gradient so that its global L2 norm over
+            all parameters is at most clip_norm (``torch.nn.utils.clip_grad_norm_``).
+        clip_value: if given (> 0), every step clamps each gradient value to [-clip_value, clip_value]
+            (``torch.nn.utils.clip_grad_value_``); applied after clip_norm when both are given.
+            ``gradients()`` then shows the clipped gradient the update used."""
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
+        if lr_schedule is not None and not isinstance(lr_schedule, _schedules.LRSchedule):
+            raise not_an_instance_error("lr_schedule", lr_schedule, "an fm.schedules schedule such as StepLR(10)")
+        clip = tuple(
+            0.0 if value is None else _optim._check_positive(name, value)
+            for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value))
+        )
         if metrics is None:
             metrics = []
         elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
@@ -116,6 +136,7 @@ class Sequential:
             )
         self._metrics = _metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._loss, self._optimizer = loss_obj, opt_obj
+        self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
         if self._net is not None:
             self._apply_compile()
 
@@ -208,13 +229,19 @@ class Sequential:
 
         history = History()
         all_callbacks: List[Callback] = [history, *callbacks]
+        step_schedule = self._lr_schedule_hook(all_callbacks)
         for cb in all_callbacks:
             cb.set_model(self)
             cb.on_train_begin()
         self.stop_training = False
         for epoch in range(epochs):
             start = time.perf_counter()
-            stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw)
+            if step_schedule is None:
+                stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw)
+            else:  # per-batch learning rates (and momenta) for this epoch, applied in C++
+                step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
+                stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, **step_values)
+                step_schedule._advance(stats["steps"] - int(stats["diverged"]))
             elapsed = time.perf_counter() - start
             if stats["diverged"]:
                 for cb in all_callbacks:
@@ -240,6 +267,17 @@ class Sequential:
         for cb in all_callbacks:
             cb.on_train_end()
         return history
+
+    def _lr_schedule_hook(self, all_callbacks: List[Callback]) -> Optional[_schedules.LRSchedule]:
+        """Adds compile's lr_schedule after the callbacks (so that they see the lr each epoch
+        used: an epoch schedule sets the next epoch's lr in its on_epoch_end); returns the per-batch
+        schedule, if any."""
+        if self._lr_schedule is not None and self._lr_schedule not in all_callbacks:
+            all_callbacks.append(self._lr_schedule)
+        schedules = [cb for cb in all_callbacks if isinstance(cb, _schedules.LRSchedule)]
+        if len(schedules) > 1:
+            raise ValueError(f"use one learning-rate schedule at a time, got {schedules}")
+        return schedules[0] if schedules and schedules[0].per_step else None
 
     def train_step(
         self,
@@ -301,6 +339,38 @@ class Sequential:
         """The last ``train_step``/``fit`` batch's gradients of the mean loss, laid out as
         ``parameters()`` (zero-copy views)."""
         return self._require_built().gradients()
+
+    @property
+    def learning_rate(self) -> float:
+        """The optimizer's current learning rate (as float32 in the core). Setting it keeps the
+        optimizer state (moments, step count); ``compile`` resets it to the optimizer's ``lr``."""
+        self._require_compiled("reading learning_rate")
+        return float(self._require_built().learning_rate)
+
+    @learning_rate.setter
+    def learning_rate(self, lr: float) -> None:
+        self._require_compiled("setting learning_rate")
+        self._require_built().set_learning_rate(_optim._check_non_negative("learning_rate", lr))
+
+    def _base_learning_rate(self) -> float:
+        assert self._optimizer is not None
+        return float(self._optimizer.lr)
+
+    def optimizer_state(self) -> Dict[str, Any]:
+        """A copy of the optimizer's state: ``{"step": int, name: float32 array (num_params,), ...}``
+        with PyTorch's state names (flat, in the layout of the parameter buffer): SGD
+        ``momentum_buffer``; Adam/AdamW ``exp_avg``, ``exp_avg_sq`` (``max_exp_avg_sq``); RMSprop
+        ``square_avg`` (``momentum_buffer``, ``grad_avg``); Adagrad ``sum``."""
+        self._require_compiled("optimizer_state")
+        return dict(self._require_built().optimizer_state())
+
+    def set_optimizer_state(self, state: Dict[str, Any]) -> None:
+        """Restores what ``optimizer_state()`` returned, for the same optimizer configuration.
+        Raises ValueError (and changes nothing) for missing or extra keys or wrong sizes."""
+        self._require_compiled("set_optimizer_state")
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from optimizer_state(), got {type(state).__name__}")
+        self._require_built().set_optimizer_state(state)
 
     @property
     def num_params(self) -> int:

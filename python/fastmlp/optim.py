@@ -10,7 +10,7 @@ import numpy as np
 
 from ._validation import not_an_instance_error, real_number
 
-__all__ = ["Optimizer", "SGD", "Adam", "get"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get"]
 
 
 def _as_float32(name: str, value: Any) -> float:
@@ -35,6 +35,18 @@ def _check_positive(name: str, value: Any) -> float:
     if not np.float32(value) > 0.0:  # a positive value below float32's range would become 0
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
+
+
+def _check_betas(betas: Any) -> Tuple[float, float]:
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__"):
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got a sequence of length {len(betas)}: {betas!r}")
+    beta1, beta2 = (real_number(f"betas[{i}]", b) for i, b in enumerate(betas))
+    for i, b in enumerate((beta1, beta2)):
+        if not 0.0 <= b < 1.0:  # also rejects NaN
+            raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
+    return beta1, beta2
 
 
 def _check_bool(name: str, value: Any) -> bool:
@@ -86,7 +98,14 @@ class SGD(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam, as ``torch.optim.Adam`` (weight decay is an L2 term added to the gradient)."""
+    """Adam, as ``torch.optim.Adam`` (weight decay is an L2 term added to the gradient).
+
+    ``g += weight_decay * p; m = lerp(m, g, 1 - beta1); v = beta2 * v + (1 - beta2) * g^2``;
+    with amsgrad ``v_max = max(v_max, v)`` is used in place of ``v``;
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+    Optimizer state: ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``)."""
+
+    _decoupled = False
 
     def __init__(
         self,
@@ -94,26 +113,93 @@ class Adam(Optimizer):
         betas: Tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
+        amsgrad: bool = False,
     ) -> None:
         self.lr = _check_non_negative("lr", lr)
-        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__"):
-            raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        if len(betas) != 2:
-            raise ValueError(f"betas must be a pair (beta1, beta2), got a sequence of length {len(betas)}: {betas!r}")
-        beta1, beta2 = (real_number(f"betas[{i}]", b) for i, b in enumerate(betas))
-        for i, b in enumerate((beta1, beta2)):
-            if not 0.0 <= b < 1.0:  # also rejects NaN
-                raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
-        self.betas = (beta1, beta2)
+        self.betas = _check_betas(betas)
         # eps = 0 divides 0 by 0 for a parameter whose gradient has always been 0
         self.eps = _check_positive("eps", eps)
         self.weight_decay = _check_non_negative("weight_decay", weight_decay)
+        self.amsgrad = _check_bool("amsgrad", amsgrad)
 
     def _install(self, net: Any) -> None:
-        net.set_adam(self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay)
+        net.set_adam(self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay, self.amsgrad, self._decoupled)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """AdamW, as ``torch.optim.AdamW``: Adam with decoupled weight decay, ``p *= 1 - lr * weight_decay``
+    before the Adam update (the gradient is not changed). Default ``weight_decay=0.01``."""
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: Tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ) -> None:
+        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+
+
+class RMSprop(Optimizer):
+    """RMSprop, as ``torch.optim.RMSprop``.
+
+    ``g += weight_decay * p; sq = alpha * sq + (1 - alpha) * g^2``; centered: ``ga = lerp(ga, g, 1 - alpha)``,
+    ``avg = sqrt(sq - ga^2) + eps``, else ``avg = sqrt(sq) + eps``; with momentum
+    ``buf = momentum * buf + g / avg; p -= lr * buf``, else ``p -= lr * g / avg``.
+    Optimizer state: ``square_avg`` (and ``momentum_buffer``, ``grad_avg``). ``alpha`` must be in
+    [0, 1] (PyTorch only checks >= 0; above 1 the average can turn negative)."""
+
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ) -> None:
+        self.lr = _check_non_negative("lr", lr)
+        self.alpha = _check_non_negative("alpha", alpha)
+        if self.alpha > 1.0:
+            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        self.eps = _check_positive("eps", eps)
+        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
+        self.momentum = _check_non_negative("momentum", momentum)
+        self.centered = _check_bool("centered", centered)
+
+    def _install(self, net: Any) -> None:
+        net.set_rmsprop(self.lr, self.alpha, self.eps, self.weight_decay, self.momentum, self.centered)
+
+
+class Adagrad(Optimizer):
+    """Adagrad, as ``torch.optim.Adagrad``.
+
+    ``g += weight_decay * p; clr = lr / (1 + (t - 1) * lr_decay); sum += g^2;
+    p -= clr * g / (sqrt(sum) + eps)``, with ``sum`` starting at ``initial_accumulator_value``.
+    Optimizer state: ``sum``."""
+
+    def __init__(
+        self,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ) -> None:
+        self.lr = _check_non_negative("lr", lr)
+        self.lr_decay = _check_non_negative("lr_decay", lr_decay)
+        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check_non_negative("initial_accumulator_value", initial_accumulator_value)
+        self.eps = _check_positive("eps", eps)
+
+    def _install(self, net: Any) -> None:
+        net.set_adagrad(self.lr, self.lr_decay, self.weight_decay, self.initial_accumulator_value, self.eps)
+
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 
 def get(optimizer: Union[str, Optimizer]) -> Optimizer:

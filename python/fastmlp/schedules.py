@@ -1,0 +1,412 @@
+"""Learning-rate schedules with the semantics of ``torch.optim.lr_scheduler``.
+
+A schedule is a callback: pass it to ``model.compile(..., lr_schedule=schedule)`` or to
+``model.fit(..., callbacks=[schedule])``. Like a PyTorch scheduler it is stateful: it counts the
+scheduler steps it has taken (``last_step``) and continues from there in a later ``fit``.
+
+Epoch schedules (StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR, ReduceLROnPlateau) change
+the learning rate between epochs: epoch ``e`` (counted over all fits) trains with ``get_lr(e)``,
+exactly the lr a PyTorch scheduler gives when ``scheduler.step()`` is called after each epoch.
+
+OneCycleLR is a per-batch schedule: ``fit`` hands the C++ epoch loop one learning rate (and
+momentum) per batch, so batch ``k`` (counted over all fits) trains with ``get_lr(k)``, as with
+``scheduler.step()`` after every ``optimizer.step()`` in PyTorch. No Python runs between batches.
+
+The base learning rate of the epoch schedules is the optimizer's ``lr`` (from ``compile``), read
+when the schedule first starts. The learning rate is changed without resetting optimizer state.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ._validation import non_negative_int, positive_int, real_number
+from .callbacks import Callback
+
+if TYPE_CHECKING:
+    from .model import Sequential
+
+__all__ = [
+    "LRSchedule",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "OneCycleLR",
+    "ReduceLROnPlateau",
+]
+
+
+def _finite(name: str, value: Any) -> float:
+    value = real_number(name, value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number, got {value}")
+    return value
+
+
+def _positive(name: str, value: Any) -> float:
+    value = _finite(name, value)
+    if not value > 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return value
+
+
+def _non_negative(name: str, value: Any) -> float:
+    value = _finite(name, value)
+    if not value >= 0.0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return value
+
+
+def _unit_interval(name: str, value: Any) -> float:
+    value = _finite(name, value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return value
+
+
+class LRSchedule(Callback):
+    """Base class of the schedules. ``per_step`` is True for per-batch schedules (OneCycleLR).
+
+    Attributes:
+        last_step: scheduler steps taken so far (epochs, or batches for per-batch schedules).
+        base_lr: the optimizer's lr when the schedule first started (None before).
+    """
+
+    per_step = False
+
+    def __init__(self) -> None:
+        self.last_step = 0
+        self.base_lr: Optional[float] = None
+
+    # -- the closed form
+    def get_lr(self, step: int) -> float:
+        """The learning rate of scheduler step ``step`` (epoch or batch index, from 0)."""
+        raise NotImplementedError
+
+    def _require_base_lr(self) -> float:
+        if self.base_lr is None:
+            raise RuntimeError(
+                f"{type(self).__name__} has no base learning rate yet: set schedule.base_lr or start fit with it"
+            )
+        return self.base_lr
+
+    # -- wiring into fit
+    def _set_lr(self, lr: float) -> None:
+        if self.model is not None:  # a schedule can also be stepped on its own
+            self.model.learning_rate = lr
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        assert self.model is not None
+        if self.base_lr is None:
+            self.base_lr = self.model._base_learning_rate()
+        if not self.per_step:
+            self._set_lr(self.get_lr(self.last_step))
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        if not self.per_step:
+            self.last_step += 1
+            self._set_lr(self.get_lr(self.last_step))
+
+    def _epoch_values(self, steps: int) -> Dict[str, np.ndarray]:
+        """Per-batch schedules: the keyword arguments of ``Network.train_epoch`` for an epoch of
+        ``steps`` batches starting at ``last_step`` (float32 arrays of shape (steps,))."""
+        raise NotImplementedError
+
+    def _advance(self, steps: int) -> None:
+        self.last_step += steps
+
+    def get_config(self) -> Dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if not k.startswith("_") and k not in ("model", "last_step", "base_lr")}
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class StepLR(LRSchedule):
+    """``lr = base_lr * gamma ** (epoch // step_size)`` (``torch.optim.lr_scheduler.StepLR``)."""
+
+    def __init__(self, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__()
+        self.step_size = positive_int("step_size", step_size)
+        self.gamma = _non_negative("gamma", gamma)
+
+    def get_lr(self, step: int) -> float:
+        return self._require_base_lr() * self.gamma ** (step // self.step_size)
+
+
+class MultiStepLR(LRSchedule):
+    """``lr = base_lr * gamma ** (number of milestones <= epoch)`` (``torch.optim.lr_scheduler.MultiStepLR``;
+    a repeated milestone counts twice, as in PyTorch)."""
+
+    def __init__(self, milestones: Sequence[int], gamma: float = 0.1) -> None:
+        super().__init__()
+        if isinstance(milestones, (str, bytes)) or not hasattr(milestones, "__iter__"):
+            raise TypeError(f"milestones must be a list of epoch indices, got {milestones!r}")
+        self.milestones: List[int] = sorted(
+            non_negative_int(f"milestones[{i}]", m) for i, m in enumerate(milestones)
+        )
+        self.gamma = _non_negative("gamma", gamma)
+
+    def get_lr(self, step: int) -> float:
+        return self._require_base_lr() * self.gamma ** bisect.bisect_right(self.milestones, step)
+
+
+class ExponentialLR(LRSchedule):
+    """``lr = base_lr * gamma ** epoch`` (``torch.optim.lr_scheduler.ExponentialLR``)."""
+
+    def __init__(self, gamma: float) -> None:
+        super().__init__()
+        self.gamma = _non_negative("gamma", gamma)
+
+    def get_lr(self, step: int) -> float:
+        return self._require_base_lr() * self.gamma**step
+
+
+class CosineAnnealingLR(LRSchedule):
+    """Cosine annealing from ``base_lr`` to ``eta_min`` over ``T_max`` epochs, after an optional
+    linear warmup.
+
+    With ``warmup_epochs = W``: epochs ``e < W`` use ``base_lr * (e + 1) / (W + 1)`` (a linear ramp
+    ending at ``base_lr`` in epoch W); epochs ``e >= W`` use
+    ``eta_min + (base_lr - eta_min) * (1 + cos(pi * (e - W) / (T_max - W))) / 2``. With ``W = 0``
+    this is ``torch.optim.lr_scheduler.CosineAnnealingLR(T_max, eta_min)``; with ``W > 0`` it equals
+    ``SequentialLR([LinearLR(start_factor=1/(W+1), total_iters=W), CosineAnnealingLR(T_max - W, eta_min)],
+    milestones=[W])``. Past ``T_max`` the lr rises again, as PyTorch's (period ``2 * (T_max - W)``).
+    """
+
+    def __init__(self, T_max: int, eta_min: float = 0.0, warmup_epochs: int = 0) -> None:
+        super().__init__()
+        self.T_max = positive_int("T_max", T_max)
+        self.eta_min = _non_negative("eta_min", eta_min)
+        self.warmup_epochs = non_negative_int("warmup_epochs", warmup_epochs)
+        if self.warmup_epochs >= self.T_max:
+            raise ValueError(
+                f"warmup_epochs must be less than T_max ({self.T_max}), got {self.warmup_epochs}"
+            )
+
+    def get_lr(self, step: int) -> float:
+        base = self._require_base_lr()
+        w = self.warmup_epochs
+        if step < w:
+            return base * (step + 1) / (w + 1)
+        t, period = step - w, self.T_max - w
+        return self.eta_min + (base - self.eta_min) * (1.0 + math.cos(math.pi * t / period)) / 2.0
+
+
+class OneCycleLR(LRSchedule):
+    """The 1cycle policy, per batch, as ``torch.optim.lr_scheduler.OneCycleLR``.
+
+    The lr rises from ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of
+    ``total_steps`` batches, then anneals to ``max_lr / div_factor / final_div_factor``
+    (``three_phase``: back to the initial lr first, then down). With ``cycle_momentum`` the
+    momentum (SGD and RMSprop ``momentum``, Adam/AdamW ``beta1``) moves inversely between
+    ``max_momentum`` and ``base_momentum``; this needs an optimizer with momentum (SGD/RMSprop
+    built with momentum > 0 — their value is replaced by the cycle — or Adam/AdamW).
+
+    ``total_steps`` (or ``epochs * steps_per_epoch``) must cover every batch trained: a fit that
+    would need more raises ValueError before the epoch starts. The optimizer's own ``lr`` is ignored.
+    """
+
+    per_step = True
+
+    def __init__(
+        self,
+        max_lr: float,
+        total_steps: Optional[int] = None,
+        epochs: Optional[int] = None,
+        steps_per_epoch: Optional[int] = None,
+        pct_start: float = 0.3,
+        anneal_strategy: str = "cos",
+        cycle_momentum: bool = True,
+        base_momentum: float = 0.85,
+        max_momentum: float = 0.95,
+        div_factor: float = 25.0,
+        final_div_factor: float = 1e4,
+        three_phase: bool = False,
+    ) -> None:
+        super().__init__()
+        self.max_lr = _positive("max_lr", max_lr)
+        if total_steps is not None:
+            self.total_steps = positive_int("total_steps", total_steps)
+        elif epochs is not None and steps_per_epoch is not None:
+            self.total_steps = positive_int("epochs", epochs) * positive_int("steps_per_epoch", steps_per_epoch)
+        else:
+            raise ValueError("give total_steps, or both epochs and steps_per_epoch")
+        self.pct_start = _unit_interval("pct_start", pct_start)
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.anneal_strategy = anneal_strategy
+        if not isinstance(cycle_momentum, (bool, np.bool_)):
+            raise TypeError(f"cycle_momentum must be True or False, got {cycle_momentum!r}")
+        self.cycle_momentum = bool(cycle_momentum)
+        self.base_momentum = _unit_interval("base_momentum", base_momentum)
+        self.max_momentum = _unit_interval("max_momentum", max_momentum)
+        if self.max_momentum >= 1.0:
+            raise ValueError(f"max_momentum must be in [0, 1), got {self.max_momentum}")
+        self.div_factor = _positive("div_factor", div_factor)
+        self.final_div_factor = _positive("final_div_factor", final_div_factor)
+        if not isinstance(three_phase, (bool, np.bool_)):
+            raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
+        self.three_phase = bool(three_phase)
+        initial = self.max_lr / self.div_factor
+        lr_points = {"initial": initial, "max": self.max_lr, "min": initial / self.final_div_factor}
+        mom = {"base": self.base_momentum, "max": self.max_momentum}
+        t, p = self.total_steps, self.pct_start
+        if self.three_phase:
+            phases = [
+                (float(p * t) - 1, "initial", "max", "max", "base"),
+                (float(2 * p * t) - 2, "max", "initial", "base", "max"),
+                (t - 1, "initial", "min", "max", "max"),
+            ]
+        else:
+            phases = [(float(p * t) - 1, "initial", "max", "max", "base"), (t - 1, "max", "min", "base", "max")]
+        self._phases: List[Tuple[float, float, float, float, float]] = [
+            (float(end), lr_points[a], lr_points[b], mom[c], mom[d]) for end, a, b, c, d in phases
+        ]
+
+    def _anneal(self, start: float, end: float, pct: float) -> float:
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def _values(self, step: int) -> Tuple[float, float]:
+        start_step = 0.0
+        for i, (end_step, lr0, lr1, m0, m1) in enumerate(self._phases):
+            if step <= end_step or i == len(self._phases) - 1:
+                span = end_step - start_step
+                pct = (step - start_step) / span if span != 0 else 1.0  # PyTorch divides by zero here
+                return self._anneal(lr0, lr1, pct), self._anneal(m0, m1, pct)
+            start_step = end_step
+        raise AssertionError("unreachable")
+
+    def get_lr(self, step: int) -> float:
+        return self._values(step)[0]
+
+    def get_momentum(self, step: int) -> float:
+        """The momentum (or beta1) of batch ``step`` when ``cycle_momentum``."""
+        return self._values(step)[1]
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        super().on_train_begin(logs)
+        assert self.model is not None
+        if self.cycle_momentum and not self.model._require_built().has_momentum:
+            raise ValueError(
+                "OneCycleLR(cycle_momentum=True) needs an optimizer with momentum: Adam, AdamW, or SGD/RMSprop "
+                "built with momentum > 0 (the cycle replaces its value); or pass cycle_momentum=False"
+            )
+
+    def _epoch_values(self, steps: int) -> Dict[str, np.ndarray]:
+        first = self.last_step
+        if first + steps > self.total_steps:
+            raise ValueError(
+                f"OneCycleLR(total_steps={self.total_steps}) has {self.total_steps - first} of its steps left, "
+                f"but this epoch has {steps} batches: raise total_steps (epochs * batches per epoch)"
+            )
+        values = [self._values(first + i) for i in range(steps)]
+        out = {"lrs": np.array([v[0] for v in values], dtype=np.float32)}
+        if self.cycle_momentum:
+            out["momenta"] = np.array([v[1] for v in values], dtype=np.float32)
+        return out
+
+
+class ReduceLROnPlateau(LRSchedule):
+    """Multiplies the lr by ``factor`` when ``monitor`` has not improved for ``patience`` epochs
+    (``torch.optim.lr_scheduler.ReduceLROnPlateau``, stepped with the monitored value after each epoch).
+
+    Improvement (``threshold_mode='rel'``): ``value < best * (1 - threshold)`` in "min" mode,
+    ``value > best * (1 + threshold)`` in "max" mode; ``'abs'``: ``best -/+ threshold``. After a
+    reduction (``lr = max(lr * factor, min_lr)``, skipped when it would change lr by at most
+    ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy-like names, else
+    "min". When ``monitor`` is not logged (e.g. "val_loss" without validation data), "loss" is used.
+    """
+
+    def __init__(
+        self,
+        monitor: str = "val_loss",
+        mode: str = "auto",
+        factor: float = 0.1,
+        patience: int = 10,
+        threshold: float = 1e-4,
+        threshold_mode: str = "rel",
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__()
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be a string such as 'val_loss', got {monitor!r}")
+        self.monitor = monitor
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.mode = mode
+        self.factor = _finite("factor", factor)
+        if not 0.0 <= self.factor < 1.0:
+            raise ValueError(f"factor must be in [0, 1), got {self.factor}")
+        self.patience = non_negative_int("patience", patience)
+        self.threshold = _non_negative("threshold", threshold)
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.threshold_mode = threshold_mode
+        self.cooldown = non_negative_int("cooldown", cooldown)
+        self.min_lr = _non_negative("min_lr", min_lr)
+        self.eps = _non_negative("eps", eps)
+        self.lr: Optional[float] = None
+        self.best: Optional[float] = None
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+
+    def get_config(self) -> Dict[str, Any]:
+        skip = ("lr", "best", "num_bad_epochs", "cooldown_counter")
+        return {k: v for k, v in super().get_config().items() if k not in skip}
+
+    def get_lr(self, step: int) -> float:
+        """The current lr (this schedule has no closed form: it depends on the monitored values)."""
+        return self.lr if self.lr is not None else self._require_base_lr()
+
+    def _maximise(self, key: str) -> bool:
+        return self.mode == "max" or (self.mode == "auto" and "acc" in key)
+
+    def _is_better(self, value: float, best: float, maximise: bool) -> bool:
+        if self.threshold_mode == "rel":
+            return value > best * (1.0 + self.threshold) if maximise else value < best * (1.0 - self.threshold)
+        return value > best + self.threshold if maximise else value < best - self.threshold
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        assert self.model is not None
+        if self.base_lr is None:
+            self.base_lr = self.model._base_learning_rate()
+        if self.lr is None:
+            self.lr = self.base_lr
+        self._set_lr(self.lr)
+
+    def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
+        key = self.monitor if self.monitor in logs else "loss"
+        if key not in logs:
+            return
+        value = float(logs[key])
+        maximise = self._maximise(key)
+        self.last_step += 1
+        if self.best is None:
+            self.best = -math.inf if maximise else math.inf  # PyTorch's "worst" start
+        if self._is_better(value, self.best, maximise):
+            self.best = value
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            assert self.lr is not None
+            new_lr = max(self.lr * self.factor, self.min_lr)
+            if self.lr - new_lr > self.eps:
+                self.lr = new_lr
+                self._set_lr(new_lr)
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
