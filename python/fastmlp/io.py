@@ -118,12 +118,17 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
             _check_keys(what, layer, ("type", "units"), ("activation",))
             units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
             activation = layer.get("activation")
-            if activation is not None and not isinstance(activation, str):
-                raise _Invalid(f"{what}.activation must be a string, got {activation!r}")
+            if activation is not None and not isinstance(activation, (str, dict)):
+                raise _Invalid(
+                    f"{what}.activation must be a string or a JSON object such as "
+                    f'{{"name": "leaky_relu", "negative_slope": 0.2}}, got {activation!r}'
+                )
             try:
-                _activations.get(activation)
-            except ValueError as exc:
+                act = _activations.get(activation)
+            except (ValueError, TypeError) as exc:
                 raise _Invalid(f"{what}: {exc}") from None
+            if act.name == "softmax" and i != len(layers) - 1:
+                raise _Invalid(f"{what}: softmax is only allowed on the last layer")
             tensors += [(f"layers.{i}.weight", (units, width)), (f"layers.{i}.bias", (units,))]
             n_params += units * (width + 1)
             width = units

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Union
+from typing import Any, Dict, Mapping, Sequence, Union
 
 from . import activations as _activations
 from ._validation import positive_int, real_number
 
-__all__ = ["Layer", "Dense", "Dropout", "from_config"]
+__all__ = ["Layer", "Dense", "Dropout", "from_config", "check_layer_order"]
 
 
 class Layer:
@@ -31,15 +31,17 @@ class Dense(Layer):
     PyTorch's layout, initialised as ``torch.nn.Linear`` (uniform in ±1/sqrt(in)) from the model seed.
     """
 
-    def __init__(self, units: int, activation: Union[str, _activations.Activation, None] = None) -> None:
+    def __init__(
+        self, units: int, activation: Union[str, _activations.Activation, Mapping[str, Any], None] = None
+    ) -> None:
         self.units = positive_int("units", units)
         self.activation = _activations.get(activation)
 
     def get_config(self) -> Dict[str, Any]:
-        return {"type": "Dense", "units": self.units, "activation": self.activation.name}
+        return {"type": "Dense", "units": self.units, "activation": _activations.to_config(self.activation)}
 
     def _core_spec(self) -> tuple:
-        return ("dense", self.units, self.activation.name)
+        return ("dense", self.units, self.activation.name, self.activation._params())
 
 
 class Dropout(Layer):
@@ -57,6 +59,16 @@ class Dropout(Layer):
 
     def _core_spec(self) -> tuple:
         return ("dropout", self.rate)
+
+
+def check_layer_order(layers: Sequence[Layer]) -> None:
+    """ValueError, naming the layer, for a softmax activation anywhere but on the last layer."""
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Dense) and layer.activation.name == "softmax" and i != len(layers) - 1:
+            raise ValueError(
+                f"layers[{i}] (Dense({layer.units}, activation='softmax')): softmax is only allowed on the last "
+                f"layer, the model's output, and {len(layers) - 1 - i} layer(s) follow it"
+            )
 
 
 def from_config(config: Dict[str, Any]) -> Layer:
