@@ -355,6 +355,8 @@ def test_default_parameters_are_stored_as_the_bare_name():
         (lambda: A.get({"name": "elu", "alpha": "x"}), ValueError, "alpha must be a number"),
         (lambda: A.get({"alpha": 1.0}), ValueError, "needs a string 'name'"),
         (lambda: A.get(3), TypeError, "activation must be a string"),
+        (lambda: fm.Dense(2, activation=type("Mish", (A.Activation,), {"name": "mish"})()), ValueError,
+         "name 'mish', which the core does not implement"),
     ],
 )
 def test_invalid_arguments_are_refused(make, exc, fragment):
@@ -387,3 +389,15 @@ def test_save_load_round_trip(tmp_path, label, act, fn):
     assert loaded.get_config() == model.get_config()
     assert loaded.layers[-1].activation == act
     np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("label,act,fn", CASES, ids=IDS)
+def test_training_step_on_huge_inputs_stays_finite(label, act, fn):
+    layers = [fm.Dense(7, activation=act if label != "softmax" else "tanh"), fm.Dense(3, activation=act)]
+    model = fm.Sequential(layers, input_dim=4, seed=0)
+    model.compile(loss="mse", optimizer=fm.optim.SGD(lr=1e-12))
+    X = np.array([[1e4, -1e4, 0.0, 1e-30], [-1e4, 1e4, 1e4, -1e4], [0.0, 0.0, 0.0, 0.0]], dtype=np.float32)
+    loss = model.train_step(X, np.zeros((3, 3), np.float32))
+    assert math.isfinite(loss)
+    assert all(np.all(np.isfinite(g)) for g in model.gradients())
+    assert np.all(np.isfinite(model.predict(X)))

@@ -248,6 +248,11 @@ def get(activation: Union[str, Activation, Mapping[str, Any], None]) -> Activati
     if activation is None:
         return Identity()
     if isinstance(activation, Activation):
+        if activation.name not in _FACTORIES:  # a subclass the C++ core cannot run
+            raise ValueError(
+                f"activation {activation!r} has name {activation.name!r}, which the core does not implement; "
+                f"expected one of: {', '.join(NAMES)}"
+            )
         return activation
     if isinstance(activation, str):
         return _from_name(activation)
