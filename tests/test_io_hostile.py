@@ -287,8 +287,12 @@ HEADER_CASES = [
     ("architecture_list", _meta("architecture", "[]"), "architecture must be a JSON object, got list"),
     ("architecture_nan", _meta("architecture", '{"input_dim": NaN}'), "NaN, which is not valid JSON"),
     # architecture
-    ("unknown_activation", _layer(0, "activation", "gelu"), "unknown activation 'gelu'"),
+    ("unknown_activation", _layer(0, "activation", "gelux"), "unknown activation 'gelux'"),
     ("activation_number", _layer(0, "activation", 3), "activation must be a string"),
+    ("activation_unknown_param", _layer(0, "activation", {"name": "relu", "alpha": 1.0}), "takes no parameters"),
+    ("activation_bad_param", _layer(0, "activation", {"name": "elu", "alpha": "1"}), "alpha must be a number"),
+    ("activation_no_name", _layer(0, "activation", {"alpha": 1.0}), "needs a string 'name'"),
+    ("softmax_hidden", _layer(0, "activation", "softmax"), "softmax is only allowed on the last layer"),
     ("unknown_layer_type", _layer(0, "type", "Conv2D"), "unknown layer type 'Conv2D'"),
     ("units_negative", _layer(0, "units", -5), "units must be an integer in [1, "),
     ("units_zero", _layer(0, "units", 0), "units must be an integer"),

@@ -190,10 +190,10 @@ def test_unknown_activation_name():
     with pytest.raises(ValueError, match="relux"):
         fm.Sequential([fm.Dense(3, activation="relux")], input_dim=N_IN, seed=0)
     with pytest.raises(ValueError):
-        _core.activation_forward("softplus", np.zeros((2, 2), np.float32))
+        _core.activation_forward("softplusx", np.zeros((2, 2), np.float32))
     with pytest.raises(ValueError):
         _core.dense_forward(np.zeros((1, 2), np.float32), np.zeros((3, 2), np.float32), np.zeros(3, np.float32),
-                            "gelu")
+                            "gelux")
 
 
 def test_activation_none_means_identity():

@@ -1,9 +1,12 @@
 // fastmlp._core.Network: converts arrays, checks shapes, releases the GIL and calls the C++ model.
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include <pybind11/stl.h>
 
 #include "bindings/common.hpp"
 #include "model/network.hpp"
@@ -30,7 +33,10 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
     if (kind == "dense") {
       spec.kind = LayerSpec::Kind::Dense;
       spec.units = t[1].cast<index_t>();
-      spec.activation = parse_or_value_error(parse_activation, t[2].cast<std::string>());
+      // optional 6th item: the activation's parameters, e.g. {"negative_slope": 0.2}
+      const auto params = t.size() > 5 ? t[5].cast<std::map<std::string, double>>() : std::map<std::string, double>{};
+      spec.activation = parse_or_value_error(
+          [&params](const std::string& name) { return parse_activation(name, params); }, t[2].cast<std::string>());
       spec.kernel_init = parse_or_value_error(parse_weight_init, t[3].cast<std::string>());
       spec.bias_init = parse_or_value_error(parse_bias_init, t[4].cast<std::string>());
     } else if (kind == "dropout") {
@@ -189,7 +195,7 @@ void set_optimizer_state(Network& net, const py::dict& state) {
 void bind_model(py::module_& m) {
   py::class_<Network>(m, "Network")
       .def(py::init(&make_network), py::arg("input_dim"), py::arg("layers"), py::arg("seed"),
-           "layers: list of ('dense', units, activation) or ('dropout', rate).")
+           "layers: list of ('dense', units, activation[, {param: value}]) or ('dropout', rate).")
       .def_property_readonly("input_dim", &Network::input_dim)
       .def_property_readonly("output_dim", &Network::output_dim)
       .def_property_readonly("num_params", &Network::num_params)

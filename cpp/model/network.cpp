@@ -32,6 +32,10 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   index_t n_params = 0;
   max_width_ = input_dim;
   for (const LayerSpec& spec : specs) {
+    if (spec.kind == LayerSpec::Kind::Dense && spec.activation.kind == Activation::Softmax &&
+        layers_.size() + 1 != specs.size())
+      throw std::invalid_argument("layers[" + std::to_string(layers_.size()) +
+                                  "]: softmax is only allowed on the last layer (the output layer)");
     Layer layer{spec.kind, width, width, spec.activation, spec.rate, 0, 0};
     if (spec.kind == LayerSpec::Kind::Dense) {
       if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
@@ -67,6 +71,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   }
   outputs_.resize(layers_.size());
   dropout_masks_.resize(layers_.size());
+  preacts_.resize(layers_.size());
   layer_inputs_.assign(layers_.size(), nullptr);
 }
 
@@ -106,6 +111,8 @@ void Network::ensure_workspace(index_t rows) {
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     outputs_[l].reset(rows * layers_[l].out);
     if (layers_[l].kind == LayerSpec::Kind::Dropout) dropout_masks_[l].reset(rows * layers_[l].out);
+    if (layers_[l].kind == LayerSpec::Kind::Dense && activation_needs_input(layers_[l].activation))
+      preacts_[l].reset(rows * layers_[l].out);
   }
   grad_buffers_[0].reset(rows * max_width_);
   grad_buffers_[1].reset(rows * max_width_);
@@ -116,14 +123,21 @@ void Network::ensure_workspace(index_t rows) {
   capacity_rows_ = rows;
 }
 
+Activation Network::applied_activation(const Layer& layer) const {
+  if (layer.activation.kind == Activation::Softmax && loss_.kind == Loss::CrossEntropy) return Activation::Identity;
+  return layer.activation;
+}
+
 const float* Network::forward(const float* x, index_t rows, bool training) {
   const float* current = x;
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     layer_inputs_[l] = current;
     if (layer.kind == LayerSpec::Kind::Dense) {
-      dense_forward({rows, layer.in, layer.out}, layer.activation, current, params_.data() + layer.weight_offset,
-                    params_.data() + layer.bias_offset, outputs_[l].data());
+      // The pre-activation is kept only for training, and only where the backward pass needs it.
+      float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
+      dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
+                    params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
       current = outputs_[l].data();
     } else if (training && layer.rate > 0.0f) {
       // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
@@ -148,10 +162,10 @@ void Network::backward(index_t rows) {
     const bool need_input_grad = l > first_param_layer_;
     if (layer.kind == LayerSpec::Kind::Dense) {
       float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
-      dense_backward({rows, layer.in, layer.out}, layer.activation, layer_inputs_[static_cast<std::size_t>(l)],
+      dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[static_cast<std::size_t>(l)],
                      params_.data() + layer.weight_offset, outputs_[static_cast<std::size_t>(l)].data(),
                      grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
-                     grads_.data() + layer.bias_offset, dx);
+                     grads_.data() + layer.bias_offset, dx, preacts_[static_cast<std::size_t>(l)].data());
       if (!need_input_grad) return;
       cur = 1 - cur;
     } else {
@@ -265,7 +279,12 @@ void Network::predict(const float* x, index_t n, float* out, const std::function
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
     const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
-    std::memcpy(out + start * output_dim_, y, sizeof(float) * rows * output_dim_);
+    // A softmax output fused into cross_entropy left logits: predict returns probabilities.
+    const Activation output_act = applied_activation(layers_.back());
+    if (layers_.back().kind == LayerSpec::Kind::Dense && output_act.kind != layers_.back().activation.kind)
+      activation_forward(layers_.back().activation, rows, output_dim_, y, out + start * output_dim_);
+    else
+      std::memcpy(out + start * output_dim_, y, sizeof(float) * rows * output_dim_);
     if (should_stop && should_stop()) return;
   }
 }

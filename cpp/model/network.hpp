@@ -127,6 +127,10 @@ class Network {
   };
 
   void ensure_workspace(index_t rows);
+  // The activation a Dense layer applies in forward/backward: a softmax output layer trained with
+  // cross_entropy runs linear, because that loss fuses a stable log-softmax on the logits
+  // (predict applies the softmax afterwards).
+  Activation applied_activation(const Layer& layer) const;
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
@@ -154,6 +158,7 @@ class Network {
   index_t capacity_rows_ = 0;
   std::vector<AlignedBuffer<float>> outputs_;       // per layer: (rows, out)
   std::vector<AlignedBuffer<float>> dropout_masks_; // per dropout layer: (rows, width) of 0 or 1/(1-rate)
+  std::vector<AlignedBuffer<float>> preacts_;       // per Dense layer whose activation_needs_input: (rows, out)
   std::vector<const float*> layer_inputs_;          // per layer: what the last forward fed it
   AlignedBuffer<float> grad_buffers_[2];            // ping-pong (rows, max_width) gradients
   AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)

@@ -4,20 +4,23 @@
 
 namespace fastmlp {
 
-void dense_forward(const DenseShape& s, Activation act, const float* x, const float* w, const float* b, float* y) {
+void dense_forward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* b,
+                   float* y, float* z) {
+  // The pre-activation goes to z when it must be kept, else straight into y (activated in place).
+  float* pre = z != nullptr ? z : y;
   // Y = X W^T: W^T is W read with swapped strides, no copy.
-  gemm(s.batch, s.out, s.in, 1.0f, row_major(x, s.in), row_major_transposed(w, s.in), 0.0f, row_major(y, s.out));
+  gemm(s.batch, s.out, s.in, 1.0f, row_major(x, s.in), row_major_transposed(w, s.in), 0.0f, row_major(pre, s.out));
   for (index_t r = 0; r < s.batch; ++r) {
-    float* row = y + r * s.out;
+    float* row = pre + r * s.out;
     for (index_t j = 0; j < s.out; ++j) row[j] += b[j];
-    activation_forward(act, s.out, row, row);
+    activation_forward(act, 1, s.out, row, y + r * s.out);
   }
 }
 
-void dense_backward(const DenseShape& s, Activation act, const float* x, const float* w, const float* y, float* dy,
-                    float* dw, float* db, float* dx) {
+void dense_backward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* y,
+                    float* dy, float* dw, float* db, float* dx, const float* z) {
   float* dz = dy;
-  activation_backward(act, s.batch * s.out, y, dy, dz);
+  activation_backward(act, s.batch, s.out, z, y, dy, dz);
   for (index_t j = 0; j < s.out; ++j) db[j] = 0.0f;
   for (index_t r = 0; r < s.batch; ++r) {
     const float* row = dz + r * s.out;

@@ -12,7 +12,10 @@ struct DenseShape {
 };
 
 // x: (batch, in), w: (out, in), b: (out,)  ->  y: (batch, out), post-activation.
-void dense_forward(const DenseShape& s, Activation act, const float* x, const float* w, const float* b, float* y);
+// z: (batch, out) receives the pre-activation X W^T + b when not null (needed by the backward pass
+// of the activations for which activation_needs_input() holds); when null it is not kept.
+void dense_forward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* b,
+                   float* y, float* z = nullptr);
 
 // Backward (the parameter gradients are overwritten, so no zero-grad pass is needed):
 //   dy: (batch, out)  gradient w.r.t. y; overwritten in place with dz = dy * act'(z)
@@ -20,7 +23,8 @@ void dense_forward(const DenseShape& s, Activation act, const float* x, const fl
 //   dw: (out, in)  = dz^T x
 //   db: (out,)     = sum over the batch of dz
 //   dx: (batch, in) = dz w, skipped when dx is null (the first layer needs no input gradient)
-void dense_backward(const DenseShape& s, Activation act, const float* x, const float* w, const float* y, float* dy,
-                    float* dw, float* db, float* dx);
+//   z:  (batch, out) the forward's pre-activation; read only when activation_needs_input(act)
+void dense_backward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* y,
+                    float* dy, float* dw, float* db, float* dx, const float* z = nullptr);
 
 }  // namespace fastmlp

@@ -118,8 +118,19 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
         if kind == "Dense":
             _check_keys(what, layer, ("type", "units"), ("activation", "kernel_init", "bias_init"))
             units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
+            activation = layer.get("activation")
+            if activation is not None and not isinstance(activation, (str, dict)):
+                raise _Invalid(
+                    f"{what}.activation must be a string or a JSON object such as "
+                    f'{{"name": "leaky_relu", "negative_slope": 0.2}}, got {activation!r}'
+                )
+            try:
+                act = _activations.get(activation)
+            except (ValueError, TypeError) as exc:
+                raise _Invalid(f"{what}: {exc}") from None
+            if act.name == "softmax" and i != len(layers) - 1:
+                raise _Invalid(f"{what}: softmax is only allowed on the last layer")
             for key, check in (
-                ("activation", _activations.get),
                 ("kernel_init", _initializers.kernel_init_name),
                 ("bias_init", _initializers.bias_init_name),
             ):

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from . import activations as _activations
 from . import initializers as _initializers
 from ._validation import positive_int, real_number
 
-__all__ = ["Layer", "Dense", "Dropout", "from_config"]
+__all__ = ["Layer", "Dense", "Dropout", "from_config", "check_layer_order"]
 
 
 class Layer:
@@ -37,7 +37,7 @@ class Dense(Layer):
     def __init__(
         self,
         units: int,
-        activation: Union[str, _activations.Activation, None] = None,
+        activation: Union[str, _activations.Activation, Mapping[str, Any], None] = None,
         kernel_init: Optional[str] = None,
         bias_init: Optional[str] = None,
     ) -> None:
@@ -47,7 +47,11 @@ class Dense(Layer):
         self.bias_init = _initializers.bias_init_name(bias_init)
 
     def get_config(self) -> Dict[str, Any]:
-        config: Dict[str, Any] = {"type": "Dense", "units": self.units, "activation": self.activation.name}
+        config: Dict[str, Any] = {
+            "type": "Dense",
+            "units": self.units,
+            "activation": _activations.to_config(self.activation),
+        }
         # Written only when not the default, so files of models without them are unchanged.
         if self.kernel_init != "default":
             config["kernel_init"] = self.kernel_init
@@ -56,7 +60,8 @@ class Dense(Layer):
         return config
 
     def _core_spec(self) -> tuple:
-        return ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init)
+        return ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init,
+                self.activation._params())
 
 
 class Dropout(Layer):
@@ -74,6 +79,16 @@ class Dropout(Layer):
 
     def _core_spec(self) -> tuple:
         return ("dropout", self.rate)
+
+
+def check_layer_order(layers: Sequence[Layer]) -> None:
+    """ValueError, naming the layer, for a softmax activation anywhere but on the last layer."""
+    for i, layer in enumerate(layers):
+        if isinstance(layer, Dense) and layer.activation.name == "softmax" and i != len(layers) - 1:
+            raise ValueError(
+                f"layers[{i}] (Dense({layer.units}, activation='softmax')): softmax is only allowed on the last "
+                f"layer, the model's output, and {len(layers) - 1 - i} layer(s) follow it"
+            )
 
 
 def from_config(config: Dict[str, Any]) -> Layer:

@@ -24,7 +24,7 @@ from ._validation import (
     positive_int,
 )
 from .callbacks import Callback, History
-from .layers import Dense, Layer, from_config
+from .layers import Dense, Layer, check_layer_order, from_config
 
 __all__ = ["Sequential"]
 
@@ -54,6 +54,7 @@ class Sequential:
                 raise not_an_instance_error(f"layers[{i}]", layer, "an fm layer such as fm.Dense(10)")
         if not any(isinstance(layer, Dense) for layer in self.layers):
             raise ValueError("layers must contain at least one fm.Dense layer")
+        check_layer_order(self.layers)
         self.seed = non_negative_int("seed", seed, below=2**64, below_text="2**64")
         self.input_dim: Optional[int] = None
         self.stop_training = False
@@ -308,8 +309,8 @@ class Sequential:
 
     # ---------------------------------------------------------------- inference
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Network outputs (logits for cross_entropy) for X (n, input_dim): float32 (n, outputs).
-        Dropout is off."""
+        """Network outputs for X (n, input_dim): float32 (n, outputs), dropout off. These are
+        logits for a linear output layer trained with cross_entropy, probabilities for a softmax one."""
         X = self._ensure_built(X)
         assert self._net is not None
         return self._net.predict(X)
