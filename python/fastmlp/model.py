@@ -261,6 +261,12 @@ class Sequential:
         ``[W0 (out, in), b0 (out,), W1, b1, ...]``. Writing into a view changes the model."""
         return self._require_built().parameters()
 
+    def buffers(self) -> List[np.ndarray]:
+        """Zero-copy, writable float32 views of the non-trainable state: per ``fm.BatchNorm`` layer
+        with running statistics, ``running_mean (features,)`` then ``running_var (features,)``,
+        layer by layer (``[]`` without such layers). Saved and loaded with the model."""
+        return self._require_built().buffers()
+
     def gradients(self) -> List[np.ndarray]:
         """The last ``train_step``/``fit`` batch's gradients of the mean loss, laid out as
         ``parameters()`` (zero-copy views)."""
