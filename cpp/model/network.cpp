@@ -358,12 +358,12 @@ void Network::norm_forward(std::size_t l, const float* x, index_t rows, bool tra
   const float* gamma = layer.affine ? params_.data() + layer.weight_offset : nullptr;
   const float* beta = layer.affine ? params_.data() + layer.bias_offset : nullptr;
   float* y = outputs_[l].data();
-  float* stats = norm_stats_[l].data();
+  double* stats = norm_stats_[l].data();
   const index_t w = layer.out;
   if (layer.kind == LayerSpec::Kind::LayerNorm) {
     layer_norm_forward(rows, w, layer.eps, x, gamma, beta, y, stats, stats + rows);
   } else if (training || !layer.track) {
-    batch_norm_forward_train(rows, w, layer.eps, x, gamma, beta, y, stats, stats + w, stats + 2 * w, norm_acc_.data());
+    batch_norm_forward_train(rows, w, layer.eps, x, gamma, beta, y, stats, stats + w, stats + 2 * w);
   } else {
     const float* running = buffers_.data() + layer.buffer_offset;
     batch_norm_forward_inference(rows, w, layer.eps, x, gamma, beta, running, running + w, y, stats + 3 * w,
@@ -376,7 +376,7 @@ void Network::norm_backward(std::size_t l, index_t rows, const float* dy, float*
   const float* gamma = layer.affine ? params_.data() + layer.weight_offset : nullptr;
   float* dgamma = layer.affine ? grads_.data() + layer.weight_offset : nullptr;
   float* dbeta = layer.affine ? grads_.data() + layer.bias_offset : nullptr;
-  const float* stats = norm_stats_[l].data();
+  const double* stats = norm_stats_[l].data();
   const float* x = layer_inputs_[l];
   const index_t w = layer.out;
   if (layer.kind == LayerSpec::Kind::LayerNorm)
@@ -389,7 +389,7 @@ void Network::update_running_stats(index_t rows) {
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     if (layer.kind != LayerSpec::Kind::BatchNorm || !layer.track) continue;
-    const float* stats = norm_stats_[l].data();
+    const double* stats = norm_stats_[l].data();
     float* running = buffers_.data() + layer.buffer_offset;
     batch_norm_update_running(rows, layer.out, layer.momentum, stats, stats + layer.out, running, running + layer.out);
   }

@@ -170,7 +170,7 @@ class Network {
   std::vector<const float*> layer_inputs_;          // per layer: what the last forward fed it
   // Per normalisation layer: LayerNorm (2 * rows): row means, then 1/sqrt(var + eps);
   // BatchNorm (5 * width): batch mean, biased variance, 1/sqrt(var + eps), inference scale, shift.
-  std::vector<AlignedBuffer<float>> norm_stats_;
+  std::vector<AlignedBuffer<double>> norm_stats_;
   AlignedBuffer<double> norm_acc_;                  // (2 * max_width) BatchNorm column accumulators
   AlignedBuffer<float> grad_buffers_[2];            // ping-pong (rows, max_width) gradients
   AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)

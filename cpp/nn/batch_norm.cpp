@@ -5,57 +5,53 @@
 namespace fastmlp {
 
 void batch_norm_forward_train(index_t rows, index_t width, float eps, const float* x, const float* gamma,
-                              const float* beta, float* y, float* mean, float* var, float* rstd, double* acc) {
+                              const float* beta, float* y, double* mean, double* var, double* rstd) {
   const double inv_rows = 1.0 / static_cast<double>(rows);
-  for (index_t j = 0; j < width; ++j) acc[j] = 0.0;
+  for (index_t j = 0; j < width; ++j) mean[j] = var[j] = 0.0;
   for (index_t r = 0; r < rows; ++r) {
     const float* xr = x + r * width;
-    for (index_t j = 0; j < width; ++j) acc[j] += xr[j];
+    for (index_t j = 0; j < width; ++j) mean[j] += xr[j];
   }
-  for (index_t j = 0; j < width; ++j) {
-    mean[j] = static_cast<float>(acc[j] * inv_rows);
-    acc[j] = 0.0;
-  }
+  for (index_t j = 0; j < width; ++j) mean[j] *= inv_rows;
   for (index_t r = 0; r < rows; ++r) {
     const float* xr = x + r * width;
     for (index_t j = 0; j < width; ++j) {
-      const double d = static_cast<double>(xr[j]) - static_cast<double>(mean[j]);
-      acc[j] += d * d;
+      const double d = xr[j] - mean[j];
+      var[j] += d * d;
     }
   }
   for (index_t j = 0; j < width; ++j) {
-    const double v = acc[j] * inv_rows;  // biased, as PyTorch normalises with
-    var[j] = static_cast<float>(v);
-    rstd[j] = static_cast<float>(1.0 / std::sqrt(v + static_cast<double>(eps)));
+    var[j] *= inv_rows;  // biased, as PyTorch normalises with
+    rstd[j] = 1.0 / std::sqrt(var[j] + static_cast<double>(eps));
   }
   for (index_t r = 0; r < rows; ++r) {
     const float* xr = x + r * width;
     float* yr = y + r * width;
     if (gamma) {
-      for (index_t j = 0; j < width; ++j) yr[j] = (xr[j] - mean[j]) * rstd[j] * gamma[j] + beta[j];
+      for (index_t j = 0; j < width; ++j) yr[j] = static_cast<float>((xr[j] - mean[j]) * rstd[j] * gamma[j] + beta[j]);
     } else {
-      for (index_t j = 0; j < width; ++j) yr[j] = (xr[j] - mean[j]) * rstd[j];
+      for (index_t j = 0; j < width; ++j) yr[j] = static_cast<float>((xr[j] - mean[j]) * rstd[j]);
     }
   }
 }
 
 void batch_norm_forward_inference(index_t rows, index_t width, float eps, const float* x, const float* gamma,
-                                  const float* beta, const float* mean, const float* var, float* y, float* scale,
-                                  float* shift) {
+                                  const float* beta, const float* mean, const float* var, float* y, double* scale,
+                                  double* shift) {
   for (index_t j = 0; j < width; ++j) {
-    const auto s = static_cast<float>(1.0 / std::sqrt(static_cast<double>(var[j]) + static_cast<double>(eps)));
+    const double s = 1.0 / std::sqrt(static_cast<double>(var[j]) + static_cast<double>(eps));
     scale[j] = gamma ? s * gamma[j] : s;
-    shift[j] = beta ? beta[j] : 0.0f;
+    shift[j] = (beta ? static_cast<double>(beta[j]) : 0.0) - mean[j] * scale[j];
   }
   for (index_t r = 0; r < rows; ++r) {
     const float* xr = x + r * width;
     float* yr = y + r * width;
-    for (index_t j = 0; j < width; ++j) yr[j] = (xr[j] - mean[j]) * scale[j] + shift[j];
+    for (index_t j = 0; j < width; ++j) yr[j] = static_cast<float>(xr[j] * scale[j] + shift[j]);
   }
 }
 
-void batch_norm_backward(index_t rows, index_t width, const float* x, const float* gamma, const float* mean,
-                         const float* rstd, const float* dy, float* dx, float* dgamma, float* dbeta, double* acc) {
+void batch_norm_backward(index_t rows, index_t width, const float* x, const float* gamma, const double* mean,
+                         const double* rstd, const float* dy, float* dx, float* dgamma, float* dbeta, double* acc) {
   double* sum_dy = acc;
   double* sum_dy_xhat = acc + width;
   for (index_t j = 0; j < width; ++j) sum_dy[j] = sum_dy_xhat[j] = 0.0;
@@ -64,7 +60,7 @@ void batch_norm_backward(index_t rows, index_t width, const float* x, const floa
     const float* dyr = dy + r * width;
     for (index_t j = 0; j < width; ++j) {
       sum_dy[j] += dyr[j];
-      sum_dy_xhat[j] += static_cast<double>(dyr[j]) * static_cast<double>((xr[j] - mean[j]) * rstd[j]);
+      sum_dy_xhat[j] += dyr[j] * ((xr[j] - mean[j]) * rstd[j]);
     }
   }
   if (dgamma) {
@@ -74,8 +70,6 @@ void batch_norm_backward(index_t rows, index_t width, const float* x, const floa
     }
   }
   if (!dx) return;
-  // dx = gamma * rstd * (dy - mean_rows(dy) - xhat * mean_rows(dy * xhat)); the per-column factors
-  // are folded into the accumulators so the row pass is two multiply-adds per element.
   const double inv_rows = 1.0 / static_cast<double>(rows);
   for (index_t j = 0; j < width; ++j) {
     sum_dy[j] *= inv_rows;
@@ -86,14 +80,14 @@ void batch_norm_backward(index_t rows, index_t width, const float* x, const floa
     const float* dyr = dy + r * width;
     float* dxr = dx + r * width;
     for (index_t j = 0; j < width; ++j) {
-      const float xhat = (xr[j] - mean[j]) * rstd[j];
-      const float k = gamma ? gamma[j] * rstd[j] : rstd[j];
-      dxr[j] = k * (dyr[j] - static_cast<float>(sum_dy[j]) - xhat * static_cast<float>(sum_dy_xhat[j]));
+      const double xhat = (xr[j] - mean[j]) * rstd[j];
+      const double k = gamma ? gamma[j] * rstd[j] : rstd[j];
+      dxr[j] = static_cast<float>(k * (dyr[j] - sum_dy[j] - xhat * sum_dy_xhat[j]));
     }
   }
 }
 
-void batch_norm_update_running(index_t rows, index_t width, float momentum, const float* mean, const float* var,
+void batch_norm_update_running(index_t rows, index_t width, float momentum, const double* mean, const double* var,
                                float* running_mean, float* running_var) {
   const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
   const double m = momentum;
