@@ -5,6 +5,9 @@ batch-of-one rules, validation, and save/load of the running statistics."""
 
 from __future__ import annotations
 
+import json
+import struct
+
 import numpy as np
 import pytest
 import torch
@@ -289,3 +292,131 @@ def test_config_round_trip_and_repr():
         again = fm.layers.from_config(layer.get_config())
         assert again.get_config() == layer.get_config()
     assert repr(layers[1]) == "BatchNorm(momentum=0.2, eps=0.0001, affine=False, track_running_stats=False)"
+
+
+# --------------------------------------------------------------------------- hostile files
+def _saved_norm_model(tmp_path):
+    """Tensors: layers.0.weight (3, 2), layers.0.bias (3,), layers.1.weight/.bias (3,) (gamma, beta),
+    layers.2.weight (1, 3), layers.2.bias (1,), then layers.1.running_mean/.running_var (3,)."""
+    model = fm.Sequential([fm.Dense(3), fm.BatchNorm(), fm.Dense(1), fm.LayerNorm()], input_dim=2, seed=0)
+    model.compile(loss="mse", optimizer="adam")
+    x, y = _data(0, 10, 2, 1)
+    model.fit(x, y, batch_size=5, verbose=0)
+    path = tmp_path / "norm.safetensors"
+    model.save(path)
+    raw = path.read_bytes()
+    (n,) = struct.unpack("<Q", raw[:8])
+    return json.loads(raw[8:8 + n]), raw[8 + n:]
+
+
+def _write(path, header, data):
+    hb = json.dumps(header, separators=(",", ":")).encode()
+    hb += b" " * (-len(hb) % 8)
+    path.write_bytes(struct.pack("<Q", len(hb)) + hb + data)
+
+
+def _set_value(name, index, value, fix_crc=True):
+    def mutate(h, d):
+        b, _ = h[name]["data_offsets"]
+        d = bytearray(d)
+        d[b + 4 * index: b + 4 * index + 4] = np.array([value], "<f4").tobytes()
+        if fix_crc:  # a writer of bad values would also write a matching checksum
+            del h["__metadata__"]["weights_crc32"]
+        return h, bytes(d)
+    return mutate
+
+
+def _arch_edit(fn):
+    def mutate(h, d):
+        config = json.loads(h["__metadata__"]["architecture"])
+        fn(config)
+        h["__metadata__"]["architecture"] = json.dumps(config)
+        return h, d
+    return mutate
+
+
+def _layer_set(i, key, value):
+    return _arch_edit(lambda c: c["layers"][i].__setitem__(key, value))
+
+
+def _reshape(name, shape):
+    def mutate(h, d):
+        h[name]["shape"] = shape
+        return h, d
+    return mutate
+
+
+def _remove(name):
+    def mutate(h, d):
+        del h[name]
+        return h, d
+    return mutate
+
+
+def _stack_norms(config):
+    """A small file declaring 200 parameter-free LayerNorms over 1000 units: ~200k activation
+    values per sample for ~9k parameters."""
+    config["layers"][0]["units"] = 1000
+    config["layers"][1:1] = [{"type": "LayerNorm", "eps": 1e-5, "elementwise_affine": False}] * 200
+
+
+NORM_HOSTILE = [
+    ("running_var_negative", _set_value("layers.1.running_var", 1, -0.5), "layers.1.running_var holds a negative variance"),
+    ("running_var_nan", _set_value("layers.1.running_var", 0, np.nan), "layers.1.running_var contains NaN"),
+    ("running_mean_inf", _set_value("layers.1.running_mean", 2, np.inf), "layers.1.running_mean contains NaN or infinite"),
+    ("gamma_nan", _set_value("layers.1.weight", 0, np.nan), "layers.1.weight contains NaN"),
+    ("running_var_flipped_bit", _set_value("layers.1.running_var", 0, 7.0, fix_crc=False), "corrupted: CRC-32"),
+    ("running_mean_wrong_shape", _reshape("layers.1.running_mean", [4]), "layers.1.running_mean has shape [4]"),
+    ("running_var_2d", _reshape("layers.1.running_var", [3, 1]), "layers.1.running_var has shape [3, 1]"),
+    ("gamma_wrong_shape", _reshape("layers.3.weight", [2]), "layers.3.weight has shape [2]"),
+    ("running_var_missing", _remove("layers.1.running_var"), "missing tensors ['layers.1.running_var']"),
+    ("untracked_but_stored", _layer_set(1, "track_running_stats", False),
+     "unexpected tensors ['layers.1.running_mean', 'layers.1.running_var']"),
+    ("no_affine_but_stored", _layer_set(3, "elementwise_affine", False),
+     "unexpected tensors ['layers.3.bias', 'layers.3.weight']"),
+    ("eps_zero", _layer_set(3, "eps", 0), "layers[3].eps must be a number in (0, "),
+    ("eps_negative", _layer_set(1, "eps", -1e-5), "layers[1].eps must be a number in (0, "),
+    ("eps_underflows_float32", _layer_set(1, "eps", 1e-60), "(0 in float32)"),
+    ("eps_string", _layer_set(1, "eps", "1e-5"), "layers[1].eps must be a number"),
+    ("momentum_above_one", _layer_set(1, "momentum", 1.5), "layers[1].momentum must be a number in [0, 1]"),
+    ("momentum_null", _layer_set(1, "momentum", None), "layers[1].momentum must be a number"),
+    ("affine_int", _layer_set(1, "affine", 1), "layers[1].affine must be true or false"),
+    ("track_string", _layer_set(1, "track_running_stats", "yes"), "layers[1].track_running_stats must be true or false"),
+    ("norm_missing_key", _arch_edit(lambda c: c["layers"][1].pop("momentum")), "layers[1] lacks 'momentum'"),
+    ("norm_unknown_key", _layer_set(3, "momentum", 0.1), "layers[3] has unknown keys ['momentum']"),
+    ("stacked_norms", _arch_edit(_stack_norms), "activation values per sample"),
+]
+
+
+@pytest.mark.parametrize("mutate, fragment", [c[1:] for c in NORM_HOSTILE], ids=[c[0] for c in NORM_HOSTILE])
+def test_hostile_norm_files_are_refused(tmp_path, mutate, fragment):
+    header, data = _saved_norm_model(tmp_path)
+    header, data = mutate(header, data)
+    path = tmp_path / "bad.safetensors"
+    _write(path, header, data)
+    with pytest.raises(ValueError) as info:
+        fm.load(path)
+    assert fragment in str(info.value) and str(path) in str(info.value), str(info.value)
+
+
+def test_a_file_from_before_norm_layers_still_loads(tmp_path):
+    """Old files (Dense/Dropout only, no buffers, no kernel_regularizer key) load unchanged."""
+    model = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dropout(0.5), fm.Dense(2)], input_dim=3, seed=4)
+    path = tmp_path / "old.safetensors"
+    model.save(path)
+    header = json.loads(path.read_bytes()[8:8 + struct.unpack("<Q", path.read_bytes()[:8])[0]])
+    assert sorted(k for k in header if k != "__metadata__") == [
+        "layers.0.bias", "layers.0.weight", "layers.2.bias", "layers.2.weight"]
+    assert "kernel_regularizer" not in header["__metadata__"]["architecture"]
+    loaded = fm.load(path)
+    assert loaded.buffers() == []
+    for a, b in zip(model.parameters(), loaded.parameters()):
+        assert np.array_equal(a, b)
+
+
+def test_save_refuses_a_negative_running_variance(tmp_path):
+    model = fm.Sequential([fm.Dense(3), fm.BatchNorm(), fm.Dense(1)], input_dim=2, seed=0)
+    model.buffers()[1][0] = -1.0
+    with pytest.raises(ValueError, match="layers.1.running_var holds a negative variance"):
+        model.save(tmp_path / "neg.safetensors")
+    assert not (tmp_path / "neg.safetensors").exists()
