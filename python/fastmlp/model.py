@@ -34,7 +34,8 @@ class Sequential:
     """A feed-forward network: ``layers`` applied in order.
 
     Args:
-        layers: ``fm.Dense`` and ``fm.Dropout`` layers; the last Dense gives the output width.
+        layers: ``fm.Dense``, ``fm.Dropout``, ``fm.LayerNorm`` and ``fm.BatchNorm`` layers; the last
+            Dense gives the output width.
         input_dim: number of input features. If None, it is taken from the first ``fit``,
             ``train_step``, ``predict`` or ``evaluate`` call.
         seed: seeds the initial weights, the shuffling and the dropout masks (all reproducible).
