@@ -77,6 +77,25 @@ def test_one_step_matches_torch(kind, width, rows, affine):
         _close(b, tb, 1e-5, 1e-7)
 
 
+@pytest.mark.parametrize("kind, affine", [(k, a) for k in KINDS for a in (True, False)])
+def test_norm_as_first_and_last_layer_matches_torch(kind, affine):
+    """Norm -> Dense -> Norm: no input gradient is needed below the first parameter, and the
+    network output is a normalisation."""
+    key = "elementwise_affine" if kind == "layer_norm" else "affine"
+    model = fm.Sequential([_norm(kind, **{key: affine}), fm.Dense(5), _norm(kind, **{key: affine})],
+                          input_dim=4, seed=2)
+    _randomise_affine(model, 1)
+    model.compile(loss="mse", optimizer=fm.optim.SGD(lr=0.0))
+    net = torch_twin(model)
+    x, y = _data(3, 6, 4, 5, offset=2.0)
+    loss = model.train_step(x, y)
+    t_loss = _torch_loss(net.train(), x, y)
+    t_loss.backward()
+    _close(loss, t_loss.item(), 1e-5, 1e-7)
+    for g, tp in zip(model.gradients(), net.parameters()):
+        _close(g, tp.grad.numpy(), 1e-4, 1e-6)
+
+
 @pytest.mark.parametrize("kind, width, rows", [(k, w, r) for k in KINDS for w in (1, 7, 33) for r in (1, 2, 300)])
 def test_inference_matches_torch_eval(kind, width, rows):
     """predict uses the running statistics (BatchNorm) in eval mode; one row is fine; 300 rows
