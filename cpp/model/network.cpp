@@ -4,8 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <new>
-#include <string>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
 #include "nn/batch_norm.hpp"
