@@ -39,9 +39,24 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
           [&params](const std::string& name) { return parse_activation(name, params); }, t[2].cast<std::string>());
       spec.kernel_init = parse_or_value_error(parse_weight_init, t[3].cast<std::string>());
       spec.bias_init = parse_or_value_error(parse_bias_init, t[4].cast<std::string>());
+      if (t.size() > 6) {  // options: {"l1": float, "l2": float}
+        const auto options = t[6].cast<py::dict>();
+        if (options.contains("l1")) spec.l1 = options["l1"].cast<float>();
+        if (options.contains("l2")) spec.l2 = options["l2"].cast<float>();
+      }
     } else if (kind == "dropout") {
       spec.kind = LayerSpec::Kind::Dropout;
       spec.rate = t[1].cast<float>();
+    } else if (kind == "layer_norm") {
+      spec.kind = LayerSpec::Kind::LayerNorm;
+      spec.eps = t[1].cast<float>();
+      spec.affine = t[2].cast<bool>();
+    } else if (kind == "batch_norm") {
+      spec.kind = LayerSpec::Kind::BatchNorm;
+      spec.momentum = t[1].cast<float>();
+      spec.eps = t[2].cast<float>();
+      spec.affine = t[3].cast<bool>();
+      spec.track_running_stats = t[4].cast<bool>();
     } else {
       throw py::value_error("unknown layer kind '" + kind + "'");
     }
@@ -122,11 +137,13 @@ py::dict stats_dict(const Network& net, const LossStats& s, index_t rows) {
   return d;
 }
 
-py::list tensor_views(py::object self, bool gradients) {
+enum class View { Params, Grads, Buffers };
+
+py::list tensor_views(py::object self, View which) {
   Network& net = self.cast<Network&>();
-  float* base = gradients ? net.grads() : net.params();
+  float* base = which == View::Grads ? net.grads() : which == View::Params ? net.params() : net.buffers();
   py::list out;
-  for (const ParamTensor& t : net.param_tensors()) {
+  for (const ParamTensor& t : which == View::Buffers ? net.buffer_tensors() : net.param_tensors()) {
     float* data = base + t.offset;
     if (t.is_bias)
       out.append(py::array_t<float>({t.rows}, {static_cast<py::ssize_t>(sizeof(float))}, data, self));
@@ -195,7 +212,8 @@ void set_optimizer_state(Network& net, const py::dict& state) {
 void bind_model(py::module_& m) {
   py::class_<Network>(m, "Network")
       .def(py::init(&make_network), py::arg("input_dim"), py::arg("layers"), py::arg("seed"),
-           "layers: list of ('dense', units, activation[, {param: value}]) or ('dropout', rate).")
+           "layers: list of ('dense', units, activation, kernel_init, bias_init[, {param: value}[, {'l1': l1, 'l2': l2}]]),\n"
+           "('dropout', rate), ('layer_norm', eps, affine) or ('batch_norm', momentum, eps, affine, track_running_stats).")
       .def_property_readonly("input_dim", &Network::input_dim)
       .def_property_readonly("output_dim", &Network::output_dim)
       .def_property_readonly("num_params", &Network::num_params)
@@ -252,7 +270,7 @@ void bind_model(py::module_& m) {
            "{'step': int, <torch state name>: float32 (num_params,) copy, ...}")
       .def("set_optimizer_state", &set_optimizer_state, py::arg("state"),
            "Restores what optimizer_state() returned (same optimizer kind and configuration).")
-      .def("parameters", [](py::object self) { return tensor_views(self, false); },
+      .def("parameters", [](py::object self) { return tensor_views(self, View::Params); },
            "Writable views of the parameters: [W0 (out, in), b0 (out,), W1, b1, ...].")
       .def("rng_state",
            [](const Network& net) {
@@ -273,8 +291,10 @@ void bind_model(py::module_& m) {
              }
            },
            py::arg("state"))
-      .def("gradients", [](py::object self) { return tensor_views(self, true); },
+      .def("gradients", [](py::object self) { return tensor_views(self, View::Grads); },
            "Writable views of the last step's gradients, in the layout of parameters().")
+      .def("buffers", [](py::object self) { return tensor_views(self, View::Buffers); },
+           "Writable views of the non-trainable state: per BatchNorm layer running_mean, running_var (width,).")
       .def("train_step",
            [](Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
               const py::object& class_weight) {

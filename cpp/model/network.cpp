@@ -5,9 +5,13 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <string>
 #include <utility>
 
+#include "nn/batch_norm.hpp"
 #include "nn/dense.hpp"
+#include "nn/layer_norm.hpp"
+#include "nn/regularizers.hpp"
 #include "runtime/finite.hpp"
 
 namespace fastmlp {
@@ -31,27 +35,61 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   index_t width = input_dim;
   index_t n_params = 0;
   max_width_ = input_dim;
+  index_t n_buffers = 0;
   for (const LayerSpec& spec : specs) {
     if (spec.kind == LayerSpec::Kind::Dense && spec.activation.kind == Activation::Softmax &&
         layers_.size() + 1 != specs.size())
       throw std::invalid_argument("layers[" + std::to_string(layers_.size()) +
                                   "]: softmax is only allowed on the last layer (the output layer)");
     Layer layer{spec.kind, width, width, spec.activation, spec.rate, 0, 0};
+    const index_t index = static_cast<index_t>(layers_.size());
     if (spec.kind == LayerSpec::Kind::Dense) {
       if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
+      if (!(spec.l1 >= 0.0f && spec.l2 >= 0.0f && std::isfinite(spec.l1) && std::isfinite(spec.l2)))
+        throw std::invalid_argument("Dense kernel penalties l1 and l2 must be finite and non-negative");
       layer.out = spec.units;
+      layer.l1 = spec.l1;
+      layer.l2 = spec.l2;
+      has_penalty_ = has_penalty_ || spec.l1 > 0.0f || spec.l2 > 0.0f;
       layer.weight_offset = n_params;
       index_t layer_params = 0;
       if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
           __builtin_add_overflow(n_params, layer_params, &n_params))
         throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
       layer.bias_offset = layer.weight_offset + layer.out * layer.in;
-      const index_t index = static_cast<index_t>(layers_.size());
       tensors_.push_back({false, layer.weight_offset, layer.out, layer.in});
       tensors_.push_back({true, layer.bias_offset, layer.out, 1});
       if (first_param_layer_ < 0) first_param_layer_ = index;
-    } else if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) {
-      throw std::invalid_argument("Dropout rate must be in [0, 1)");
+    } else if (spec.kind == LayerSpec::Kind::Dropout) {
+      if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
+    } else {  // LayerNorm, BatchNorm: width unchanged
+      if (!(spec.eps > 0.0f && std::isfinite(spec.eps)))
+        throw std::invalid_argument("normalisation eps must be a positive finite number");
+      layer.eps = spec.eps;
+      layer.affine = spec.affine;
+      if (spec.kind == LayerSpec::Kind::BatchNorm) {
+        if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
+          throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
+        layer.momentum = spec.momentum;
+        layer.track = spec.track_running_stats;
+        has_batch_norm_ = true;
+        if (layer.track) {
+          layer.buffer_offset = n_buffers;
+          buffer_tensors_.push_back({true, n_buffers, width, 1});
+          buffer_tensors_.push_back({true, n_buffers + width, width, 1});
+          n_buffers += 2 * width;
+        } else {
+          inference_batch_stats_ = true;
+        }
+      }
+      if (layer.affine) {
+        layer.weight_offset = n_params;
+        layer.bias_offset = n_params + width;
+        tensors_.push_back({true, layer.weight_offset, width, 1});
+        tensors_.push_back({true, layer.bias_offset, width, 1});
+        n_params += 2 * width;
+        if (first_param_layer_ < 0) first_param_layer_ = index;
+      }
     }
     width = layer.out;
     max_width_ = std::max(max_width_, width);
@@ -60,15 +98,28 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   output_dim_ = width;
   params_.reset(n_params);
   grads_.reset(n_params);
+  buffers_.reset(n_buffers);
 
   // One generator for all layers, weights then bias, layer by layer.
   Rng init(seed);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
-    if (layer.kind != LayerSpec::Kind::Dense) continue;
-    init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
-    init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
+    if (layer.kind == LayerSpec::Kind::Dense) {
+      init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
+      init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
+    } else if (layer.kind != LayerSpec::Kind::Dropout) {
+      // gamma 1, beta 0 (already zero); running_mean 0 (already zero), running_var 1. No random draws,
+      // so adding a normalisation layer leaves the Dense weights as they were.
+      if (layer.affine)
+        for (index_t i = 0; i < layer.out; ++i) params_[layer.weight_offset + i] = 1.0f;
+      if (layer.track)
+        for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
+    }
   }
+  norm_stats_.resize(layers_.size());
+  for (std::size_t l = 0; l < layers_.size(); ++l)
+    if (layers_[l].kind == LayerSpec::Kind::BatchNorm) norm_stats_[l].reset(5 * layers_[l].out);
+  if (has_batch_norm_) norm_acc_.reset(2 * max_width_);
   outputs_.resize(layers_.size());
   dropout_masks_.resize(layers_.size());
   preacts_.resize(layers_.size());
@@ -113,6 +164,7 @@ void Network::ensure_workspace(index_t rows) {
     if (layers_[l].kind == LayerSpec::Kind::Dropout) dropout_masks_[l].reset(rows * layers_[l].out);
     if (layers_[l].kind == LayerSpec::Kind::Dense && activation_needs_input(layers_[l].activation))
       preacts_[l].reset(rows * layers_[l].out);
+    if (layers_[l].kind == LayerSpec::Kind::LayerNorm) norm_stats_[l].reset(2 * rows);
   }
   grad_buffers_[0].reset(rows * max_width_);
   grad_buffers_[1].reset(rows * max_width_);
@@ -138,6 +190,9 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
       float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
       dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
                     params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
+      current = outputs_[l].data();
+    } else if (layer.kind != LayerSpec::Kind::Dropout) {
+      norm_forward(l, current, rows, training);
       current = outputs_[l].data();
     } else if (training && layer.rate > 0.0f) {
       // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
@@ -168,6 +223,12 @@ void Network::backward(index_t rows) {
                      grads_.data() + layer.bias_offset, dx, preacts_[static_cast<std::size_t>(l)].data());
       if (!need_input_grad) return;
       cur = 1 - cur;
+    } else if (layer.kind != LayerSpec::Kind::Dropout) {
+      if (!need_input_grad && !layer.affine) return;
+      norm_backward(static_cast<std::size_t>(l), rows, grad_buffers_[cur].data(),
+                    need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
+      if (!need_input_grad) return;
+      cur = 1 - cur;
     } else {
       if (!need_input_grad) return;
       if (layer.rate > 0.0f) {
@@ -191,6 +252,13 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
     return result;
   }
   backward(rows);
+  if (has_penalty_) {  // Keras's kernel_regularizer: the penalty joins the reported loss and dW
+    result.stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;
+    if (!std::isfinite(result.stats.loss_sum)) {
+      result.diverged = true;
+      return result;
+    }
+  }
   // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
   // checked before any parameter moves, so a diverging step leaves weights and optimizer state
   // untouched; this is why the update is not interleaved with the backward pass.
@@ -202,12 +270,14 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
   if (clip_value_ > 0.0f) clip_grad_value(grads_.data(), grads_.size(), clip_value_);
   optimizer_.begin_step();
   optimizer_.update(0, grads_.size(), params_.data(), grads_.data());
+  if (has_batch_norm_) update_running_stats(rows);  // only for a step that was taken
   return result;
 }
 
 StepResult Network::train_step(const float* x, const Targets& targets, index_t rows) {
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   UseGuard guard(*this);
+  check_batch_rows(rows, "");
   ensure_workspace(rows);
   return step_on_batch(x, targets, rows);
 }
@@ -219,6 +289,9 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   UseGuard guard(*this);
   const index_t batch = std::min(batch_size, n);
+  if (has_batch_norm_ && (batch < 2 || n % batch == 1))
+    check_batch_rows(1, " (with " + std::to_string(n) + " samples and batch_size " + std::to_string(batch_size) +
+                            " a batch has 1 sample; choose a batch_size that leaves none of 1)");
   ensure_workspace(batch);
   order_.resize(static_cast<std::size_t>(n));
   for (index_t i = 0; i < n; ++i) order_[static_cast<std::size_t>(i)] = i;
@@ -274,7 +347,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
 
 void Network::predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop) {
   UseGuard guard(*this);
-  const index_t chunk = std::min(n, std::max(kInferenceRows, capacity_rows_));
+  const index_t chunk = inference_chunk(n);
   ensure_workspace(chunk);
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
@@ -291,7 +364,7 @@ void Network::predict(const float* x, index_t n, float* out, const std::function
 
 LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, const std::function<bool()>& should_stop) {
   UseGuard guard(*this);
-  const index_t chunk = std::min(n, std::max(kInferenceRows, capacity_rows_));
+  const index_t chunk = inference_chunk(n);
   ensure_workspace(chunk);
   LossStats total;
   for (index_t start = 0; start < n; start += chunk) {
@@ -303,6 +376,77 @@ LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, c
     if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
     total.add(loss_forward_backward(loss_, rows, output_dim_, y, bt, nullptr, 1.0));
     if (should_stop && should_stop()) break;
+  }
+  if (has_penalty_) total.loss_sum += weight_penalties(/*add_gradient=*/false) * total.weight_sum;
+  return total;
+}
+
+index_t Network::inference_chunk(index_t n) const {
+  if (inference_batch_stats_) {
+    // BatchNorm without running statistics normalises with the statistics of the batch given, as
+    // PyTorch in eval mode: the whole of X is one batch.
+    check_batch_rows(n == 1 ? 1 : 2, "");
+    return n;
+  }
+  return std::min(n, std::max(kInferenceRows, capacity_rows_));
+}
+
+void Network::check_batch_rows(index_t rows, const std::string& context) const {
+  if (!has_batch_norm_ || rows != 1) return;
+  for (const Layer& layer : layers_)
+    if (layer.kind == LayerSpec::Kind::BatchNorm)
+      throw std::invalid_argument("Expected more than 1 value per channel when training, got input size (1, " +
+                                  std::to_string(layer.in) + ") at a BatchNorm layer" + context);
+}
+
+void Network::norm_forward(std::size_t l, const float* x, index_t rows, bool training) {
+  const Layer& layer = layers_[l];
+  const float* gamma = layer.affine ? params_.data() + layer.weight_offset : nullptr;
+  const float* beta = layer.affine ? params_.data() + layer.bias_offset : nullptr;
+  float* y = outputs_[l].data();
+  double* stats = norm_stats_[l].data();
+  const index_t w = layer.out;
+  if (layer.kind == LayerSpec::Kind::LayerNorm) {
+    layer_norm_forward(rows, w, layer.eps, x, gamma, beta, y, stats, stats + rows);
+  } else if (training || !layer.track) {
+    batch_norm_forward_train(rows, w, layer.eps, x, gamma, beta, y, stats, stats + w, stats + 2 * w);
+  } else {
+    const float* running = buffers_.data() + layer.buffer_offset;
+    batch_norm_forward_inference(rows, w, layer.eps, x, gamma, beta, running, running + w, y, stats + 3 * w,
+                                 stats + 4 * w);
+  }
+}
+
+void Network::norm_backward(std::size_t l, index_t rows, const float* dy, float* dx) {
+  const Layer& layer = layers_[l];
+  const float* gamma = layer.affine ? params_.data() + layer.weight_offset : nullptr;
+  float* dgamma = layer.affine ? grads_.data() + layer.weight_offset : nullptr;
+  float* dbeta = layer.affine ? grads_.data() + layer.bias_offset : nullptr;
+  const double* stats = norm_stats_[l].data();
+  const float* x = layer_inputs_[l];
+  const index_t w = layer.out;
+  if (layer.kind == LayerSpec::Kind::LayerNorm)
+    layer_norm_backward(rows, w, x, gamma, stats, stats + rows, dy, dx, dgamma, dbeta);
+  else
+    batch_norm_backward(rows, w, x, gamma, stats, stats + 2 * w, dy, dx, dgamma, dbeta, norm_acc_.data());
+}
+
+void Network::update_running_stats(index_t rows) {
+  for (std::size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    if (layer.kind != LayerSpec::Kind::BatchNorm || !layer.track) continue;
+    const double* stats = norm_stats_[l].data();
+    float* running = buffers_.data() + layer.buffer_offset;
+    batch_norm_update_running(rows, layer.out, layer.momentum, stats, stats + layer.out, running, running + layer.out);
+  }
+}
+
+double Network::weight_penalties(bool add_gradient) {
+  double total = 0.0;
+  for (const Layer& layer : layers_) {
+    if (layer.kind != LayerSpec::Kind::Dense || (layer.l1 == 0.0f && layer.l2 == 0.0f)) continue;
+    total += weight_penalty(layer.out * layer.in, params_.data() + layer.weight_offset, layer.l1, layer.l2,
+                            add_gradient ? grads_.data() + layer.weight_offset : nullptr);
   }
   return total;
 }

@@ -1,10 +1,12 @@
 #pragma once
-// The network: a stack of dense and dropout layers over one flat parameter block, one flat
-// gradient block (same layout) and one optimizer, plus the C++ training loop.
+// The network: a stack of dense, dropout and normalisation layers over one flat parameter block,
+// one flat gradient block (same layout), one flat block of non-trainable buffers (BatchNorm's
+// running statistics) and one optimizer, plus the C++ training loop.
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "fastmlp/types.hpp"
@@ -19,19 +21,26 @@
 namespace fastmlp {
 
 struct LayerSpec {
-  enum class Kind { Dense, Dropout };
+  enum class Kind { Dense, Dropout, LayerNorm, BatchNorm };
   Kind kind = Kind::Dense;
   index_t units = 0;                       // Dense: output width
   Activation activation = Activation::Identity;  // Dense
   WeightInit kernel_init = WeightInit::TorchDefault;  // Dense
   BiasInit bias_init = BiasInit::TorchDefault;        // Dense
   float rate = 0.0f;                       // Dropout: probability of zeroing a value
+  float l1 = 0.0f, l2 = 0.0f;              // Dense: kernel penalty l1 * sum|W| + l2 * sum W^2
+  float eps = 1e-5f;                       // LayerNorm, BatchNorm: added to the variance
+  float momentum = 0.1f;                   // BatchNorm: running-statistics update factor
+  bool affine = true;                      // LayerNorm (elementwise_affine), BatchNorm: gamma and beta
+  bool track_running_stats = true;         // BatchNorm: keep running statistics for inference
 };
 
 // Where one parameter tensor lives in the flat block: a (rows, cols) row-major matrix at
-// `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,).
+// `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,);
+// per affine LayerNorm/BatchNorm layer: gamma (width,), then beta (width,). Buffers use the same
+// description over the buffer block: running_mean (width,), then running_var (width,).
 struct ParamTensor {
-  bool is_bias;
+  bool is_bias;  // a 1-D tensor (rows,): a bias, gamma, beta or running statistic
   index_t offset;
   index_t rows;
   index_t cols;
@@ -62,6 +71,9 @@ class Network {
   float* params() { return params_.data(); }
   float* grads() { return grads_.data(); }
   const std::vector<ParamTensor>& param_tensors() const { return tensors_; }
+  // Non-trainable state (BatchNorm running statistics), saved with the model.
+  float* buffers() { return buffers_.data(); }
+  const std::vector<ParamTensor>& buffer_tensors() const { return buffer_tensors_; }
 
   // The shuffling and dropout generators' states, for checkpoints: restoring them makes training
   // continue exactly as it would have without a save and load.
@@ -122,8 +134,14 @@ class Network {
     index_t out;
     Activation activation;
     float rate;
-    index_t weight_offset;  // Dense only
-    index_t bias_offset;    // Dense only
+    index_t weight_offset;  // Dense: W; affine LayerNorm/BatchNorm: gamma
+    index_t bias_offset;    // Dense: b; affine LayerNorm/BatchNorm: beta
+    float l1 = 0.0f, l2 = 0.0f;
+    float eps = 0.0f;
+    float momentum = 0.0f;
+    bool affine = false;
+    bool track = false;          // BatchNorm with running statistics
+    index_t buffer_offset = 0;   // BatchNorm: running_mean, then running_var (width each)
   };
 
   void ensure_workspace(index_t rows);
@@ -136,6 +154,18 @@ class Network {
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
   void backward(index_t rows);
   StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
+  // Normalisation layers (see nn/layer_norm.hpp, nn/batch_norm.hpp).
+  void norm_forward(std::size_t l, const float* x, index_t rows, bool training);
+  void norm_backward(std::size_t l, index_t rows, const float* dy, float* dx);
+  // BatchNorm: throws std::invalid_argument (ValueError) for a batch of one row where batch
+  // statistics are needed, as PyTorch. `context` is appended to the message.
+  void check_batch_rows(index_t rows, const std::string& context) const;
+  // Moves the running statistics toward the last training batch's (after a successful step).
+  void update_running_stats(index_t rows);
+  // Sum of the Dense kernel penalties; when `add_gradient`, adds their gradients to grads_.
+  double weight_penalties(bool add_gradient);
+  // Rows predicted/evaluated per forward pass.
+  index_t inference_chunk(index_t n) const;
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;
@@ -145,6 +175,11 @@ class Network {
   std::vector<ParamTensor> tensors_;
   AlignedBuffer<float> params_;
   AlignedBuffer<float> grads_;
+  AlignedBuffer<float> buffers_;                    // non-trainable state, see buffer_tensors_
+  std::vector<ParamTensor> buffer_tensors_;
+  bool has_batch_norm_ = false;                     // batches of 1 row cannot be trained
+  bool inference_batch_stats_ = false;              // a BatchNorm without running statistics
+  bool has_penalty_ = false;                        // some Dense layer has a kernel penalty
   LossSpec loss_;
   Optimizer optimizer_;
   bool has_optimizer_ = false;
@@ -160,6 +195,10 @@ class Network {
   std::vector<AlignedBuffer<float>> dropout_masks_; // per dropout layer: (rows, width) of 0 or 1/(1-rate)
   std::vector<AlignedBuffer<float>> preacts_;       // per Dense layer whose activation_needs_input: (rows, out)
   std::vector<const float*> layer_inputs_;          // per layer: what the last forward fed it
+  // Per normalisation layer: LayerNorm (2 * rows): row means, then 1/sqrt(var + eps);
+  // BatchNorm (5 * width): batch mean, biased variance, 1/sqrt(var + eps), inference scale, shift.
+  std::vector<AlignedBuffer<double>> norm_stats_;
+  AlignedBuffer<double> norm_acc_;                  // (2 * max_width) BatchNorm column accumulators
   AlignedBuffer<float> grad_buffers_[2];            // ping-pong (rows, max_width) gradients
   AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)
   AlignedBuffer<float> batch_values_;               // gathered regression targets (rows, output_dim)

@@ -11,9 +11,9 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim, schedules
+from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim, regularizers, schedules
 from .io import load
-from .layers import Dense, Dropout
+from .layers import BatchNorm, Dense, Dropout, LayerNorm
 from .model import Sequential
 
 __version__ = "0.1.0"
@@ -22,6 +22,8 @@ __all__ = [
     "Sequential",
     "Dense",
     "Dropout",
+    "LayerNorm",
+    "BatchNorm",
     "load",
     "matmul",
     "get_isa",
@@ -34,6 +36,7 @@ __all__ = [
     "losses",
     "metrics",
     "optim",
+    "regularizers",
     "schedules",
     "__version__",
 ]

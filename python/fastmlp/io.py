@@ -1,6 +1,8 @@
 """Saving and loading models as safetensors files: the weights as tensors named
-``layers.{i}.weight`` / ``layers.{i}.bias`` (PyTorch layout, little-endian float32) and the
-architecture as JSON in the file's metadata.
+``layers.{i}.weight`` / ``layers.{i}.bias`` (PyTorch layout, little-endian float32; for LayerNorm
+and BatchNorm layers gamma and beta, as PyTorch names them), BatchNorm's running statistics as
+``layers.{i}.running_mean`` / ``layers.{i}.running_var``, and the architecture as JSON in the
+file's metadata.
 
 Writes are atomic: a failed or interrupted save leaves any previous file intact. Reads trust
 nothing: ``load`` parses the safetensors container itself and checks every field of the header
@@ -14,7 +16,7 @@ length N, N bytes of a UTF-8 JSON object (``"__metadata__"``: str -> str; per te
 byte after the header), then the tensor data. fastmlp's metadata: ``format`` ("fastmlp"),
 ``format_version`` ("1"), ``architecture`` (``Sequential.get_config()`` as JSON) and
 ``weights_crc32``: 8 hex digits, the CRC-32 of the architecture string (UTF-8) followed by every
-tensor's little-endian bytes in ``parameters()`` order. It catches accidents the container checks
+tensor's little-endian bytes in ``parameters()`` order, then ``buffers()`` order. It catches accidents the container checks
 cannot (a flipped bit in a weight, a partly written file of full length); it is optional, so files
 written by other tools without it still load. No other metadata keys are accepted.
 """
@@ -88,9 +90,35 @@ def _check_keys(what: str, obj: Dict[str, Any], required: Tuple[str, ...], optio
         raise _Invalid(f"{what} has unknown keys {unknown}")
 
 
+def _check_number(what: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+    if ok:
+        ok = (low < value if low_open else low <= value) and value <= high
+    if not ok:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise _Invalid(f"{what} must be a number in {interval}, got {value!r}")
+
+
+def _check_bool(what: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise _Invalid(f"{what} must be true or false, got {value!r}")
+
+
+def _check_regularizer(what: str, config: Any) -> None:
+    if not isinstance(config, dict):
+        raise _Invalid(f"{what} must be a JSON object, got {type(config).__name__}")
+    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}.get(config.get("type"))
+    if keys is None:
+        raise _Invalid(f"{what} has unknown type {config.get('type')!r} (expected 'L1', 'L2' or 'L1L2')")
+    _check_keys(what, config, ("type", *keys))
+    for key in keys:
+        _check_number(f"{what}.{key}", config[key], 0.0, 3.4e38)
+
+
 def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
     """Validates a model configuration (``Sequential.get_config()``) without building anything and
-    returns the tensors it needs, in ``parameters()`` order: [(name, shape), ...].
+    returns the tensors it needs, in ``parameters()`` order then ``buffers()`` order:
+    [(name, shape), ...].
 
     Widths are bounded by MAX_WIDTH and the layer count by MAX_LAYERS; the parameter count is
     computed with Python integers (no overflow) and is checked against the bytes the file holds
@@ -108,6 +136,8 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
         raise _Invalid(f"layers must be a list of 1 to {MAX_LAYERS} layers")
     tensors: List[Tuple[str, Tuple[int, ...]]] = []
+    buffers: List[Tuple[str, Tuple[int, ...]]] = []
+    has_dense = False
     n_params = 0
     activation_values = 0
     for i, layer in enumerate(layers):
@@ -116,7 +146,7 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
             raise _Invalid(f"{what} must be a JSON object, got {type(layer).__name__}")
         kind = layer.get("type")
         if kind == "Dense":
-            _check_keys(what, layer, ("type", "units"), ("activation", "kernel_init", "bias_init"))
+            _check_keys(what, layer, ("type", "units"), ("activation", "kernel_init", "bias_init", "kernel_regularizer"))
             units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
             activation = layer.get("activation")
             if activation is not None and not isinstance(activation, (str, dict)):
@@ -141,6 +171,9 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
                     check(value)
                 except ValueError as exc:
                     raise _Invalid(f"{what}: {exc}") from None
+            if "kernel_regularizer" in layer:
+                _check_regularizer(f"{what}.kernel_regularizer", layer["kernel_regularizer"])
+            has_dense = True
             tensors += [(f"layers.{i}.weight", (units, width)), (f"layers.{i}.bias", (units,))]
             n_params += units * (width + 1)
             width = units
@@ -151,16 +184,37 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
             if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
                 raise _Invalid(f"{what}.rate must be a number in [0, 1), got {rate!r}")
             activation_values += 2 * width
+        elif kind in ("LayerNorm", "BatchNorm"):
+            affine_key = "elementwise_affine" if kind == "LayerNorm" else "affine"
+            keys = ("type", "eps", affine_key) + (("momentum", "track_running_stats") if kind == "BatchNorm" else ())
+            _check_keys(what, layer, keys)
+            _check_number(f"{what}.eps", layer["eps"], 0.0, 3.4e38, low_open=True)
+            if not np.float32(layer["eps"]) > 0:
+                raise _Invalid(f"{what}.eps must be a number in (0, 3.4e+38], got {layer['eps']!r} (0 in float32)")
+            _check_bool(f"{what}.{affine_key}", layer[affine_key])
+            if layer[affine_key]:
+                tensors += [(f"layers.{i}.weight", (width,)), (f"layers.{i}.bias", (width,))]
+                n_params += 2 * width
+            if kind == "BatchNorm":
+                _check_number(f"{what}.momentum", layer["momentum"], 0.0, 1.0)
+                _check_bool(f"{what}.track_running_stats", layer["track_running_stats"])
+                if layer["track_running_stats"]:
+                    buffers += [(f"layers.{i}.running_mean", (width,)), (f"layers.{i}.running_var", (width,))]
+                activation_values += width
+            else:
+                activation_values += width + 2  # the output and each row's mean and 1/std
         else:
-            raise _Invalid(f"{what} has unknown layer type {kind!r} (expected 'Dense' or 'Dropout')")
-    if not tensors:
+            raise _Invalid(
+                f"{what} has unknown layer type {kind!r} (expected 'Dense', 'Dropout', 'LayerNorm' or 'BatchNorm')"
+            )
+    if not has_dense:
         raise _Invalid("the architecture has no Dense layer")
     if activation_values > 2 * n_params + ACTIVATION_SLACK:
         raise _Invalid(
             f"the architecture needs {activation_values} activation values per sample for only {n_params} "
-            "parameters (stacked Dropout layers?)"
+            "parameters (stacked Dropout or normalisation layers?)"
         )
-    return tensors
+    return tensors + buffers
 
 
 def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
@@ -168,14 +222,6 @@ def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     for t in tensors:
         crc = zlib.crc32(t if sys.byteorder == "little" else t.astype("<f4"), crc)
     return f"{crc:08x}"
-
-
-def _tensor_names(model: "Sequential") -> List[str]:
-    names = []
-    for i, layer in enumerate(model.layers):
-        if layer.get_config()["type"] == "Dense":
-            names += [f"layers.{i}.weight", f"layers.{i}.bias"]
-    return names
 
 
 # =============================================================================== save
@@ -239,17 +285,18 @@ def save(model: "Sequential", path: PathLike) -> None:
         path = os.fsdecode(path)
     config = model.get_config()
     try:
-        _check_architecture(config)
+        names = [name for name, _ in _check_architecture(config)]
     except _Invalid as exc:
         raise ValueError(f"cannot save the model to {path!r}: {exc}") from None
-    names = _tensor_names(model)
-    params = model.parameters()
+    params = model.parameters() + model.buffers()
     for name, view in zip(names, params):
         if not _core.all_finite(view):
             raise ValueError(
                 f"cannot save the model to {path!r}: {name} contains NaN or infinite values "
                 "(a diverged model); load would refuse the file, so the previous file is kept"
             )
+        if name.endswith(".running_var") and bool((view < 0).any()):
+            raise ValueError(f"cannot save the model to {path!r}: {name} holds a negative variance")
     tensors: Dict[str, np.ndarray] = dict(zip(names, params))
     architecture = json.dumps(config)
     metadata = {
@@ -450,8 +497,9 @@ def load(path: PathLike) -> "Sequential":
     file). The weights are then read straight into the new model's parameters and, when the file
     records one (fastmlp always does), their CRC-32 is checked.
 
-    A file whose weights contain NaN or infinity is refused: it is the checkpoint of a diverged
-    model, and ``save`` refuses to write one.
+    A file whose weights or running statistics contain NaN or infinity is refused: it is the
+    checkpoint of a diverged model, and ``save`` refuses to write one. So is a negative
+    ``running_var``.
 
     Raises:
         FileNotFoundError: `path` does not exist (and other OSErrors, e.g. PermissionError, from
@@ -493,7 +541,7 @@ def load(path: PathLike) -> "Sequential":
             config, offsets, expected = _parse_header(header, size - 8 - n)
 
             model = Sequential.from_config(config)
-            views = model.parameters()
+            views = model.parameters() + model.buffers()
             if [v.shape for v in views] != [shape for _, shape in expected] or not all(
                 v.dtype == np.float32 and v.flags.c_contiguous and v.flags.writeable for v in views
             ):  # the architecture check and the model disagree: a bug, not a bad file
@@ -516,6 +564,8 @@ def load(path: PathLike) -> "Sequential":
                     raise _Invalid(
                         f"tensor {name} contains NaN or infinite values (the checkpoint of a diverged model?)"
                     )
+                if name.endswith(".running_var") and bool((view < 0).any()):
+                    raise _Invalid(f"tensor {name} holds a negative variance {float(view.min())!r}")
         except _Invalid as exc:
             raise ValueError(f"cannot load a fastmlp model from {path!r}: {exc}") from None
     return model

@@ -35,7 +35,8 @@ class Sequential:
     """A feed-forward network: ``layers`` applied in order.
 
     Args:
-        layers: ``fm.Dense`` and ``fm.Dropout`` layers; the last Dense gives the output width.
+        layers: ``fm.Dense``, ``fm.Dropout``, ``fm.LayerNorm`` and ``fm.BatchNorm`` layers; the last
+            Dense gives the output width.
         input_dim: number of input features. If None, it is taken from the first ``fit``,
             ``train_step``, ``predict`` or ``evaluate`` call.
         seed: seeds the initial weights, the shuffling and the dropout masks (all reproducible).
@@ -335,6 +336,12 @@ class Sequential:
         """Zero-copy, writable float32 views of the parameters in PyTorch layout:
         ``[W0 (out, in), b0 (out,), W1, b1, ...]``. Writing into a view changes the model."""
         return self._require_built().parameters()
+
+    def buffers(self) -> List[np.ndarray]:
+        """Zero-copy, writable float32 views of the non-trainable state: per ``fm.BatchNorm`` layer
+        with running statistics, ``running_mean (features,)`` then ``running_var (features,)``,
+        layer by layer (``[]`` without such layers). Saved and loaded with the model."""
+        return self._require_built().buffers()
 
     def gradients(self) -> List[np.ndarray]:
         """The last ``train_step``/``fit`` batch's gradients of the mean loss, laid out as
