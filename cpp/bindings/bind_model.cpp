@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "bindings/common.hpp"
+#include "bindings/progress.hpp"
 #include "model/network.hpp"
 
 namespace fastmlp::bindings {
@@ -125,6 +126,23 @@ void bind_model(py::module_& m) {
              net.set_optimizer(Optimizer::make_adam({lr, beta1, beta2, eps, weight_decay}));
            },
            py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"))
+      .def_property_readonly("learning_rate", &Network::learning_rate)
+      .def("set_learning_rate", &Network::set_learning_rate, py::arg("lr"),
+           "Changes the optimizer's learning rate, keeping its state (momentum, moments, step count).")
+      .def("compute_gradients",
+           [](Network& net, const FloatArray& x, const py::array& y) {
+             const index_t n = check_x(net, x);
+             FASTMLP_REQUIRE(n > 0, "X must have at least one row");
+             TargetHolder t = check_targets(net, y, n);
+             LossStats stats;
+             {
+               py::gil_scoped_release release;
+               stats = net.compute_gradients(x.data(), t.targets, n);
+             }
+             return stats_dict(net, stats, n);
+           },
+           py::arg("x"), py::arg("y"),
+           "Gradient of the mean loss in inference mode into gradients(); no update.")
       .def("parameters", [](py::object self) { return tensor_views(self, false); },
            "Writable views of the parameters: [W0 (out, in), b0 (out,), W1, b1, ...].")
       .def("gradients", [](py::object self) { return tensor_views(self, true); },
@@ -145,24 +163,29 @@ void bind_model(py::module_& m) {
            },
            py::arg("x"), py::arg("y"))
       .def("train_epoch",
-           [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle) {
+           [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle,
+              py::object progress) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
              TargetHolder t = check_targets(net, y, n);
              InterruptPoller poll;
+             ProgressReporter reporter(std::move(progress), loss_normaliser(net.loss(), 1, net.output_dim()));
              EpochResult r;
              {
                py::gil_scoped_release release;
-               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle, poll.callback());
+               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle,
+                                   [&poll, &reporter] { return reporter.failed() || poll(); }, reporter.callback());
              }
              poll.rethrow_if_interrupted();
+             reporter.rethrow_if_failed();
              py::dict d = stats_dict(net, r.stats, r.samples);
              d["steps"] = r.steps;
              d["diverged"] = r.diverged;
              return d;
            },
-           py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"))
+           py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"), py::arg("progress") = py::none(),
+           "progress: None or a callable(samples_done, running_mean_loss), called at most every 100 ms.")
       .def("predict",
            [](Network& net, const FloatArray& x) {
              const index_t n = check_x(net, x);

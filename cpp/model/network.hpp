@@ -63,6 +63,9 @@ class Network {
   Loss loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
+  // The optimizer's learning rate, changeable between steps without resetting its state.
+  float learning_rate() const { return optimizer_.lr(); }
+  void set_learning_rate(float lr) { optimizer_.set_lr(lr); }
 
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
@@ -73,8 +76,15 @@ class Network {
   // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
   // `shuffle`. `should_stop` is polled after every batch; returning true ends the epoch early.
   // A diverging step ends the epoch at once with `diverged` set (see train_step).
+  // `progress`, when set, is called after every batch (before `should_stop`) with the samples
+  // trained on so far and their summed statistics (for a progress display).
   EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
-                          const std::function<bool()>& should_stop);
+                          const std::function<bool()>& should_stop,
+                          const std::function<void(index_t, const LossStats&)>& progress = {});
+
+  // Forward in inference mode (dropout off), loss and backward on (x, targets): grads() receives
+  // the gradient of the mean loss. No parameter or optimizer state changes (for gradient checks).
+  LossStats compute_gradients(const float* x, const Targets& targets, index_t rows);
 
   // out: (n, output_dim) = the network outputs in inference mode (dropout off).
   void predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop);
@@ -110,7 +120,8 @@ class Network {
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
-  void backward(index_t rows);
+  // `training` must match the forward pass: dropout masks are applied only when it is true.
+  void backward(index_t rows, bool training = true);
   StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
 
   index_t input_dim_ = 0;

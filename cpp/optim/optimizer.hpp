@@ -49,6 +49,10 @@ class Optimizer {
   // Updates params[offset, offset + n) from grads[offset, offset + n) and the matching state.
   void update(index_t offset, index_t n, float* params, const float* grads);
 
+  // The learning rate of the installed rule; set_lr changes it without touching the state
+  // (torch's `param_group["lr"] = lr`), for learning-rate schedules between steps.
+  float lr() const { return kind_ == Kind::SGD ? sgd_.lr : adam_.lr; }
+  void set_lr(float lr) { (kind_ == Kind::SGD ? sgd_.lr : adam_.lr) = lr; }
 
  private:
   Kind kind_ = Kind::SGD;

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core, activations, callbacks, layers, losses, metrics, optim
+from .gradcheck import check_gradients
 from .io import load
 from .layers import Dense, Dropout
 from .model import Sequential
@@ -23,6 +24,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "load",
+    "check_gradients",
     "matmul",
     "get_isa",
     "get_num_threads",
