@@ -81,7 +81,7 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred") -> Tu
     return t, p
 
 
-def _weights(sample_weight: ArrayLike, n: int) -> Optional[np.ndarray]:
+def _weights(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> Optional[np.ndarray]:
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight)
@@ -89,25 +89,20 @@ def _weights(sample_weight: ArrayLike, n: int) -> Optional[np.ndarray]:
         raise ValueError(f"sample_weight must have shape ({n},), got {w.shape}")
     if w.dtype.kind not in "iubf":
         raise ValueError(f"sample_weight must be numbers, got dtype {w.dtype}")
+    if not allow_all_zero and np.all(w == 0):
+        raise ValueError("sample_weight must contain at least one non-zero number (as scikit-learn)")
     return w
 
 
 def _average(a: np.ndarray, weights: Optional[np.ndarray] = None, axis: Optional[int] = None, normalize: bool = True) -> Any:
-    """scikit-learn's ``_average``: mean (or sum) of ``a``, optionally weighted, in floating point."""
-    dtype = np.result_type(a.dtype, np.float64) if a.dtype.kind not in "f" else a.dtype
-    if weights is not None and weights.dtype.kind == "f":
-        dtype = np.result_type(dtype, weights.dtype)
-    a = a.astype(dtype, copy=False)
-    if weights is None:
-        return np.mean(a, axis=axis) if normalize else np.sum(a, axis=axis)
-    weights = weights.astype(dtype, copy=False)
-    total = np.sum(np.multiply(a, weights), axis=axis)
-    if not normalize:
-        return total
-    scale = np.sum(weights, axis=axis)
-    if np.any(scale == 0.0):
-        raise ZeroDivisionError("Weights sum to zero, can't be normalized")
-    return total / scale
+    """scikit-learn's ``_average`` for NumPy inputs (the same NumPy calls, so the same rounding):
+    np.average when normalizing, np.dot for a weighted sum, else a float sum."""
+    if normalize:
+        return np.average(a, axis=axis, weights=weights)
+    if axis is None and weights is not None:
+        return np.dot(a, weights)
+    dtype = a.dtype if a.dtype.kind == "f" else np.float64
+    return np.sum(a.astype(dtype, copy=False), axis=axis)
 
 
 # ---------------------------------------------------------------------------------- classification
@@ -272,6 +267,9 @@ def _prf(
     sel = np.array([index[v] for v in selected.tolist()] if labels is not None else [index[v] for v in present.tolist()],
                    dtype=np.int64)
     tp, pred_sum, true_sum = tp_all[sel], pred_all[sel], true_all[sel]
+    # as sklearn, through the confusion counts fp = pred - tp and fn = true - tp (with float
+    # weights tp + (pred - tp) can differ from pred in the last bit)
+    pred_sum, true_sum = tp + (pred_sum - tp), tp + (true_sum - tp)
     if average == "micro":
         tp, pred_sum, true_sum = (np.array([x.sum()]) for x in (tp, pred_sum, true_sum))
     precision = _divide(tp, pred_sum, "Precision", "predicted", zero_division, warn_for == "precision")
@@ -369,7 +367,7 @@ def top_k_accuracy_score(
         raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, got shape {score.shape}")
     if score.shape[0] != t.shape[0]:
         raise ValueError(f"y_true and y_score must have the same number of samples, got {t.shape[0]} and {score.shape[0]}")
-    w = _weights(sample_weight, t.shape[0])
+    w = _weights(sample_weight, t.shape[0], allow_all_zero=True)
     n_score_classes = score.shape[1] if score.ndim == 2 else 2
     if labels is None:
         classes = np.unique(t)
@@ -432,6 +430,8 @@ def _regression_pair(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayL
             raise ValueError(f"{name} must be a 1-D or 2-D array, got {arr.ndim}-D")
         if arr.shape[0] < 1:
             raise ValueError(f"{name} must contain at least one sample, got an empty array")
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinity")
     t = t.reshape(-1, 1) if t.ndim == 1 else t
     p = p.reshape(-1, 1) if p.ndim == 1 else p
     if t.shape != p.shape:
@@ -450,6 +450,8 @@ def _regression_pair(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayL
             )
     elif multioutput is not None:
         multioutput = np.asarray(multioutput, dtype=np.float64)
+        if t.shape[1] == 1:
+            raise ValueError("Custom multioutput weights are useful only in multi-output cases.")
         if multioutput.shape != (t.shape[1],):
             raise ValueError(f"multioutput weights must have shape ({t.shape[1]},), got {multioutput.shape}")
     return t.astype(dtype, copy=False), p.astype(dtype, copy=False), w, multioutput
