@@ -372,3 +372,36 @@ def test_on_train_end_runs_when_fit_raises():
     with pytest.raises(FloatingPointError):
         model.fit(X, y, epochs=1, batch_size=32, shuffle=False, callbacks=[End()], verbose=0)
     assert ended == [True]
+
+
+@pytest.mark.parametrize(
+    "make,error,match",
+    [
+        (lambda: LearningRateScheduler(0.1), TypeError, "schedule"),
+        (lambda: CSVLogger("x.csv", separator=";;"), ValueError, "separator"),
+        (lambda: CSVLogger(3), TypeError, "filename"),
+        (lambda: ModelCheckpoint(None), TypeError, "filepath"),
+        (lambda: ModelCheckpoint(""), ValueError, "filepath"),
+        (lambda: ModelCheckpoint("m.st", mode="best"), ValueError, "mode"),
+        (lambda: ModelCheckpoint("m.st", monitor=1), TypeError, "monitor"),
+        (lambda: EarlyStopping(mode="up"), ValueError, "mode"),
+    ],
+)
+def test_callback_arguments_are_validated(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "kwargs,error,match",
+    [
+        ({"initial_epoch": -1}, ValueError, "initial_epoch"),
+        ({"initial_epoch": 1.5}, ValueError, "initial_epoch"),
+        ({"validation_split": "0.1"}, TypeError, "validation_split"),
+        ({"verbose": "yes"}, ValueError, "verbose"),
+    ],
+)
+def test_fit_arguments_are_validated(kwargs, error, match):
+    X, y = _data()
+    with pytest.raises(error, match=match):
+        _model().fit(X, y, **kwargs)
