@@ -130,14 +130,15 @@ def test_progress_hook_reports_the_first_batch_running_loss():
     assert all(0 < s <= 64 for s, _ in calls)
 
 
-def test_progress_hook_exception_stops_the_epoch_and_propagates():
+@pytest.mark.parametrize("exc", [RuntimeError, KeyboardInterrupt])
+def test_progress_hook_exception_stops_the_epoch_and_propagates(exc):
     X, y = _data(8, n=64)
     model = _model()
 
     def broken(samples, loss):
-        raise RuntimeError("display failed")
+        raise exc("display failed")
 
-    with pytest.raises(RuntimeError, match="display failed"):
+    with pytest.raises(exc, match="display failed"):
         model._net.train_epoch(X, y, 8, True, broken)
     # the model is still usable
     model.fit(X, y, epochs=1, verbose=0)
