@@ -94,6 +94,15 @@ def _weights(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> 
     return w
 
 
+def _index_of(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Position of each value in ``labels`` (any order, unique), -1 where absent; vectorised."""
+    order = np.argsort(labels, kind="stable")
+    pos = np.searchsorted(labels, values, sorter=order)
+    pos_clipped = np.minimum(pos, labels.shape[0] - 1)
+    found = labels[order[pos_clipped]] == values
+    return np.where(found, order[pos_clipped], -1).astype(np.int64)
+
+
 def _average(a: np.ndarray, weights: Optional[np.ndarray] = None, axis: Optional[int] = None, normalize: bool = True) -> Any:
     """scikit-learn's ``_average`` for NumPy inputs (the same NumPy calls, so the same rounding):
     np.average when normalizing, np.dot for a weighted sum, else a float sum."""
@@ -142,9 +151,7 @@ def confusion_matrix(
         if len(np.intersect1d(t, labs)) == 0:
             raise ValueError("At least one label specified must be in y_true")
     n_labels = labs.size
-    index = {label: i for i, label in enumerate(labs.tolist())}
-    ti = np.array([index.get(v, -1) for v in t.tolist()], dtype=np.int64)
-    pi = np.array([index.get(v, -1) for v in p.tolist()], dtype=np.int64)
+    ti, pi = _index_of(t, labs), _index_of(p, labs)
     keep = (ti >= 0) & (pi >= 0)
     dtype = np.int64 if w.dtype.kind in "iub" else np.float64
     cm = np.zeros((n_labels, n_labels), dtype=dtype)
@@ -256,16 +263,14 @@ def _prf(
         if selected.ndim != 1:
             raise ValueError(f"labels must be a 1-D list of labels, got shape {selected.shape}")
     # per-label sums, with every label of the data known so nothing is silently dropped
-    index = {label: i for i, label in enumerate(np.union1d(present, selected).tolist())}
-    ti = np.array([index[v] for v in t.tolist()], dtype=np.int64)
-    pi = np.array([index[v] for v in p.tolist()], dtype=np.int64)
-    m = len(index)
+    known = np.union1d(present, selected)  # sorted
+    ti, pi = np.searchsorted(known, t), np.searchsorted(known, p)
+    m = known.shape[0]
     hit = ti == pi
     tp_all = np.bincount(ti[hit], weights=None if w is None else w[hit], minlength=m)
     pred_all = np.bincount(pi, weights=w, minlength=m)
     true_all = np.bincount(ti, weights=w, minlength=m)
-    sel = np.array([index[v] for v in selected.tolist()] if labels is not None else [index[v] for v in present.tolist()],
-                   dtype=np.int64)
+    sel = np.searchsorted(known, selected)
     tp, pred_sum, true_sum = tp_all[sel], pred_all[sel], true_all[sel]
     # as sklearn, through the confusion counts fp = pred - tp and fn = true - tp (with float
     # weights tp + (pred - tp) can differ from pred in the last bit)

@@ -100,7 +100,10 @@ class Sequential:
     ) -> None:
         """Chooses the loss (``"mse"``, ``"cross_entropy"`` or an ``fm.losses`` object), the optimizer
         (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics reported by
-        ``fit`` and ``evaluate`` (``"accuracy"`` for cross_entropy; ``"mse"``, ``"mae"`` for mse).
+        ``fit`` and ``evaluate``: for cross_entropy ``"accuracy"`` (gathered in the C++ loop),
+        ``"precision"``, ``"recall"``, ``"f1"`` (+ ``_micro``/``_macro``/``_weighted``),
+        ``"top_k_accuracy"``/``"top_3_accuracy"``; for mse ``"mse"``, ``"mae"`` (C++) and ``"r2"``.
+        The non-C++ ones come from a predict pass after each epoch (see ``fm.metrics``).
         Re-compiling resets the optimizer state."""
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
