@@ -222,9 +222,9 @@ class Sequential:
         for cb in all_callbacks:
             cb.set_model(self)
         self.stop_training = False
+        for cb in all_callbacks:
+            cb.on_train_begin()
         try:
-            for cb in all_callbacks:
-                cb.on_train_begin()
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
