@@ -19,7 +19,7 @@ import sys, time
 import numpy as np
 import fastmlp as fm
 
-threads = int(sys.argv[1])
+threads, verbose = int(sys.argv[1]), int(sys.argv[2])
 fm.set_num_threads(threads)
 rng = np.random.default_rng(0)
 X = rng.standard_normal((4096, 129)).astype(np.float32)
@@ -29,7 +29,7 @@ model = fm.Sequential([fm.Dense(257, activation="relu"), fm.Dropout(0.1), fm.Den
 model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-3), metrics=["accuracy"])
 print("READY", flush=True)
 try:
-    model.fit(X, y, epochs=100000, batch_size=64, verbose=0)
+    model.fit(X, y, epochs=100000, batch_size=64, verbose=verbose)
     print("FINISHED", flush=True)
 except KeyboardInterrupt:
     print("INTERRUPTED", flush=True)
@@ -46,11 +46,12 @@ def _reader(stream, lines, times):
         times.append(time.monotonic())
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_sigint_interrupts_fit_and_model_stays_usable(threads):
+# verbose=1: the interrupt may arrive while the progress bar's Python code runs inside the epoch
+@pytest.mark.parametrize("threads,verbose", [(1, 0), (2, 0), (1, 1)])
+def test_sigint_interrupts_fit_and_model_stays_usable(threads, verbose):
     env = dict(os.environ)
     env["PYTHONUNBUFFERED"] = "1"
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(threads)], stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, str(threads), str(verbose)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     lines, times = [], []
     reader = threading.Thread(target=_reader, args=(proc.stdout, lines, times), daemon=True)

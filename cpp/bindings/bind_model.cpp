@@ -9,6 +9,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/common.hpp"
+#include "bindings/progress.hpp"
 #include "model/network.hpp"
 #include "runtime/finite.hpp"
 
@@ -270,6 +271,20 @@ void bind_model(py::module_& m) {
            "{'step': int, <torch state name>: float32 (num_params,) copy, ...}")
       .def("set_optimizer_state", &set_optimizer_state, py::arg("state"),
            "Restores what optimizer_state() returned (same optimizer kind and configuration).")
+      .def("compute_gradients",
+           [](Network& net, const FloatArray& x, const py::array& y) {
+             const index_t n = check_x(net, x);
+             FASTMLP_REQUIRE(n > 0, "X must have at least one row");
+             TargetHolder t = check_targets(net, y, n, py::none(), py::none());
+             LossStats stats;
+             {
+               py::gil_scoped_release release;
+               stats = net.compute_gradients(x.data(), t.targets, n);
+             }
+             return stats_dict(net, stats, n);
+           },
+           py::arg("x"), py::arg("y"),
+           "Gradient of the mean loss in inference mode into gradients(); no update.")
       .def("parameters", [](py::object self) { return tensor_views(self, View::Params); },
            "Writable views of the parameters: [W0 (out, in), b0 (out,), W1, b1, ...].")
       .def("rng_state",
@@ -314,7 +329,7 @@ void bind_model(py::module_& m) {
       .def("train_epoch",
            [](Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle,
               const py::object& sample_weight, const py::object& class_weight, const py::object& lrs,
-              const py::object& momenta) {
+              const py::object& momenta, py::object progress) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
@@ -323,21 +338,26 @@ void bind_model(py::module_& m) {
              const FloatArray step_lrs = step_values(lrs, steps, "lrs");
              const FloatArray step_momenta = step_values(momenta, steps, "momenta");
              InterruptPoller poll;
+             ProgressReporter reporter(std::move(progress));
              EpochResult r;
              {
                py::gil_scoped_release release;
-               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle, poll.callback(),
+               r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle,
+                                   [&poll, &reporter] { return reporter.failed() || poll(); },
                                    lrs.is_none() ? nullptr : step_lrs.data(),
-                                   momenta.is_none() ? nullptr : step_momenta.data());
+                                   momenta.is_none() ? nullptr : step_momenta.data(), reporter.callback());
              }
              poll.rethrow_if_interrupted();
+             reporter.rethrow_if_failed();
              py::dict d = stats_dict(net, r.stats, r.samples);
              d["steps"] = r.steps;
              d["diverged"] = r.diverged;
              return d;
            },
            py::arg("x"), py::arg("y"), py::arg("batch_size"), py::arg("shuffle"), py::arg("sample_weight") = py::none(),
-           py::arg("class_weight") = py::none(), py::arg("lrs") = py::none(), py::arg("momenta") = py::none())
+           py::arg("class_weight") = py::none(), py::arg("lrs") = py::none(), py::arg("momenta") = py::none(),
+           py::arg("progress") = py::none(),
+           "progress: None or a callable(samples_done, running_mean_loss), called at most every 100 ms.")
       .def("predict",
            [](Network& net, const FloatArray& x) {
              const index_t n = check_x(net, x);

@@ -210,7 +210,7 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
   return current;
 }
 
-void Network::backward(index_t rows) {
+void Network::backward(index_t rows, bool training) {
   int cur = 0;  // grad_buffers_[cur] holds the gradient w.r.t. the current layer's output
   for (index_t l = static_cast<index_t>(layers_.size()) - 1; l >= 0; --l) {
     const Layer& layer = layers_[static_cast<std::size_t>(l)];
@@ -231,7 +231,7 @@ void Network::backward(index_t rows) {
       cur = 1 - cur;
     } else {
       if (!need_input_grad) return;
-      if (layer.rate > 0.0f) {
+      if (training && layer.rate > 0.0f) {
         const float* mask = dropout_masks_[static_cast<std::size_t>(l)].data();
         float* g = grad_buffers_[cur].data();
         for (index_t i = 0; i < rows * layer.out; ++i) g[i] *= mask[i];
@@ -282,9 +282,22 @@ StepResult Network::train_step(const float* x, const Targets& targets, index_t r
   return step_on_batch(x, targets, rows);
 }
 
+LossStats Network::compute_gradients(const float* x, const Targets& targets, index_t rows) {
+  UseGuard guard(*this);
+  ensure_workspace(rows);
+  const float* out = forward(x, rows, /*training=*/false);
+  const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
+  LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
+                                          normaliser > 0.0 ? 1.0 / normaliser : 0.0);
+  backward(rows, /*training=*/false);
+  if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;  // as evaluate
+  return stats;
+}
+
 EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                                  const std::function<bool()>& should_stop, const float* step_lrs,
-                                 const float* step_momenta) {
+                                 const float* step_momenta,
+                                 const std::function<void(index_t, const LossStats&)>& progress) {
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   UseGuard guard(*this);
@@ -337,6 +350,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     }
     result.stats.add(step.stats);
     result.samples += rows;
+    if (progress) progress(result.samples, result.stats);
     if (should_stop && should_stop()) {
       result.interrupted = true;
       break;

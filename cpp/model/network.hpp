@@ -104,9 +104,16 @@ class Network {
   // A diverging step ends the epoch at once with `diverged` set (see train_step).
   // step_lrs / step_momenta, when given, hold one value per batch of the epoch: the optimizer's
   // learning rate (momentum, see Optimizer::set_momentum) for that step (per-batch schedules).
+  // `progress`, when set, is called after every batch (before `should_stop`) with the samples
+  // trained on so far and their summed statistics (for a progress display).
   EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                           const std::function<bool()>& should_stop, const float* step_lrs = nullptr,
-                          const float* step_momenta = nullptr);
+                          const float* step_momenta = nullptr,
+                          const std::function<void(index_t, const LossStats&)>& progress = {});
+
+  // Forward in inference mode (dropout off), loss and backward on (x, targets): grads() receives
+  // the gradient of the mean loss. No parameter or optimizer state changes (for gradient checks).
+  LossStats compute_gradients(const float* x, const Targets& targets, index_t rows);
 
   // out: (n, output_dim) = the network outputs in inference mode (dropout off).
   void predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop);
@@ -152,7 +159,8 @@ class Network {
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
-  void backward(index_t rows);
+  // `training` must match the forward pass: dropout masks are applied only when it is true.
+  void backward(index_t rows, bool training = true);
   StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
   // Normalisation layers (see nn/layer_norm.hpp, nn/batch_norm.hpp).
   void norm_forward(std::size_t l, const float* x, index_t rows, bool training);

@@ -12,6 +12,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim, regularizers, schedules
+from .gradcheck import check_gradients
 from .io import load
 from .layers import BatchNorm, Dense, Dropout, LayerNorm
 from .model import Sequential
@@ -25,6 +26,7 @@ __all__ = [
     "LayerNorm",
     "BatchNorm",
     "load",
+    "check_gradients",
     "matmul",
     "get_isa",
     "get_num_threads",

@@ -1,6 +1,6 @@
 """Type stubs for fastmlp's compiled core (private; use the fastmlp package)."""
 
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -110,7 +110,12 @@ class Network:
         class_weight: Optional[npt.NDArray[np.float32]] = None,
         lrs: Optional[npt.NDArray[np.float32]] = None,
         momenta: Optional[npt.NDArray[np.float32]] = None,
+        progress: Optional[Callable[[int, float], None]] = None,
     ) -> Dict[str, Union[int, float]]: ...
+    @property
+    def learning_rate(self) -> float: ...
+    def set_learning_rate(self, lr: float) -> None: ...
+    def compute_gradients(self, x: npt.NDArray[np.float32], y: npt.NDArray[Any]) -> Dict[str, Union[int, float]]: ...
     def predict(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
     def evaluate(
         self,

@@ -51,7 +51,7 @@ def main(argv: "list[str] | None" = None) -> float:
     start = time.perf_counter()
     model.fit(
         X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-        validation_data=(X_test, y_test), verbose=1,
+        validation_data=(X_test, y_test), verbose=2,
     )
     seconds = time.perf_counter() - start
     accuracy = model.evaluate(X_test, y_test)["accuracy"]

@@ -224,6 +224,12 @@ def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     return f"{crc:08x}"
 
 
+def _tensor_names(model: "Sequential") -> List[str]:
+    """The names of model.parameters() in saved files ("layers.{i}.weight" / ".bias"), in order."""
+    names = [name for name, _ in _check_architecture(model.get_config())]
+    return names[: len(model.parameters())]
+
+
 # =============================================================================== save
 def _new_file_mode(path: str) -> int:
     """The permission bits a plain ``open(path, "wb")`` would leave: those of the file it

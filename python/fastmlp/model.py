@@ -6,7 +6,7 @@ import math
 import os
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -22,8 +22,10 @@ from ._validation import (
     non_negative_int,
     not_an_instance_error,
     positive_int,
+    real_number,
 )
-from .callbacks import Callback, History
+from ._progress import _ProgressBar
+from .callbacks import Callback, History, TerminateOnNaN
 from .layers import Dense, Layer, check_layer_order, from_config
 
 __all__ = ["Sequential"]
@@ -112,8 +114,10 @@ class Sequential:
         """Chooses the loss (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
         ``"binary_cross_entropy"`` or an ``fm.losses`` object such as ``fm.losses.Huber(delta=0.5)``),
         the optimizer (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics
-        reported by ``fit`` and ``evaluate`` (``"accuracy"`` for the cross-entropies; ``"mse"``,
-        ``"mae"`` for the regression losses).
+        reported by ``fit`` and ``evaluate``: for the cross-entropies ``"accuracy"`` (gathered in the
+        C++ loop), ``"precision"``, ``"recall"``, ``"f1"`` (+ ``_micro``/``_macro``/``_weighted``),
+        ``"top_k_accuracy"``/``"top_3_accuracy"``; for the regression losses ``"mse"``, ``"mae"`` (C++)
+        and ``"r2"``. The non-C++ ones come from a predict pass after each epoch (see ``fm.metrics``).
         Re-compiling resets the optimizer state.
 
         lr_schedule: an ``fm.schedules`` schedule that ``fit`` applies (as if passed in ``callbacks``).
@@ -169,13 +173,16 @@ class Sequential:
         validation_data: Optional[Tuple[ArrayLike, ArrayLike]] = None,
         callbacks: Optional[Sequence[Callback]] = None,
         verbose: int = 1,
+        validation_split: float = 0.0,
+        initial_epoch: int = 0,
         sample_weight: Optional[ArrayLike] = None,
         class_weight: Optional[Dict[int, float]] = None,
     ) -> History:
-        """Trains for `epochs` passes over (X, y) in mini-batches of `batch_size` (the last batch may
-        be smaller), reshuffling every epoch when `shuffle`. Each epoch runs entirely in C++ with
-        the GIL released; Ctrl-C stops it within a fraction of a second with KeyboardInterrupt,
-        leaving the model usable.
+        """Trains for the epochs ``initial_epoch`` .. ``epochs - 1`` (Keras's numbering: ``epochs``
+        is the index of the last epoch plus one) over (X, y) in mini-batches of `batch_size` (the
+        last batch may be smaller), reshuffling every epoch when `shuffle`. Each epoch runs entirely
+        in C++ with the GIL released; Ctrl-C stops it within a fraction of a second with
+        KeyboardInterrupt, leaving the model usable.
 
         Args:
             X: (n, input_dim) features; converted to float32 once.
@@ -183,7 +190,13 @@ class Sequential:
                 floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber.
             validation_data: optional (X_val, y_val) evaluated after each epoch ("val_" logs).
             callbacks: e.g. ``[fm.callbacks.EarlyStopping(patience=3)]``.
-            verbose: 0 silent, 1 one line per epoch.
+            verbose: 0 silent, 1 a progress bar per epoch (tqdm) with the running loss and
+                samples/s, ending with the epoch's logs, 2 one line per epoch.
+            validation_split: fraction in [0, 1) of the data held out for validation: the LAST
+                ``n - floor(n * (1 - validation_split))`` rows of X and y, taken before any
+                shuffling, as Keras. Ignored when validation_data is given.
+            initial_epoch: the epoch to start at (for resuming a run; callbacks and History see
+                the epoch indices ``initial_epoch`` .. ``epochs - 1``).
             sample_weight: optional (n,) non-negative weights, not all zero; gathered with the
                 shuffled batches. Each batch's loss is ``sum(w_i * loss_i) / sum(w_i)`` (Keras's
                 "mean_with_sample_weight"; a batch whose weights are all zero has a zero gradient).
@@ -198,7 +211,8 @@ class Sequential:
         Raises:
             FloatingPointError: a batch loss or its gradient became NaN or infinite (divergence); the
                 message names the epoch and step, and the model keeps the weights and optimizer
-                state from before that step.
+                state from before that step. With ``fm.callbacks.TerminateOnNaN()`` in callbacks
+                fit stops and returns instead (see TerminateOnNaN).
         """
         self._require_compiled("fit")
         X = self._ensure_built(X)
@@ -207,6 +221,14 @@ class Sequential:
         sw, cw = self._weights(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
+        initial_epoch = non_negative_int("initial_epoch", initial_epoch)
+        if isinstance(verbose, bool):
+            verbose = int(verbose)
+        if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        split = real_number("validation_split", validation_split)
+        if not 0.0 <= split < 1.0:  # also rejects NaN
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
         validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
@@ -219,6 +241,20 @@ class Sequential:
             Xv = as_features(validation_data[0], self.input_dim, "validation_data[0]")
             yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
             validation = (Xv, yv)
+        elif split > 0.0:
+            n = X.shape[0]
+            split_at = int(math.floor(n * (1.0 - split)))
+            if split_at == 0 or split_at == n:
+                raise ValueError(
+                    f"validation_split={validation_split} leaves {split_at} of the {n} samples for training and "
+                    f"{n - split_at} for validation; both need at least one"
+                )
+            validation = (X[split_at:], y[split_at:])  # contiguous views, no copy
+            X, y = X[:split_at], y[:split_at]
+            if sw is not None:  # the held-out rows' weights are not used
+                sw = np.ascontiguousarray(sw[:split_at])
+                if not sw.any():
+                    raise ValueError("sample_weight is zero for every training row left by validation_split")
         if callbacks is None:
             callbacks = []
         elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
@@ -228,46 +264,67 @@ class Sequential:
         for cb in callbacks:
             if not isinstance(cb, Callback):
                 raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
+        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
+        predictive = _metrics.needs_predictions(self._metrics)
 
         history = History()
-        all_callbacks: List[Callback] = [history, *callbacks]
+        all_callbacks: List[Callback] = [*callbacks]
         step_schedule = self._lr_schedule_hook(all_callbacks)
+        all_callbacks.append(history)  # History last: it records what the others log
         for cb in all_callbacks:
             cb.set_model(self)
-            cb.on_train_begin()
         self.stop_training = False
-        for epoch in range(epochs):
-            start = time.perf_counter()
-            if step_schedule is None:
-                stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw)
-            else:  # per-batch learning rates (and momenta) for this epoch, applied in C++
-                step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
-                stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, **step_values)
-                step_schedule._advance(stats["steps"] - int(stats["diverged"]))
-            elapsed = time.perf_counter() - start
-            if stats["diverged"]:
-                for cb in all_callbacks:
-                    cb.on_train_end()
-                raise FloatingPointError(
-                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or its "
-                    "gradient is NaN or infinite. The weights are those before that step. Lower the learning rate, scale the "
-                    "inputs, or check the data."
-                )
-            logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
-            if validation is not None:
-                val_stats = net.evaluate(*validation)
-                for key, value in _metrics.from_stats(val_stats, self._metrics, self.output_dim).items():
-                    logs["val_" + key] = value
-            if verbose:
-                shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
-                print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
-            for cb in all_callbacks:
-                cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
         for cb in all_callbacks:
-            cb.on_train_end()
+            cb.on_train_begin()
+        try:
+            for epoch in range(initial_epoch, epochs):
+                for cb in all_callbacks:
+                    cb.on_epoch_begin(epoch)
+                bar = self._progress_bar(epoch, epochs, X.shape[0]) if verbose == 1 else None
+                try:
+                    start = time.perf_counter()
+                    progress = None if bar is None else bar.report
+                    if step_schedule is None:
+                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress)
+                    else:  # per-batch learning rates (and momenta) for this epoch, applied in C++
+                        step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
+                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress,
+                                                **step_values)
+                        step_schedule._advance(stats["steps"] - int(stats["diverged"]))
+                    elapsed = time.perf_counter() - start
+                    if stats["diverged"]:
+                        if not terminate_on_nan:
+                            raise FloatingPointError(
+                                f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or "
+                                "its gradient is NaN or infinite. The weights are those before that step. Lower the "
+                                "learning rate, scale the inputs, or check the data."
+                            )
+                        logs = self._nan_logs(validation is not None)
+                    else:
+                        logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
+                        if predictive:
+                            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
+                        logs = _metrics.ordered(logs, self._metrics)
+                        if validation is not None:
+                            for key, value in self._evaluate_arrays(*validation).items():
+                                logs["val_" + key] = value
+                    rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
+                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+                    if bar is not None:
+                        bar.finish(stats["samples"], f"{shown} - {rate:,.0f} samples/s")
+                        bar = None
+                    elif verbose == 2:
+                        print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
+                finally:
+                    if bar is not None:
+                        bar.close()
+                for cb in all_callbacks:
+                    cb.on_epoch_end(epoch, logs)
+                if self.stop_training or stats["diverged"]:
+                    break
+        finally:
+            for cb in all_callbacks:
+                cb.on_train_end()
         return history
 
     def _lr_schedule_hook(self, all_callbacks: List[Callback]) -> Optional[_schedules.LRSchedule]:
@@ -280,6 +337,16 @@ class Sequential:
         if len(schedules) > 1:
             raise ValueError(f"use one learning-rate schedule at a time, got {schedules}")
         return schedules[0] if schedules and schedules[0].per_step else None
+
+    def _nan_logs(self, with_validation: bool) -> Dict[str, float]:
+        """The logs of an epoch that diverged under TerminateOnNaN: every value NaN."""
+        keys = ["loss", *self._metrics]
+        if with_validation:
+            keys += ["val_" + k for k in keys]
+        return {k: float("nan") for k in keys}
+
+    def _progress_bar(self, epoch: int, epochs: int, n: int) -> "_ProgressBar":
+        return _ProgressBar(f"Epoch {epoch + 1}/{epochs}", n)
 
     def train_step(
         self,
@@ -323,8 +390,15 @@ class Sequential:
         X = self._ensure_built(X)
         y = self._targets(y, X.shape[0])
         sw, _ = self._weights(y, sample_weight, None)
-        stats = self._net.evaluate(X, y, sw)
-        return _metrics.from_stats(stats, self._metrics, self.output_dim)
+        return self._evaluate_arrays(X, y, sw)
+
+    def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
+        """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
+        pass when a compiled metric needs the predictions."""
+        logs = _metrics.from_stats(self._net.evaluate(X, y, sw), self._metrics, self.output_dim)
+        if _metrics.needs_predictions(self._metrics):
+            logs.update(_metrics.from_predictions(y, self._net.predict(X), self._metrics))
+        return _metrics.ordered(logs, self._metrics)
 
     # ---------------------------------------------------------------- state
     def _require_built(self) -> Any:
@@ -383,6 +457,67 @@ class Sequential:
     @property
     def num_params(self) -> int:
         return int(self._require_built().num_params)
+
+    def _get_learning_rate(self) -> float:
+        """The optimizer's current learning rate (the float32 value the core uses)."""
+        self._require_compiled("reading the learning rate")
+        return float(self._require_built().learning_rate)
+
+    def _set_learning_rate(self, lr: float) -> None:
+        """Changes the optimizer's learning rate, keeping its state (as ``param_group["lr"] = lr``)."""
+        self._require_compiled("setting the learning rate")
+        self._require_built().set_learning_rate(_optim._check_non_negative("lr", lr))
+
+    def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
+        """(mean loss, gradient copies laid out as parameters()) on validated arrays, in inference
+        mode (dropout off), without changing the weights or the optimizer state. Overwrites
+        ``gradients()``."""
+        net = self._require_built()
+        stats = net.compute_gradients(X, y)
+        return float(stats["loss"]), [g.copy() for g in net.gradients()]
+
+    def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> str:
+        """A Keras-style table of the layers, their output shapes and parameter counts, with the
+        totals. Prints it (with ``print_fn`` when given, called once with the whole text) and
+        returns it. Raises RuntimeError before the input width is known."""
+        if self.input_dim is None:
+            raise RuntimeError("the model is not built: give Sequential an input_dim or call fit first")
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        width, total, counts = self.input_dim, 0, {}
+        for layer in self.layers:
+            kind = type(layer).__name__
+            index = counts.get(kind, 0)
+            counts[kind] = index + 1
+            name = kind.lower() if index == 0 else f"{kind.lower()}_{index}"
+            params = 0
+            if isinstance(layer, Dense):
+                params = layer.units * (width + 1)
+                width = layer.units
+                kind = f"Dense, {layer.activation.name}"
+            total += params
+            rows.append((f"{name} ({kind})", f"(None, {width})", f"{params:,}"))
+        w0 = max(len(r[0]) for r in rows) + 3
+        w1 = max(len(r[1]) for r in rows) + 3
+        w2 = max(len(r[2]) for r in rows)
+        line = "_" * (w0 + w1 + w2)
+        header = f"{rows[0][0]:<{w0}}{rows[0][1]:<{w1}}{rows[0][2]:>{w2}}"
+        body = [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in rows[1:]]
+        text = "\n".join(
+            [
+                f"Model: \"sequential\" (input_dim={self.input_dim})",
+                line,
+                header,
+                "=" * len(line),
+                *body,
+                "=" * len(line),
+                f"Total params: {total:,}",
+                f"Trainable params: {total:,}",
+                "Non-trainable params: 0",
+                line,
+            ]
+        )
+        (print_fn or print)(text)
+        return text
 
     def get_config(self) -> Dict[str, Any]:
         """The architecture as a JSON-friendly dictionary (what ``save`` stores)."""
