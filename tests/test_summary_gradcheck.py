@@ -138,3 +138,16 @@ def test_compute_gradients_equals_train_step_gradients_without_dropout():
     assert loss == step_loss
     assert all(np.array_equal(a, b) for a, b in zip(grads, model.gradients()))
     assert not all(np.array_equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_summary_counts_normalisation_parameters_and_running_statistics():
+    model = fm.Sequential([fm.Dense(6), fm.BatchNorm(), fm.Dense(4), fm.LayerNorm(), fm.BatchNorm(affine=False),
+                           fm.LayerNorm(elementwise_affine=False)], input_dim=3)
+    text = model.summary(print_fn=lambda _: None)
+    n_buffers = sum(b.size for b in model.buffers())
+    assert n_buffers == 2 * 6 + 2 * 4
+    assert f"Trainable params: {model.num_params:,}" in text
+    assert f"Non-trainable params: {n_buffers:,}" in text
+    assert f"Total params: {model.num_params + n_buffers:,}" in text
+    counts = [line.split()[-1] for line in text.splitlines() if line.startswith(("batchnorm", "layernorm"))]
+    assert counts == [f"{4 * 6}", f"{2 * 4}", f"{2 * 4}", "0"]

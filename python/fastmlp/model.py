@@ -26,7 +26,7 @@ from ._validation import (
 )
 from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
-from .layers import Dense, Layer, check_layer_order, from_config
+from .layers import BatchNorm, Dense, Layer, LayerNorm, check_layer_order, from_config
 
 __all__ = ["Sequential"]
 
@@ -483,19 +483,25 @@ class Sequential:
         if self.input_dim is None:
             raise RuntimeError("the model is not built: give Sequential an input_dim or call fit first")
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        width, total, counts = self.input_dim, 0, {}
+        width, total, non_trainable, counts = self.input_dim, 0, 0, {}
         for layer in self.layers:
             kind = type(layer).__name__
             index = counts.get(kind, 0)
             counts[kind] = index + 1
             name = kind.lower() if index == 0 else f"{kind.lower()}_{index}"
-            params = 0
+            params = frozen = 0
             if isinstance(layer, Dense):
                 params = layer.units * (width + 1)
                 width = layer.units
                 kind = f"Dense, {layer.activation.name}"
+            elif isinstance(layer, LayerNorm):
+                params = 2 * width if layer.elementwise_affine else 0
+            elif isinstance(layer, BatchNorm):
+                params = 2 * width if layer.affine else 0
+                frozen = 2 * width if layer.track_running_stats else 0  # running mean and variance
             total += params
-            rows.append((f"{name} ({kind})", f"(None, {width})", f"{params:,}"))
+            non_trainable += frozen
+            rows.append((f"{name} ({kind})", f"(None, {width})", f"{params + frozen:,}"))
         w0 = max(len(r[0]) for r in rows) + 3
         w1 = max(len(r[1]) for r in rows) + 3
         w2 = max(len(r[2]) for r in rows)
@@ -510,9 +516,9 @@ class Sequential:
                 "=" * len(line),
                 *body,
                 "=" * len(line),
-                f"Total params: {total:,}",
+                f"Total params: {total + non_trainable:,}",
                 f"Trainable params: {total:,}",
-                "Non-trainable params: 0",
+                f"Non-trainable params: {non_trainable:,}",
                 line,
             ]
         )
