@@ -16,9 +16,12 @@ length N, N bytes of a UTF-8 JSON object (``"__metadata__"``: str -> str; per te
 byte after the header), then the tensor data. fastmlp's metadata: ``format`` ("fastmlp"),
 ``format_version`` ("1"), ``architecture`` (``Sequential.get_config()`` as JSON) and
 ``weights_crc32``: 8 hex digits, the CRC-32 of the architecture string (UTF-8) followed by every
-tensor's little-endian bytes in ``parameters()`` order, then ``buffers()`` order. It catches accidents the container checks
-cannot (a flipped bit in a weight, a partly written file of full length); it is optional, so files
-written by other tools without it still load. No other metadata keys are accepted.
+tensor's little-endian bytes in ``parameters()`` order, then ``buffers()`` order, then the
+optimizer tensors in name order. It catches accidents the container checks cannot (a flipped bit
+in a weight, a partly written file of full length); it is optional, so files written by other tools
+without it still load. A compiled model also stores its training state (``training``: JSON, and
+tensors ``optimizer.<state name>``; see ``_checkpoint``), so that ``load`` returns it compiled and
+training resumes bit for bit. No other metadata keys are accepted.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Un
 import numpy as np
 from safetensors.numpy import save_file
 
-from . import _core
+from . import _checkpoint, _core
 from . import activations as _activations
 from . import initializers as _initializers
 
@@ -60,7 +63,8 @@ MAX_LAYERS = 10_000
 MAX_WIDTH = 2**31 - 1  # input_dim and units
 # Activation values per sample a model may need beyond 2 per parameter (see _check_architecture).
 ACTIVATION_SLACK = 2**16
-_METADATA_KEYS = ("format", "format_version", "architecture", "weights_crc32")
+_METADATA_KEYS = ("format", "format_version", "architecture", "weights_crc32", _checkpoint.KEY)
+_BUFFER_SUFFIXES = (".running_mean", ".running_var")
 _MAX_INT_DIGITS = 20  # JSON integers longer than this are rejected before int() sees them
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -271,8 +275,10 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def save(model: "Sequential", path: PathLike) -> None:
-    """Writes `model` (architecture and weights) to `path`, atomically.
+def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) -> None:
+    """Writes `model` (architecture and weights; for a compiled model with `include_optimizer`,
+    also its training state: loss, optimizer configuration and state, metrics, clipping, learning
+    rate, step and epoch counters, generator states) to `path`, atomically.
 
     The file is written into a temporary folder next to `path` (``.<name>.<random>.fastmlp-tmp``),
     flushed to disk (fsync), moved over `path` in one rename and the directory is synced (best
@@ -305,12 +311,19 @@ def save(model: "Sequential", path: PathLike) -> None:
             raise ValueError(f"cannot save the model to {path!r}: {name} holds a negative variance")
     tensors: Dict[str, np.ndarray] = dict(zip(names, params))
     architecture = json.dumps(config)
-    metadata = {
-        "format": FORMAT_NAME,
-        "format_version": str(FORMAT_VERSION),
-        "architecture": architecture,
-        "weights_crc32": _crc32(architecture, params),
-    }
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
+    if include_optimizer and model._loss is not None and model._optimizer is not None:
+        training, optimizer_tensors = _checkpoint.capture(model)
+        for name in sorted(optimizer_tensors):
+            if not _core.all_finite(optimizer_tensors[name]):
+                raise ValueError(
+                    f"cannot save the model to {path!r}: the optimizer state {name} contains NaN or infinite "
+                    "values; save with include_optimizer=False to keep the weights only"
+                )
+            tensors[name] = optimizer_tensors[name]
+            params.append(optimizer_tensors[name])
+        metadata[_checkpoint.KEY] = json.dumps(training)
+    metadata["weights_crc32"] = _crc32(architecture, params)
     directory = os.path.dirname(os.path.abspath(path))
     base = os.path.basename(path)
     if len(os.fsencode(base)) > 100:  # keep the temporary name under NAME_MAX
@@ -410,9 +423,10 @@ def _readinto_exact(f: Any, view: np.ndarray, what: str) -> None:
         done += got
 
 
-def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str, Tuple[int, int]], List[Tuple[str, Tuple[int, ...]]]]:
+def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str, Tuple[int, int]], List[Tuple[str, Tuple[int, ...]]], Any]:
     """Checks the header object against the architecture in its metadata and the data area size.
-    Returns (architecture config, {tensor name: (begin, end)}, [(name, shape)] in parameter order)."""
+    Returns (architecture config, {tensor name: (begin, end)}, [(name, shape)] in parameter, buffer,
+    optimizer-state order, the parsed training state or None)."""
     if not isinstance(header, dict):
         raise _Invalid(f"the header must be a JSON object, got {type(header).__name__}")
     metadata = header.get("__metadata__")
@@ -442,6 +456,15 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         expected = _check_architecture(config)
     except _Invalid as exc:
         raise _Invalid(f"invalid architecture: {exc}") from None
+    training = None
+    if _checkpoint.KEY in metadata:
+        try:
+            training = _checkpoint.parse(_parse_json("the training metadata", metadata[_checkpoint.KEY]))
+        except ValueError as exc:
+            raise _Invalid(str(exc)) from None
+        n_params = sum(math.prod(shape) for name, shape in expected if not name.endswith(_BUFFER_SUFFIXES))
+        expected = expected + [(_checkpoint.TENSOR_PREFIX + name, (n_params,))
+                               for name in _checkpoint.state_names(training[1])]
 
     stored = sorted(k for k in header if k != "__metadata__")
     names = [name for name, _ in expected]
@@ -489,7 +512,7 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         position, previous = end, name
     if position != data_size:
         raise _Invalid(f"the data has {data_size - position} trailing bytes after the last tensor")
-    return config, offsets, expected
+    return config, offsets, expected, training
 
 
 def load(path: PathLike) -> "Sequential":
@@ -544,10 +567,12 @@ def load(path: PathLike) -> "Sequential":
             if n > MAX_HEADER_BYTES:
                 raise _Invalid(f"the header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
             header = _parse_json("the header", _read_exact(f, n, "the header"))
-            config, offsets, expected = _parse_header(header, size - 8 - n)
+            config, offsets, expected, training = _parse_header(header, size - 8 - n)
 
             model = Sequential.from_config(config)
             views = model.parameters() + model.buffers()
+            optimizer_views = {name: np.empty(shape, np.float32) for name, shape in expected[len(views):]}
+            views += list(optimizer_views.values())
             if [v.shape for v in views] != [shape for _, shape in expected] or not all(
                 v.dtype == np.float32 and v.flags.c_contiguous and v.flags.writeable for v in views
             ):  # the architecture check and the model disagree: a bug, not a bad file
@@ -572,6 +597,11 @@ def load(path: PathLike) -> "Sequential":
                     )
                 if name.endswith(".running_var") and bool((view < 0).any()):
                     raise _Invalid(f"tensor {name} holds a negative variance {float(view.min())!r}")
+            if training is not None:
+                try:
+                    _checkpoint.restore(model, *training, optimizer_views)
+                except ValueError as exc:
+                    raise _Invalid(str(exc)) from None
         except _Invalid as exc:
             raise ValueError(f"cannot load a fastmlp model from {path!r}: {exc}") from None
     return model

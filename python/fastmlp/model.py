@@ -67,6 +67,7 @@ class Sequential:
         self._metrics: List[str] = []
         self._lr_schedule: Optional[_schedules.LRSchedule] = None
         self._clip: Tuple[float, float] = (0.0, 0.0)  # (clip_norm, clip_value); 0 = off
+        self._epoch = 0  # epochs completed (fit's numbering), saved in checkpoints
         if input_dim is not None:
             self._build(positive_int("input_dim", input_dim))
 
@@ -320,6 +321,8 @@ class Sequential:
                         bar.close()
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
+                if not stats["diverged"]:
+                    self._epoch = epoch + 1
                 if self.stop_training or stats["diverged"]:
                     break
         finally:
@@ -541,12 +544,24 @@ class Sequential:
         except (KeyError, TypeError) as exc:
             raise ValueError(f"invalid model configuration: {exc!r}") from None
 
-    def save(self, path: Union[str, "os.PathLike[str]"]) -> None:
-        """Writes the architecture and weights to a safetensors file, atomically."""
+    @property
+    def epoch(self) -> int:
+        """Epochs completed, in fit's numbering: after ``fit(epochs=E)`` runs to the end it is E.
+        Saved in checkpoints; resume with ``fit(..., epochs=total, initial_epoch=model.epoch)``."""
+        return self._epoch
+
+    def save(self, path: Union[str, "os.PathLike[str]"], include_optimizer: bool = True) -> None:
+        """Writes the architecture and weights to a safetensors file, atomically. For a compiled
+        model with ``include_optimizer`` (the default) it also writes the training state (loss,
+        optimizer and its state, metrics, clipping, learning rate, step and epoch counters,
+        generator states): ``fm.load`` then returns the model compiled, and training continues bit
+        for bit as if it had not stopped. Learning-rate schedules are not saved."""
         from .io import save
 
         self._require_built()
-        save(self, path)
+        if not isinstance(include_optimizer, (bool, np.bool_)):
+            raise TypeError(f"include_optimizer must be True or False, got {include_optimizer!r}")
+        save(self, path, include_optimizer=bool(include_optimizer))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
