@@ -93,11 +93,11 @@ def parse(training: Any) -> Tuple[_losses.Loss, _optim.Optimizer, Dict[str, Any]
     if missing or extra:
         raise ValueError(f"the training state lacks {missing} / has unknown keys {extra}")
     loss_config = dict(_object("training.loss", training["loss"]))
-    loss_cls = _LOSSES.get(loss_config.pop("name", None))  # type: ignore[arg-type]
+    loss_cls = _LOSSES.get(str(loss_config.pop("name", "")))
     if loss_cls is None:
         raise ValueError(f"training.loss.name must be one of {sorted(_LOSSES)}")
     opt_config = dict(_object("training.optimizer", training["optimizer"]))
-    opt_cls = _OPTIMIZERS.get(opt_config.pop("name", None))  # type: ignore[arg-type]
+    opt_cls = _OPTIMIZERS.get(str(opt_config.pop("name", "")))
     if opt_cls is None:
         raise ValueError(f"training.optimizer.name must be one of {sorted(_OPTIMIZERS)}")
     try:  # the constructors validate every hyperparameter and reject unknown ones

@@ -51,18 +51,18 @@ def not_an_instance_error(name: str, value: Any, expected: str) -> TypeError:
 
 
 def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if maximum is not None and value > maximum:
+    if maximum is not None and int(value) > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
     return int(value)
 
 
 def non_negative_int(name: str, value: Any, below: Optional[int] = None, below_text: str = "") -> int:
     """`below` (exclusive upper bound) is shown as `below_text` when given (e.g. "2**64")."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-    if below is not None and value >= below:
+    if below is not None and int(value) >= below:
         raise ValueError(f"{name} must be less than {below_text or below}, got {value!r}")
     return int(value)
 

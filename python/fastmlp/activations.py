@@ -45,7 +45,7 @@ def _finite(name: str, value: Any) -> float:
         stored = float(np.float32(value))
     if not (math.isfinite(value) and math.isfinite(stored)):
         raise ValueError(f"{name} must be a finite number (within float32's range), got {value}")
-    return value
+    return float(value)
 
 
 class Activation:

@@ -73,7 +73,7 @@ def check_gradients(
         max_checks_per_tensor = positive_int("max_checks_per_tensor", max_checks_per_tensor)
     rng = np.random.default_rng(non_negative_int("seed", seed, below=2**64, below_text="2**64"))
 
-    net = model._net
+    net = model._require_built()
     loss, analytic = model._compute_gradients(X, y)
     if atol is None:
         largest = max((float(np.max(np.abs(g))) for g in analytic if g.size), default=0.0)

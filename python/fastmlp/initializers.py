@@ -22,7 +22,7 @@ the same weights. ``fan_in`` is the layer's input width and ``fan_out`` its unit
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -48,7 +48,7 @@ _ALIASES = {
 }
 
 
-def _canonical(argument: str, value: Optional[str], choices: tuple) -> str:
+def _canonical(argument: str, value: Optional[str], choices: Tuple[str, ...]) -> str:
     from ._validation import not_an_instance_error, unknown_name_error
 
     if value is None:

@@ -111,7 +111,7 @@ def _check_bool(what: str, value: Any) -> None:
 def _check_regularizer(what: str, config: Any) -> None:
     if not isinstance(config, dict):
         raise _Invalid(f"{what} must be a JSON object, got {type(config).__name__}")
-    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}.get(config.get("type"))
+    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}.get(str(config.get("type")))
     if keys is None:
         raise _Invalid(f"{what} has unknown type {config.get('type')!r} (expected 'L1', 'L2' or 'L1L2')")
     _check_keys(what, config, ("type", *keys))
@@ -224,7 +224,7 @@ def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
 def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     crc = zlib.crc32(architecture.encode("utf-8", "surrogatepass"))
     for t in tensors:
-        crc = zlib.crc32(t if sys.byteorder == "little" else t.astype("<f4"), crc)
+        crc = zlib.crc32((t if sys.byteorder == "little" else t.astype("<f4")).data, crc)
     return f"{crc:08x}"
 
 
@@ -414,7 +414,7 @@ def _read_exact(f: Any, n: int, what: str) -> bytes:
 
 
 def _readinto_exact(f: Any, view: np.ndarray, what: str) -> None:
-    buf = memoryview(view).cast("B")
+    buf = view.data.cast("B")
     done = 0
     while done < len(buf):
         got = f.readinto(buf[done:])
@@ -456,7 +456,7 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         expected = _check_architecture(config)
     except _Invalid as exc:
         raise _Invalid(f"invalid architecture: {exc}") from None
-    training = None
+    training: Optional[Tuple[Any, Any, Dict[str, Any]]] = None
     if _checkpoint.KEY in metadata:
         try:
             training = _checkpoint.parse(_parse_json("the training metadata", metadata[_checkpoint.KEY]))
@@ -582,7 +582,7 @@ def load(path: PathLike) -> "Sequential":
             for (name, _), view in zip(expected, views):
                 f.seek(8 + n + offsets[name][0])
                 _readinto_exact(f, view, f"tensor {name}")
-                crc = zlib.crc32(view, crc)
+                crc = zlib.crc32(view.data, crc)
                 if sys.byteorder != "little":
                     view.byteswap(inplace=True)
             expected_crc = header["__metadata__"].get("weights_crc32")
@@ -599,7 +599,7 @@ def load(path: PathLike) -> "Sequential":
                     raise _Invalid(f"tensor {name} holds a negative variance {float(view.min())!r}")
             if training is not None:
                 try:
-                    _checkpoint.restore(model, *training, optimizer_views)
+                    _checkpoint.restore(model, training[0], training[1], training[2], optimizer_views)
                 except ValueError as exc:
                     raise _Invalid(str(exc)) from None
         except _Invalid as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -21,7 +21,7 @@ class Layer:
     def get_config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _core_spec(self) -> tuple:  # pragma: no cover - abstract
+    def _core_spec(self) -> Tuple[Any, ...]:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -69,8 +69,8 @@ class Dense(Layer):
             config["kernel_regularizer"] = self.kernel_regularizer.get_config()
         return config
 
-    def _core_spec(self) -> tuple:
-        spec = ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init, self.activation._params())
+    def _core_spec(self) -> Tuple[Any, ...]:
+        spec: Tuple[Any, ...] = ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init, self.activation._params())
         if self.kernel_regularizer is not None:
             spec += (self.kernel_regularizer._core_options(),)
         return spec
@@ -89,7 +89,7 @@ class Dropout(Layer):
     def get_config(self) -> Dict[str, Any]:
         return {"type": "Dropout", "rate": self.rate}
 
-    def _core_spec(self) -> tuple:
+    def _core_spec(self) -> Tuple[Any, ...]:
         return ("dropout", self.rate)
 
 
@@ -113,7 +113,7 @@ def _check_eps(eps: Any) -> float:
     eps = real_number("eps", eps)
     if not (math.isfinite(eps) and float(np.float32(eps)) > 0.0):
         raise ValueError(f"eps must be a finite number > 0 (and not 0 in float32), got {eps}")
-    return eps
+    return float(eps)
 
 
 class LayerNorm(Layer):
@@ -131,7 +131,7 @@ class LayerNorm(Layer):
     def get_config(self) -> Dict[str, Any]:
         return {"type": "LayerNorm", "eps": self.eps, "elementwise_affine": self.elementwise_affine}
 
-    def _core_spec(self) -> tuple:
+    def _core_spec(self) -> Tuple[Any, ...]:
         return ("layer_norm", self.eps, self.elementwise_affine)
 
 
@@ -169,7 +169,7 @@ class BatchNorm(Layer):
             "track_running_stats": self.track_running_stats,
         }
 
-    def _core_spec(self) -> tuple:
+    def _core_spec(self) -> Tuple[Any, ...]:
         return ("batch_norm", self.momentum, self.eps, self.affine, self.track_running_stats)
 
 

@@ -193,7 +193,7 @@ def _divide(num: np.ndarray, den: np.ndarray, what: str, modifier: str, zero_div
     mask = den == 0
     den = den.astype(np.float64, copy=True)
     den[mask] = 1.0
-    out = num.astype(np.float64) / den
+    out: np.ndarray = num.astype(np.float64) / den
     if not mask.any():
         return out
     out[mask] = _zero_division_value(zero_division)
@@ -422,7 +422,8 @@ def top_k_accuracy_score(
 def _top_k_hits(encoded: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     """Whether column ``encoded[i]`` is among the k best of ``score[i]`` (ties: later column first)."""
     order = np.argsort(score, axis=1, kind="mergesort")[:, ::-1]
-    return (encoded == order[:, :k].T).any(axis=0)
+    hits: np.ndarray = (encoded == order[:, :k].T).any(axis=0)
+    return hits
 
 
 # ---------------------------------------------------------------------------------- regression

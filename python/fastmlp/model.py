@@ -61,7 +61,7 @@ class Sequential:
         self.seed = non_negative_int("seed", seed, below=2**64, below_text="2**64")
         self.input_dim: Optional[int] = None
         self.stop_training = False
-        self._net: Optional[Any] = None
+        self._net: Optional[_core.Network] = None
         self._loss: Optional[_losses.Loss] = None
         self._optimizer: Optional[_optim.Optimizer] = None
         self._metrics: List[str] = []
@@ -217,7 +217,7 @@ class Sequential:
         """
         self._require_compiled("fit")
         X = self._ensure_built(X)
-        net = self._net
+        net = self._require_built()
         y = self._targets(y, X.shape[0])
         sw, cw = self._weights(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
@@ -291,7 +291,7 @@ class Sequential:
                         step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
                         stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress,
                                                 **step_values)
-                        step_schedule._advance(stats["steps"] - int(stats["diverged"]))
+                        step_schedule._advance(int(stats["steps"]) - int(stats["diverged"]))
                     elapsed = time.perf_counter() - start
                     if stats["diverged"]:
                         if not terminate_on_nan:
@@ -312,7 +312,7 @@ class Sequential:
                     rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
                     shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
                     if bar is not None:
-                        bar.finish(stats["samples"], f"{shown} - {rate:,.0f} samples/s")
+                        bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
                         bar = None
                     elif verbose == 2:
                         print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
@@ -366,7 +366,7 @@ class Sequential:
         x = self._ensure_built(x, "x")
         y = self._targets(y, x.shape[0], x_name="x")
         sw, cw = self._weights(y, sample_weight, class_weight)
-        stats = self._net.train_step(x, y, sw, cw)
+        stats = self._require_built().train_step(x, y, sw, cw)
         loss = float(stats["loss"])
         if stats["diverged"]:
             what = f"the batch loss is {loss}" if not math.isfinite(loss) else (
@@ -398,13 +398,14 @@ class Sequential:
     def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
         """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
         pass when a compiled metric needs the predictions."""
-        logs = _metrics.from_stats(self._net.evaluate(X, y, sw), self._metrics, self.output_dim)
+        net = self._require_built()
+        logs = _metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
         if _metrics.needs_predictions(self._metrics):
-            logs.update(_metrics.from_predictions(y, self._net.predict(X), self._metrics))
+            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
         return _metrics.ordered(logs, self._metrics)
 
     # ---------------------------------------------------------------- state
-    def _require_built(self) -> Any:
+    def _require_built(self) -> _core.Network:
         if self._net is None:
             raise RuntimeError("the model has no weights yet: give Sequential an input_dim or call fit first")
         return self._net
@@ -439,7 +440,7 @@ class Sequential:
 
     def _base_learning_rate(self) -> float:
         assert self._optimizer is not None
-        return float(self._optimizer.lr)
+        return float(getattr(self._optimizer, "lr"))
 
     def optimizer_state(self) -> Dict[str, Any]:
         """A copy of the optimizer's state: ``{"step": int, name: float32 array (num_params,), ...}``
@@ -486,7 +487,8 @@ class Sequential:
         if self.input_dim is None:
             raise RuntimeError("the model is not built: give Sequential an input_dim or call fit first")
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        width, total, non_trainable, counts = self.input_dim, 0, 0, {}
+        width, total, non_trainable = self.input_dim, 0, 0
+        counts: Dict[str, int] = {}
         for layer in self.layers:
             kind = type(layer).__name__
             index = counts.get(kind, 0)

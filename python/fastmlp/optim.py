@@ -4,7 +4,7 @@ the C++ core as one pass over the model's flat parameter buffer."""
 from __future__ import annotations
 
 import math
-from typing import Any, Tuple, Union
+from typing import Any, Dict, Tuple, Type, Union
 
 import numpy as np
 
@@ -20,21 +20,21 @@ def _as_float32(name: str, value: Any) -> float:
         stored = float(np.float32(value))
     if not math.isfinite(stored):
         raise ValueError(f"{name} must be a finite number (within float32's range), got {value}")
-    return value
+    return float(value)
 
 
 def _check_non_negative(name: str, value: Any) -> float:
     value = _as_float32(name, value)
     if not value >= 0.0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+    return float(value)
 
 
 def _check_positive(name: str, value: Any) -> float:
     value = _as_float32(name, value)
     if not np.float32(value) > 0.0:  # a positive value below float32's range would become 0
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
+    return float(value)
 
 
 def _check_betas(betas: Any) -> Tuple[float, float]:
@@ -61,7 +61,7 @@ class Optimizer:
     def _install(self, net: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> Dict[str, Any]:
         return dict(vars(self))
 
     def __repr__(self) -> str:
@@ -199,7 +199,7 @@ class Adagrad(Optimizer):
         net.set_adagrad(self.lr, self.lr_decay, self.weight_decay, self.initial_accumulator_value, self.eps)
 
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
+_BY_NAME: Dict[str, Type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
 
 
 def get(optimizer: Union[str, Optimizer]) -> Optimizer:

@@ -45,28 +45,28 @@ def _finite(name: str, value: Any) -> float:
     value = real_number(name, value)
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value}")
-    return value
+    return float(value)
 
 
 def _positive(name: str, value: Any) -> float:
     value = _finite(name, value)
     if not value > 0.0:
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return value
+    return float(value)
 
 
 def _non_negative(name: str, value: Any) -> float:
     value = _finite(name, value)
     if not value >= 0.0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return value
+    return float(value)
 
 
 def _unit_interval(name: str, value: Any) -> float:
     value = _finite(name, value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return value
+    return float(value)
 
 
 class LRSchedule(Callback):
