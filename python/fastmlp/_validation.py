@@ -4,6 +4,7 @@ so the C++ core only ever sees C-contiguous float32 / int64 data of the right sh
 from __future__ import annotations
 
 import difflib
+import math
 import numbers
 import os
 from typing import Any, Iterable, Optional, Sequence
@@ -72,6 +73,38 @@ def real_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     return float(value)
+
+
+def float32_number(name: str, value: Any) -> float:
+    """A real number that stays finite in float32, the precision the C++ core computes with."""
+    number = real_number(name, value)
+    with np.errstate(over="ignore"):
+        stored = float(np.float32(number))
+    if not (math.isfinite(number) and math.isfinite(stored)):
+        raise ValueError(f"{name} must be a finite number (within float32's range), got {number}")
+    return number
+
+
+def non_negative_float32(name: str, value: Any) -> float:
+    number = float32_number(name, value)
+    if not number >= 0.0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {number}")
+    return number
+
+
+def positive_float32(name: str, value: Any) -> float:
+    number = float32_number(name, value)
+    if not number > 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {number}")
+    if not np.float32(number) > 0.0:
+        raise ValueError(f"{name} must be a finite number > 0, got {number}, which is 0 in float32")
+    return number
+
+
+def check_bool(name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def _physical_memory_bytes() -> Optional[int]:

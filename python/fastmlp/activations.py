@@ -13,10 +13,11 @@ gradient flows through the softmax.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Callable, Dict, Mapping, Union
 
 import numpy as np
+
+from ._validation import float32_number
 
 __all__ = [
     "Activation",
@@ -34,18 +35,6 @@ __all__ = [
     "get",
     "NAMES",
 ]
-
-
-def _finite(name: str, value: Any) -> float:
-    """A real number that stays finite in float32 (what the C++ core computes with)."""
-    from ._validation import real_number
-
-    value = real_number(name, value)
-    with np.errstate(over="ignore"):
-        stored = float(np.float32(value))
-    if not (math.isfinite(value) and math.isfinite(stored)):
-        raise ValueError(f"{name} must be a finite number (within float32's range), got {value}")
-    return float(value)
 
 
 class Activation:
@@ -94,7 +83,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, negative_slope: float = 0.01) -> None:
-        self.negative_slope = _finite("negative_slope", negative_slope)
+        self.negative_slope = float32_number("negative_slope", negative_slope)
 
     def _params(self) -> Dict[str, float]:
         return {"negative_slope": self.negative_slope}
@@ -110,7 +99,7 @@ class ELU(Activation):
     name = "elu"
 
     def __init__(self, alpha: float = 1.0) -> None:
-        self.alpha = _finite("alpha", alpha)
+        self.alpha = float32_number("alpha", alpha)
 
     def _params(self) -> Dict[str, float]:
         return {"alpha": self.alpha}
@@ -162,11 +151,11 @@ class Softplus(Activation):
     name = "softplus"
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        beta = _finite("beta", beta)
+        beta = float32_number("beta", beta)
         if not beta > 0.0 or not np.float32(beta) > 0.0:
             raise ValueError(f"beta must be a finite number > 0, got {beta}")
         self.beta = beta
-        self.threshold = _finite("threshold", threshold)
+        self.threshold = float32_number("threshold", threshold)
 
     def _params(self) -> Dict[str, float]:
         return {"beta": self.beta, "threshold": self.threshold}

@@ -237,7 +237,7 @@ class LearningRateScheduler(Callback):
             return True
 
     def on_epoch_begin(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
-        from .optim import _check_non_negative
+        from ._validation import non_negative_float32
 
         assert self.model is not None
         current = self.model._get_learning_rate()
@@ -245,7 +245,7 @@ class LearningRateScheduler(Callback):
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
             raise TypeError(f"the schedule must return a number (the learning rate), got {lr!r} for epoch {epoch}")
         try:
-            lr = _check_non_negative("learning rate returned by the schedule", lr)
+            lr = non_negative_float32("learning rate returned by the schedule", lr)
         except ValueError as exc:
             raise ValueError(f"{exc} (epoch {epoch})") from None
         self.model._set_learning_rate(lr)

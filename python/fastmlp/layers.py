@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
 
-import numpy as np
 
 from . import activations as _activations
 from . import initializers as _initializers
 from . import regularizers as _regularizers
-from ._validation import positive_int, real_number
+from ._validation import check_bool, positive_float32, positive_int, real_number
 
 __all__ = ["Layer", "Dense", "Dropout", "LayerNorm", "BatchNorm", "from_config", "check_layer_order"]
 
@@ -103,17 +101,8 @@ def check_layer_order(layers: Sequence[Layer]) -> None:
             )
 
 
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
 def _check_eps(eps: Any) -> float:
-    eps = real_number("eps", eps)
-    if not (math.isfinite(eps) and float(np.float32(eps)) > 0.0):
-        raise ValueError(f"eps must be a finite number > 0 (and not 0 in float32), got {eps}")
-    return float(eps)
+    return positive_float32("eps", eps)
 
 
 class LayerNorm(Layer):
@@ -126,7 +115,7 @@ class LayerNorm(Layer):
 
     def __init__(self, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
         self.eps = _check_eps(eps)
-        self.elementwise_affine = _check_bool("elementwise_affine", elementwise_affine)
+        self.elementwise_affine = check_bool("elementwise_affine", elementwise_affine)
 
     def get_config(self) -> Dict[str, Any]:
         return {"type": "LayerNorm", "eps": self.eps, "elementwise_affine": self.elementwise_affine}
@@ -157,8 +146,8 @@ class BatchNorm(Layer):
             raise ValueError(f"momentum must be in [0, 1], got {momentum}")
         self.momentum = momentum
         self.eps = _check_eps(eps)
-        self.affine = _check_bool("affine", affine)
-        self.track_running_stats = _check_bool("track_running_stats", track_running_stats)
+        self.affine = check_bool("affine", affine)
+        self.track_running_stats = check_bool("track_running_stats", track_running_stats)
 
     def get_config(self) -> Dict[str, Any]:
         return {

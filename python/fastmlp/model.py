@@ -19,8 +19,10 @@ from . import schedules as _schedules
 from ._validation import (
     as_features,
     check_model_size,
+    non_negative_float32,
     non_negative_int,
     not_an_instance_error,
+    positive_float32,
     positive_int,
     real_number,
 )
@@ -132,7 +134,7 @@ class Sequential:
         if lr_schedule is not None and not isinstance(lr_schedule, _schedules.LRSchedule):
             raise not_an_instance_error("lr_schedule", lr_schedule, "an fm.schedules schedule such as StepLR(10)")
         clip = tuple(
-            0.0 if value is None else _optim._check_positive(name, value)
+            0.0 if value is None else positive_float32(name, value)
             for name, value in (("clip_norm", clip_norm), ("clip_value", clip_value))
         )
         if metrics is None:
@@ -436,7 +438,7 @@ class Sequential:
     @learning_rate.setter
     def learning_rate(self, lr: float) -> None:
         self._require_compiled("setting learning_rate")
-        self._require_built().set_learning_rate(_optim._check_non_negative("learning_rate", lr))
+        self._require_built().set_learning_rate(non_negative_float32("learning_rate", lr))
 
     def _base_learning_rate(self) -> float:
         assert self._optimizer is not None
@@ -470,7 +472,7 @@ class Sequential:
     def _set_learning_rate(self, lr: float) -> None:
         """Changes the optimizer's learning rate, keeping its state (as ``param_group["lr"] = lr``)."""
         self._require_compiled("setting the learning rate")
-        self._require_built().set_learning_rate(_optim._check_non_negative("lr", lr))
+        self._require_built().set_learning_rate(non_negative_float32("lr", lr))
 
     def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
         """(mean loss, gradient copies laid out as parameters()) on validated arrays, in inference

@@ -3,38 +3,12 @@ the C++ core as one pass over the model's flat parameter buffer."""
 
 from __future__ import annotations
 
-import math
 from typing import Any, Dict, Tuple, Type, Union
 
-import numpy as np
 
-from ._validation import not_an_instance_error, real_number
+from ._validation import check_bool, float32_number, non_negative_float32, not_an_instance_error, positive_float32, real_number
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get"]
-
-
-def _as_float32(name: str, value: Any) -> float:
-    """The number the C++ core will see (it computes in float32)."""
-    value = real_number(name, value)
-    with np.errstate(over="ignore"):
-        stored = float(np.float32(value))
-    if not math.isfinite(stored):
-        raise ValueError(f"{name} must be a finite number (within float32's range), got {value}")
-    return float(value)
-
-
-def _check_non_negative(name: str, value: Any) -> float:
-    value = _as_float32(name, value)
-    if not value >= 0.0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
-
-def _check_positive(name: str, value: Any) -> float:
-    value = _as_float32(name, value)
-    if not np.float32(value) > 0.0:  # a positive value below float32's range would become 0
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
 
 
 def _check_betas(betas: Any) -> Tuple[float, float]:
@@ -47,12 +21,6 @@ def _check_betas(betas: Any) -> Tuple[float, float]:
         if not 0.0 <= b < 1.0:  # also rejects NaN
             raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
     return beta1, beta2
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 class Optimizer:
@@ -85,11 +53,11 @@ class SGD(Optimizer):
         weight_decay: float = 0.0,
         nesterov: bool = False,
     ) -> None:
-        self.lr = _check_non_negative("lr", lr)
-        self.momentum = _check_non_negative("momentum", momentum)
-        self.dampening = _as_float32("dampening", dampening)
-        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.nesterov = _check_bool("nesterov", nesterov)
+        self.lr = non_negative_float32("lr", lr)
+        self.momentum = non_negative_float32("momentum", momentum)
+        self.dampening = float32_number("dampening", dampening)
+        self.weight_decay = non_negative_float32("weight_decay", weight_decay)
+        self.nesterov = check_bool("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0.0 or self.dampening != 0.0):
             raise ValueError("nesterov=True requires momentum > 0 and dampening = 0 (as in PyTorch)")
 
@@ -115,12 +83,12 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
         amsgrad: bool = False,
     ) -> None:
-        self.lr = _check_non_negative("lr", lr)
+        self.lr = non_negative_float32("lr", lr)
         self.betas = _check_betas(betas)
         # eps = 0 divides 0 by 0 for a parameter whose gradient has always been 0
-        self.eps = _check_positive("eps", eps)
-        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.amsgrad = _check_bool("amsgrad", amsgrad)
+        self.eps = positive_float32("eps", eps)
+        self.weight_decay = non_negative_float32("weight_decay", weight_decay)
+        self.amsgrad = check_bool("amsgrad", amsgrad)
 
     def _install(self, net: Any) -> None:
         net.set_adam(self.lr, self.betas[0], self.betas[1], self.eps, self.weight_decay, self.amsgrad, self._decoupled)
@@ -161,14 +129,14 @@ class RMSprop(Optimizer):
         momentum: float = 0.0,
         centered: bool = False,
     ) -> None:
-        self.lr = _check_non_negative("lr", lr)
-        self.alpha = _check_non_negative("alpha", alpha)
+        self.lr = non_negative_float32("lr", lr)
+        self.alpha = non_negative_float32("alpha", alpha)
         if self.alpha > 1.0:
             raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
-        self.eps = _check_positive("eps", eps)
-        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.momentum = _check_non_negative("momentum", momentum)
-        self.centered = _check_bool("centered", centered)
+        self.eps = positive_float32("eps", eps)
+        self.weight_decay = non_negative_float32("weight_decay", weight_decay)
+        self.momentum = non_negative_float32("momentum", momentum)
+        self.centered = check_bool("centered", centered)
 
     def _install(self, net: Any) -> None:
         net.set_rmsprop(self.lr, self.alpha, self.eps, self.weight_decay, self.momentum, self.centered)
@@ -189,11 +157,11 @@ class Adagrad(Optimizer):
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
     ) -> None:
-        self.lr = _check_non_negative("lr", lr)
-        self.lr_decay = _check_non_negative("lr_decay", lr_decay)
-        self.weight_decay = _check_non_negative("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_non_negative("initial_accumulator_value", initial_accumulator_value)
-        self.eps = _check_positive("eps", eps)
+        self.lr = non_negative_float32("lr", lr)
+        self.lr_decay = non_negative_float32("lr_decay", lr_decay)
+        self.weight_decay = non_negative_float32("weight_decay", weight_decay)
+        self.initial_accumulator_value = non_negative_float32("initial_accumulator_value", initial_accumulator_value)
+        self.eps = positive_float32("eps", eps)
 
     def _install(self, net: Any) -> None:
         net.set_adagrad(self.lr, self.lr_decay, self.weight_decay, self.initial_accumulator_value, self.eps)

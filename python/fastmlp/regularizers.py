@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Union
 
 from ._validation import not_an_instance_error, unknown_name_error
-from .optim import _check_non_negative
+from ._validation import non_negative_float32
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "from_config"]
 
@@ -20,8 +20,8 @@ class Regularizer:
     """A kernel penalty ``l1 * sum(|W|) + l2 * sum(W**2)``; l1, l2 are finite and >= 0."""
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
-        self.l1 = _check_non_negative("l1", l1)
-        self.l2 = _check_non_negative("l2", l2)
+        self.l1 = non_negative_float32("l1", l1)
+        self.l2 = non_negative_float32("l2", l2)
 
     def get_config(self) -> Dict[str, Any]:
         return {"type": type(self).__name__, "l1": self.l1, "l2": self.l2}

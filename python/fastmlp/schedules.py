@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._validation import non_negative_int, positive_int, real_number
+from ._validation import float32_number, non_negative_float32, non_negative_int, positive_float32, positive_int
 from .callbacks import Callback
 
 if TYPE_CHECKING:
@@ -41,29 +41,8 @@ __all__ = [
 ]
 
 
-def _finite(name: str, value: Any) -> float:
-    value = real_number(name, value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value}")
-    return float(value)
-
-
-def _positive(name: str, value: Any) -> float:
-    value = _finite(name, value)
-    if not value > 0.0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def _non_negative(name: str, value: Any) -> float:
-    value = _finite(name, value)
-    if not value >= 0.0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
-
-
 def _unit_interval(name: str, value: Any) -> float:
-    value = _finite(name, value)
+    value = float32_number(name, value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return float(value)
@@ -134,7 +113,7 @@ class StepLR(LRSchedule):
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
         super().__init__()
         self.step_size = positive_int("step_size", step_size)
-        self.gamma = _non_negative("gamma", gamma)
+        self.gamma = non_negative_float32("gamma", gamma)
 
     def get_lr(self, step: int) -> float:
         return self._require_base_lr() * self.gamma ** (step // self.step_size)
@@ -151,7 +130,7 @@ class MultiStepLR(LRSchedule):
         self.milestones: List[int] = sorted(
             non_negative_int(f"milestones[{i}]", m) for i, m in enumerate(milestones)
         )
-        self.gamma = _non_negative("gamma", gamma)
+        self.gamma = non_negative_float32("gamma", gamma)
 
     def get_lr(self, step: int) -> float:
         return self._require_base_lr() * self.gamma ** bisect.bisect_right(self.milestones, step)
@@ -162,7 +141,7 @@ class ExponentialLR(LRSchedule):
 
     def __init__(self, gamma: float) -> None:
         super().__init__()
-        self.gamma = _non_negative("gamma", gamma)
+        self.gamma = non_negative_float32("gamma", gamma)
 
     def get_lr(self, step: int) -> float:
         return self._require_base_lr() * self.gamma**step
@@ -183,7 +162,7 @@ class CosineAnnealingLR(LRSchedule):
     def __init__(self, T_max: int, eta_min: float = 0.0, warmup_epochs: int = 0) -> None:
         super().__init__()
         self.T_max = positive_int("T_max", T_max)
-        self.eta_min = _non_negative("eta_min", eta_min)
+        self.eta_min = non_negative_float32("eta_min", eta_min)
         self.warmup_epochs = non_negative_int("warmup_epochs", warmup_epochs)
         if self.warmup_epochs >= self.T_max:
             raise ValueError(
@@ -231,7 +210,7 @@ class OneCycleLR(LRSchedule):
         three_phase: bool = False,
     ) -> None:
         super().__init__()
-        self.max_lr = _positive("max_lr", max_lr)
+        self.max_lr = positive_float32("max_lr", max_lr)
         if total_steps is not None:
             self.total_steps = positive_int("total_steps", total_steps)
         elif epochs is not None and steps_per_epoch is not None:
@@ -249,8 +228,8 @@ class OneCycleLR(LRSchedule):
         self.max_momentum = _unit_interval("max_momentum", max_momentum)
         if self.max_momentum >= 1.0:
             raise ValueError(f"max_momentum must be in [0, 1), got {self.max_momentum}")
-        self.div_factor = _positive("div_factor", div_factor)
-        self.final_div_factor = _positive("final_div_factor", final_div_factor)
+        self.div_factor = positive_float32("div_factor", div_factor)
+        self.final_div_factor = positive_float32("final_div_factor", final_div_factor)
         if not isinstance(three_phase, (bool, np.bool_)):
             raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
         self.three_phase = bool(three_phase)
@@ -345,17 +324,17 @@ class ReduceLROnPlateau(LRSchedule):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.mode = mode
-        self.factor = _finite("factor", factor)
+        self.factor = float32_number("factor", factor)
         if not 0.0 <= self.factor < 1.0:
             raise ValueError(f"factor must be in [0, 1), got {self.factor}")
         self.patience = non_negative_int("patience", patience)
-        self.threshold = _non_negative("threshold", threshold)
+        self.threshold = non_negative_float32("threshold", threshold)
         if threshold_mode not in ("rel", "abs"):
             raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
         self.threshold_mode = threshold_mode
         self.cooldown = non_negative_int("cooldown", cooldown)
-        self.min_lr = _non_negative("min_lr", min_lr)
-        self.eps = _non_negative("eps", eps)
+        self.min_lr = non_negative_float32("min_lr", min_lr)
+        self.eps = non_negative_float32("eps", eps)
         self.lr: Optional[float] = None
         self.best: Optional[float] = None
         self.num_bad_epochs = 0
