@@ -1,0 +1,420 @@
+"""fastmlp.sklearn: scikit-learn's estimator checks, agreement with sklearn.neural_network's MLPs
+(initialisation, loss, penalty, optimizer steps, stopping rule), and use in Pipeline, GridSearchCV
+and cross_val_score."""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn import neural_network as sk_nn  # noqa: E402
+from sklearn.datasets import load_diabetes, load_digits  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning, DataConversionWarning  # noqa: E402
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+from fastmlp.sklearn import MLPClassifier, MLPRegressor  # noqa: E402
+
+no_convergence_warning = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+def _data(n: int = 60, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 5))
+    return {
+        "X": X,
+        "reg1": X @ rng.normal(size=5) + 0.1,
+        "reg3": X @ rng.normal(size=(5, 3)),
+        "binary": np.where(X[:, 0] + X[:, 1] > 0, "yes", "no"),
+        "multiclass": np.argmax(X[:, :3], axis=1) * 10 - 5,
+    }
+
+
+# ------------------------------------------------------------------------------ scikit-learn's checks
+# Every check passes: no expected-failure list. The ConvergenceWarning that the checks' short fits
+# raise is expected (scikit-learn's own MLPs raise it there too) and ignored; pytest turns any other
+# warning into an error. Checks that need pandas or the array API are skipped by scikit-learn itself.
+@no_convergence_warning
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+@parametrize_with_checks(
+    [
+        MLPClassifier(),
+        MLPRegressor(),
+        MLPClassifier(solver="sgd", activation="tanh", hidden_layer_sizes=(8, 8), max_iter=50),
+        MLPRegressor(solver="sgd", activation="tanh", learning_rate="adaptive", learning_rate_init=0.01),
+        MLPRegressor(hidden_layer_sizes=(), activation="identity", alpha=0.0, learning_rate_init=0.01),
+    ]
+)
+def test_sklearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+# ------------------------------------------------------------------------------ agreement with sklearn
+SOLVERS = [
+    dict(solver="sgd", momentum=0.0),
+    dict(solver="sgd"),  # momentum 0.9, Nesterov
+    dict(solver="sgd", nesterovs_momentum=False, learning_rate="invscaling", learning_rate_init=0.05),
+    dict(solver="sgd", learning_rate="invscaling", learning_rate_init=0.05),
+    dict(solver="adam", learning_rate_init=0.01),
+]
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("target", ["reg1", "reg3", "binary", "multiclass"])
+@pytest.mark.parametrize("solver", SOLVERS, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
+@pytest.mark.parametrize("activation", ["tanh", "logistic"])
+def test_full_batch_training_follows_sklearn(target, solver, activation):
+    """Full-batch, unshuffled training starts from sklearn's initial weights (same random_state)
+    and takes sklearn's steps: the weights after 5 epochs and the loss curve (one output) agree with
+    sklearn.neural_network's to float32 precision. alpha is large so that the penalty matters."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(7, 4), activation=activation, alpha=0.5, batch_size=60, shuffle=False,
+                  random_state=3, max_iter=5, tol=0.0, **solver)
+    if target.startswith("reg"):
+        ref, ours = sk_nn.MLPRegressor(**params), MLPRegressor(**params)
+    else:
+        ref, ours = sk_nn.MLPClassifier(**params), MLPClassifier(**params)
+    ref.fit(d["X"], d[target])
+    ours.fit(d["X"], d[target])
+    assert ours.n_iter_ == ref.n_iter_ == 5
+    # Adam: PyTorch adds epsilon after the second moment's bias correction, sklearn before it (an
+    # effective epsilon 1/sqrt(1 - beta_2**t) times larger early on): small-gradient weights differ slightly
+    atol = 3e-4 if solver["solver"] == "adam" else 1e-6
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol)
+    if target != "reg3":  # with k outputs sklearn reports its squared-error term divided by k
+        np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+    else:
+        assert np.all(np.diff(ours.loss_curve_) < 0)
+
+
+@pytest.mark.parametrize("activation", ["relu", "logistic", "identity"])
+def test_initial_weights_are_sklearns(activation):
+    """One partial_fit step with a negligible learning rate leaves sklearn's Glorot draw."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(6,), activation=activation, learning_rate_init=1e-12, random_state=7)
+    ref = sk_nn.MLPClassifier(**params).partial_fit(d["X"], d["multiclass"], classes=np.unique(d["multiclass"]))
+    ours = MLPClassifier(**params).partial_fit(d["X"], d["multiclass"], classes=np.unique(d["multiclass"]))
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("target", ["binary", "multiclass"])
+def test_predict_proba_matches_sklearn_forward_pass(target):
+    """sklearn's own MLP given our weights predicts the same probabilities, classes and scores."""
+    d = _data(80, seed=1)
+    X, y = d["X"], d[target]
+    ours = MLPClassifier(hidden_layer_sizes=(9,), random_state=0, learning_rate_init=0.01, max_iter=100).fit(X, y)
+    ref = sk_nn.MLPClassifier(hidden_layer_sizes=(9,), random_state=0, max_iter=1).fit(X, y)
+    ref.coefs_ = [c.astype(np.float64) for c in ours.coefs_]
+    ref.intercepts_ = [b.astype(np.float64) for b in ours.intercepts_]
+    proba = ours.predict_proba(X)
+    assert proba.shape == (80, len(np.unique(y))) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba, ref.predict_proba(X), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ours.predict_log_proba(X), np.log(proba))
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    np.testing.assert_array_equal(ours.classes_, np.unique(y))
+    assert ours.score(X, y) == ref.score(X, y) > 0.8
+
+
+def test_stopping_rule_matches_sklearn():
+    """With a huge tol every epoch after the first counts as no improvement: both stop after
+    n_iter_no_change + 2 epochs, without a ConvergenceWarning."""
+    d = _data()
+    for n_iter_no_change in (1, 4):
+        params = dict(hidden_layer_sizes=(5,), tol=1e3, n_iter_no_change=n_iter_no_change, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ours = MLPRegressor(**params).fit(d["X"], d["reg1"])
+            ref = sk_nn.MLPRegressor(**params).fit(d["X"], d["reg1"])
+        assert ours.n_iter_ == ref.n_iter_ == n_iter_no_change + 2
+        assert len(ours.loss_curve_) == ours.n_iter_
+        assert ours.best_loss_ == min(ours.loss_curve_)
+
+
+def test_convergence_warning_when_max_iter_is_reached():
+    d = _data()
+    est = MLPRegressor(hidden_layer_sizes=(5,), max_iter=3, tol=0.0, random_state=0)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\) reached"):
+        est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+
+
+def test_adaptive_sgd_divides_the_rate_by_five():
+    d = _data()
+    with pytest.warns(ConvergenceWarning):
+        est = MLPRegressor(solver="sgd", learning_rate="adaptive", learning_rate_init=0.01, tol=1e3,
+                           n_iter_no_change=1, max_iter=7, random_state=0).fit(d["X"], d["reg1"])
+    # stalls after epochs 3, 5, 7 (count > 1 each time): 0.01 / 5**2 after epoch 5's stall, then /5 again
+    assert est.model_.learning_rate * 2.0 == pytest.approx(0.01 / 5**3, rel=1e-6)
+
+
+@no_convergence_warning
+def test_early_stopping_keeps_the_best_validation_weights():
+    d = _data(200, seed=2)
+    est = MLPClassifier(hidden_layer_sizes=(16,), early_stopping=True, validation_fraction=0.2, max_iter=40,
+                        n_iter_no_change=40, random_state=0).fit(d["X"], d["multiclass"])
+    assert len(est.validation_scores_) == est.n_iter_ == 40
+    assert est.best_validation_score_ == max(est.validation_scores_)
+    assert est.best_loss_ is None
+    # sklearn's split: the same held-out rows (the weights draw comes first from random_state)
+    rs = np.random.RandomState(0)
+    rs.uniform(size=5 * 16 + 16 + 16 * 3 + 3)
+    _, X_val, _, y_val = train_test_split(d["X"], d["multiclass"], random_state=rs, test_size=0.2,
+                                          stratify=d["multiclass"])
+    assert est.score(X_val, y_val) == est.best_validation_score_
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        est.partial_fit(d["X"], d["multiclass"])
+    with pytest.raises(ValueError, match="validation set is too small"):
+        MLPRegressor(early_stopping=True).fit(d["X"][:8], d["reg1"][:8])
+
+
+# ------------------------------------------------------------------------------ acceptance and tools
+def test_grid_search_over_a_pipeline_on_digits():
+    """Acceptance: GridSearchCV over Pipeline(StandardScaler, MLPClassifier) on digits > 0.9."""
+    X, y = load_digits(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=40, random_state=0))
+    grid = GridSearchCV(pipe, {"mlpclassifier__hidden_layer_sizes": [(32,), (64,)],
+                               "mlpclassifier__alpha": [1e-4, 1e-2]}, cv=3, error_score="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        grid.fit(X_train, y_train)
+    assert grid.best_score_ > 0.9
+    assert grid.score(X_test, y_test) > 0.9
+    assert len(grid.cv_results_["mean_test_score"]) == 4
+
+
+@no_convergence_warning
+def test_cross_val_score_both_estimators():
+    X, y = load_digits(return_X_y=True)
+    params = dict(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=50, random_state=0)
+    scores = cross_val_score(make_pipeline(StandardScaler(), MLPClassifier(**params)), X[:600], y[:600], cv=3)
+    ref = cross_val_score(make_pipeline(StandardScaler(), sk_nn.MLPClassifier(**params)), X[:600], y[:600], cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.8
+    assert abs(scores.mean() - ref.mean()) < 0.05
+    Xd, yd = load_diabetes(return_X_y=True)
+    r2 = cross_val_score(make_pipeline(StandardScaler(), MLPRegressor((16,), learning_rate_init=0.01,
+                                                                      max_iter=200, random_state=0)),
+                         Xd, (yd - yd.mean()) / yd.std(), cv=3)
+    assert r2.shape == (3,) and np.isfinite(r2).all()
+
+
+@no_convergence_warning
+def test_regressor_on_diabetes_beats_the_mean():
+    X, y = load_diabetes(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+    scaler = StandardScaler().fit(X_train)
+    mu, sd = y_train.mean(), y_train.std()
+    params = dict(hidden_layer_sizes=(16,), alpha=30.0, max_iter=200, random_state=0)
+    r2 = {}
+    for cls in (MLPRegressor, sk_nn.MLPRegressor):
+        est = cls(**params).fit(scaler.transform(X_train), (y_train - mu) / sd)
+        pred = est.predict(scaler.transform(X_test)) * sd + mu
+        r2[cls] = 1.0 - np.sum((y_test - pred) ** 2) / np.sum((y_test - y_test.mean()) ** 2)
+    assert r2[MLPRegressor] > 0.3
+    assert abs(r2[MLPRegressor] - r2[sk_nn.MLPRegressor]) < 0.05  # sklearn's own MLP on the same task
+
+
+# ------------------------------------------------------------------------------ semantics
+@no_convergence_warning
+def test_random_state_reproducibility():
+    d = _data()
+    fit = lambda rs: MLPClassifier((10,), max_iter=20, random_state=rs).fit(d["X"], d["multiclass"])  # noqa: E731
+    a, b, c = fit(4), fit(4), fit(5)
+    np.testing.assert_array_equal(a.predict_proba(d["X"]), b.predict_proba(d["X"]))
+    assert a.loss_curve_ == b.loss_curve_
+    assert not np.array_equal(a.predict_proba(d["X"]), c.predict_proba(d["X"]))
+    e = MLPClassifier((10,), max_iter=20, random_state=np.random.RandomState(4)).fit(d["X"], d["multiclass"])
+    np.testing.assert_array_equal(a.predict_proba(d["X"]), e.predict_proba(d["X"]))  # RandomState(4) == 4
+    # random_state=None: a different draw each fit
+    n1 = MLPClassifier((10,), max_iter=2).fit(d["X"], d["multiclass"])
+    n2 = MLPClassifier((10,), max_iter=2).fit(d["X"], d["multiclass"])
+    assert not np.array_equal(n1.coefs_[0], n2.coefs_[0])
+
+
+@no_convergence_warning
+def test_warm_start_continues_and_cold_start_restarts():
+    d = _data()
+    params = dict(hidden_layer_sizes=(10,), max_iter=5, tol=0.0, random_state=0)
+    cold = MLPRegressor(**params).fit(d["X"], d["reg1"])
+    warm = MLPRegressor(warm_start=True, **params).fit(d["X"], d["reg1"])
+    assert warm.loss_curve_ == cold.loss_curve_
+    first = list(warm.loss_curve_)
+    before = warm.coefs_[0].copy()
+    warm.fit(d["X"], d["reg1"])
+    assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 10 and warm.loss_curve_[:5] == first
+    assert warm.loss_curve_[5] < first[0]  # continued from the trained weights
+    assert not np.array_equal(warm.coefs_[0], before)
+    # without warm_start a second fit starts over and repeats the first
+    cold.fit(d["X"], d["reg1"])
+    assert cold.loss_curve_ == first
+    # warm start with other classes is refused, as in sklearn
+    clf = MLPClassifier(warm_start=True, **params).fit(d["X"], d["multiclass"])
+    with pytest.raises(ValueError, match="warm_start can only be used where `y` has the same classes"):
+        clf.fit(d["X"], np.where(d["multiclass"] > 0, 1, 0))
+
+
+def test_partial_fit_equals_fit_epoch_by_epoch():
+    """k partial_fit calls on the whole data (full batch, no shuffling) equal a k-epoch fit: the
+    optimizer state carries over between calls."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(10,), batch_size=60, shuffle=False, tol=0.0, random_state=0)
+    classes = np.unique(d["multiclass"])
+    with pytest.warns(ConvergenceWarning):
+        full = MLPClassifier(max_iter=4, **params).fit(d["X"], d["multiclass"])
+    inc = MLPClassifier(**params)
+    for i in range(4):
+        inc.partial_fit(d["X"], d["multiclass"], classes=classes if i == 0 else None)
+        assert inc.n_iter_ == 1 and len(inc.loss_curve_) == i + 1
+    assert inc.loss_curve_ == full.loss_curve_
+    np.testing.assert_array_equal(inc.predict_proba(d["X"]), full.predict_proba(d["X"]))
+    reg_full = MLPRegressor(max_iter=3, **params)
+    with pytest.warns(ConvergenceWarning):
+        reg_full.fit(d["X"], d["reg3"])
+    reg_inc = MLPRegressor(**params)
+    for _ in range(3):
+        reg_inc.partial_fit(d["X"], d["reg3"])
+    np.testing.assert_array_equal(reg_inc.predict(d["X"]), reg_full.predict(d["X"]))
+
+
+def test_partial_fit_classes():
+    d = _data()
+    X, y = d["X"], d["multiclass"]
+    clf = MLPClassifier((8,), random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed on the first call to partial_fit"):
+        clf.partial_fit(X, y)
+    # a class absent from the first batch is known from classes=
+    clf.partial_fit(X[y != 15], y[y != 15], classes=[-5, 5, 15, 25])
+    np.testing.assert_array_equal(clf.classes_, [-5, 5, 15, 25])
+    assert clf.predict_proba(X).shape == (60, 4) and clf.n_outputs_ == 4
+    clf.partial_fit(X, y)
+    with pytest.raises(ValueError, match="classes not in `self.classes_`"):
+        clf.partial_fit(X, y + 1)
+    # sklearn's shape too: predict_proba over all 4 classes
+    ref = sk_nn.MLPClassifier((8,), random_state=0).partial_fit(X[y != 15], y[y != 15], classes=[-5, 5, 15, 25])
+    assert ref.predict_proba(X).shape == clf.predict_proba(X).shape
+
+
+def test_pickle_keeps_weights_and_optimizer_state():
+    d = _data()
+    est = MLPRegressor((8,), solver="sgd", batch_size=60, shuffle=False, random_state=0)
+    est.partial_fit(d["X"], d["reg1"])
+    copy = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(copy.predict(d["X"]), est.predict(d["X"]))
+    est.partial_fit(d["X"], d["reg1"])
+    copy.partial_fit(d["X"], d["reg1"])  # the momentum buffer came along: same second step
+    np.testing.assert_array_equal(copy.predict(d["X"]), est.predict(d["X"]))
+    assert copy.loss_curve_ == est.loss_curve_
+
+
+# ------------------------------------------------------------------------------ shapes and errors
+@no_convergence_warning
+def test_classifier_labels_and_shapes():
+    d = _data()
+    X, y = d["X"], d["binary"]
+    clf = MLPClassifier((6,), learning_rate_init=0.01, max_iter=100, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(clf.classes_, ["no", "yes"])
+    assert clf.n_outputs_ == 1 and clf.out_activation_ == "logistic" and clf.model_.output_dim == 1
+    assert clf.predict_proba(X).shape == (60, 2) and clf.predict(X).dtype == y.dtype
+    assert set(clf.predict(X)) <= {"no", "yes"} and clf.score(X, y) > 0.8
+    assert clf.n_features_in_ == 5 and clf.n_layers_ == 3
+    assert [c.shape for c in clf.coefs_] == [(5, 6), (6, 1)] and [b.shape for b in clf.intercepts_] == [(6,), (1,)]
+    multi = MLPClassifier((6,), max_iter=5, random_state=0).fit(X, d["multiclass"])
+    assert multi.out_activation_ == "softmax" and multi.predict_proba(X[:1]).shape == (1, 3)
+    with pytest.warns(DataConversionWarning):
+        MLPClassifier((6,), max_iter=2, random_state=0).fit(X, y.reshape(-1, 1))
+    with pytest.raises(ValueError, match=r"one label per sample.*multilabel"):
+        MLPClassifier().fit(X, np.column_stack([y == "yes", y == "no"]).astype(int))
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPClassifier().fit(X, np.zeros(60))
+    with pytest.raises(ValueError, match="Unknown label type"):
+        MLPClassifier().fit(X, d["reg1"])
+    with pytest.raises(ValueError, match="X has 4 features, but MLPClassifier is expecting 5"):
+        clf.predict(X[:, :4])
+
+
+@no_convergence_warning
+def test_regressor_output_shapes():
+    d = _data()
+    X = d["X"]
+    one = MLPRegressor((6,), max_iter=3, random_state=0).fit(X, d["reg1"])
+    assert one.predict(X).shape == (60,) and one.predict(X).dtype == np.float64 and one.n_outputs_ == 1
+    col = MLPRegressor((6,), max_iter=3, random_state=0).fit(X, d["reg1"].reshape(-1, 1))
+    assert col.predict(X).shape == (60, 1)
+    np.testing.assert_array_equal(col.predict(X)[:, 0], one.predict(X))
+    three = MLPRegressor((6,), max_iter=3, random_state=0).fit(X, d["reg3"])
+    assert three.predict(X).shape == (60, 3) and three.n_outputs_ == 3
+    assert np.isfinite(three.score(X, d["reg3"]))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(solver="lbfgs"), "solver='lbfgs' is not supported"),
+        (dict(solver="newton"), "solver must be one of 'adam', 'sgd', got 'newton'"),
+        (dict(activation="softmax"), "activation must be one of 'identity', 'logistic', 'tanh', 'relu'"),
+        (dict(hidden_layer_sizes=(10, 0)), r"hidden_layer_sizes must be a positive integer .* got \(10, 0\)"),
+        (dict(hidden_layer_sizes="10"), "hidden_layer_sizes must be a positive integer"),
+        (dict(alpha=-1.0), r"alpha must be a real number in \[0.0, inf\), got -1.0"),
+        (dict(batch_size=0), "batch_size must be 'auto' or an integer >= 1, got 0"),
+        (dict(learning_rate="cyclic"), "learning_rate must be one of"),
+        (dict(learning_rate_init=0.0), r"learning_rate_init must be a real number in \(0.0, inf\), got 0.0"),
+        (dict(max_iter=0), "max_iter must be an integer >= 1, got 0"),
+        (dict(momentum=1.5), "momentum must be a real number in"),
+        (dict(beta_2=1.0), r"beta_2 must be a real number in \[0.0, 1.0\), got 1.0"),
+        (dict(epsilon=0), "epsilon must be a real number in"),
+        (dict(validation_fraction=1.0), "validation_fraction must be a real number in"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be an integer >= 1, got 0"),
+        (dict(shuffle="yes"), "shuffle must be True or False, got 'yes'"),
+        (dict(random_state="seed"), "random_state must be None, an integer or a numpy.random.RandomState"),
+    ],
+)
+def test_bad_parameters_name_the_parameter(params, match):
+    d = _data()
+    for cls, y in ((MLPClassifier, d["binary"]), (MLPRegressor, d["reg1"])):
+        with pytest.raises(ValueError, match=match):
+            cls(**params).fit(d["X"], y)
+
+
+def test_batch_size_larger_than_the_data_is_clipped_with_a_warning():
+    d = _data()
+    with pytest.warns(UserWarning, match="It is going to be clipped"):
+        est = MLPRegressor((4,), batch_size=500, max_iter=1, tol=1e3, n_iter_no_change=1, random_state=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 1
+
+
+def test_diverging_fit_raises_value_error():
+    d = _data()
+    with pytest.raises(ValueError, match="non-finite"):
+        MLPRegressor((4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50,
+                     random_state=0).fit(d["X"], d["reg1"] * 1e15)
+
+
+def test_verbose_prints_sklearns_lines(capsys):
+    d = _data()
+    with pytest.warns(ConvergenceWarning):
+        MLPRegressor((4,), max_iter=2, tol=0.0, verbose=True, random_state=0).fit(d["X"], d["reg1"])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Iteration 1, loss = ") and out[1].startswith("Iteration 2, loss = ")
+
+
+def test_import_fastmlp_does_not_import_sklearn():
+    code = "import sys, fastmlp; assert 'sklearn' not in sys.modules, 'sklearn imported'; print('ok')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
