@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import _core, activations, callbacks, initializers, layers, losses, metrics, optim, regularizers, schedules
+from . import _core, activations, callbacks, initializers, layers, losses, metrics, onnx, optim, regularizers, schedules
 from .gradcheck import check_gradients
 from .io import load
 from .layers import BatchNorm, Dense, Dropout, LayerNorm
@@ -37,6 +37,7 @@ __all__ = [
     "layers",
     "losses",
     "metrics",
+    "onnx",
     "optim",
     "regularizers",
     "schedules",
