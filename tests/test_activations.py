@@ -401,3 +401,13 @@ def test_training_step_on_huge_inputs_stays_finite(label, act, fn):
     assert math.isfinite(loss)
     assert all(np.all(np.isfinite(g)) for g in model.gradients())
     assert np.all(np.isfinite(model.predict(X)))
+
+
+def test_config_of_an_unknown_activation_set_after_construction_is_a_clear_error():
+    class Mish(fm.activations.Activation):
+        name = "mish"
+
+    layer = fm.Dense(3)
+    layer.activation = Mish()
+    with pytest.raises(ValueError, match="'mish'.*not one fastmlp can run"):
+        layer.get_config()

@@ -256,5 +256,7 @@ def to_config(activation: Activation) -> Union[str, Dict[str, Any]]:
     """What a layer's configuration stores: the bare name when every parameter has its default
     (so files of models without parameterized activations look as they always did), else
     ``get_config()``."""
-    default = _FACTORIES[activation.name]()
-    return activation.name if activation == default else activation.get_config()
+    factory = _FACTORIES.get(activation.name)
+    if factory is None:  # an object set on a layer after construction, never validated
+        raise ValueError(f"activation {activation!r} (name {activation.name!r}) is not one fastmlp can run")
+    return activation.name if activation == factory() else activation.get_config()
