@@ -128,6 +128,11 @@ def test_from_torch_layer_kinds_match_torch(index: int) -> None:
     # one sample too (BatchNorm with running statistics needs no batch)
     if not any(isinstance(mod, nn.BatchNorm1d) and not mod.track_running_stats for mod in m.modules()):
         _close(model.predict(X[:1]), _torch_out(m, X[:1]))
+    else:  # batch statistics of one sample: both refuse
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            _torch_out(m, X[:1])
+        with pytest.raises(ValueError, match="more than 1 value per channel"):
+            model.predict(X[:1])
 
 
 def _in_width(m: "torch.nn.Module") -> int:
@@ -439,3 +444,18 @@ def test_module_imports_without_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_flatten_and_identity_are_dropped() -> None:
+    torch.manual_seed(10)
+    m = nn.Sequential(nn.Flatten(), nn.Linear(12, 6), nn.Flatten(), nn.ReLU(), nn.Identity(), nn.Linear(6, 2)).eval()
+    model = from_torch(m)
+    assert [type(l) for l in model.layers] == [fm.Dense, fm.Dense] and model.layers[0].activation.name == "relu"
+    X = _x(9, 12)
+    _close(model.predict(X), _torch_out(m, X))
+    # images flattened by torch give the same outputs as the flat rows fastmlp takes
+    with torch.no_grad():
+        images = m(torch.from_numpy(X).reshape(9, 3, 4)).numpy()
+    _close(model.predict(X), images)
+    with pytest.raises(ValueError, match=r"module 1 \(Flatten\(start_dim=0.*not supported"):
+        from_torch(nn.Sequential(nn.Linear(3, 3), nn.Flatten(start_dim=0)))

@@ -3,22 +3,20 @@
     model = fm.from_torch(torch_net, seed=0)   # copies the weights (float32) and running statistics
     net = fm.to_torch(model)                    # a float32 torch.nn.Sequential in eval mode
 
-Supported modules, with their fastmlp counterparts:
+Supported ``torch.nn`` modules and what they become:
 
-==========================================================  ======================================
-``torch.nn``                                                ``fastmlp``
-==========================================================  ======================================
-``Linear(in, out, bias=True|False)``                        ``Dense(out)`` (no bias: a zero bias)
-``ReLU``, ``LeakyReLU(negative_slope)``, ``ELU(alpha)``,    the activation of the Dense just
-``SELU``, ``GELU(approximate="none"|"tanh")``, ``SiLU``,    before it (``fm.activations``)
-``Softplus(beta, threshold)``, ``Sigmoid``, ``Tanh``
-``Softmax(dim=-1 or 1)``                                    last module only, after a Linear
-``Identity``                                                nothing (dropped)
-``Dropout(p)``                                              ``Dropout(p)``
-``LayerNorm((features,), eps, elementwise_affine)``         ``LayerNorm(eps, elementwise_affine)``
-``BatchNorm1d(features, eps, momentum, affine,              ``BatchNorm(momentum, eps, affine,
-track_running_stats)``                                      track_running_stats)``
-==========================================================  ======================================
+- ``Linear(in, out)`` -> ``Dense(out)`` (``bias=False``: a zero bias);
+- ``ReLU``, ``LeakyReLU(negative_slope)``, ``ELU(alpha)``, ``SELU``, ``GELU(approximate="none" |
+  "tanh")``, ``SiLU``, ``Softplus(beta, threshold)``, ``Sigmoid``, ``Tanh`` -> the activation of
+  the Dense just before it (``fm.activations``); ``Softmax(dim=-1 or 1)`` likewise, as the last
+  module only;
+- ``Dropout(p)`` -> ``Dropout(p)``;
+- ``LayerNorm((features,), eps, elementwise_affine)`` -> ``LayerNorm(eps, elementwise_affine)``
+  (``bias=False``: a zero beta);
+- ``BatchNorm1d(features, eps, momentum, affine, track_running_stats)`` -> ``BatchNorm`` with the
+  same values (``momentum=None`` is not supported);
+- ``Identity`` and ``Flatten()`` (start_dim=1, end_dim=-1) -> nothing: both are no-ops on the
+  (batch, features) tensors of an MLP.
 
 Nested ``torch.nn.Sequential`` containers are flattened. fastmlp has no stand-alone activation
 layer, so an activation must directly follow a Linear (``Linear, Dropout, ReLU`` is accepted for
@@ -104,6 +102,13 @@ def _activation(torch: Any, where: str, module: Any) -> Optional[_act.Activation
     return None
 
 
+def _is_noop(nn: Any, module: Any) -> bool:
+    """Identity, and Flatten over every dimension after the batch one (a no-op on the (batch,
+    features) tensors of an MLP)."""
+    kind = type(module)
+    return kind is nn.Identity or (kind is nn.Flatten and module.start_dim == 1 and module.end_dim == -1)
+
+
 def _flatten(torch: Any, module: Any, prefix: str, out: List[Tuple[str, Any]]) -> None:
     for name, child in module.named_children():
         if type(child) is torch.nn.Sequential:
@@ -162,8 +167,8 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
     # dropout (which ReLU-like activations commute with) came between it and here.
     open_dense: Optional[int] = None
     after_dropout = False
-    previous: Optional[Any] = None  # the previous module, Identity skipped
-    kept = [i for i, (_, child) in enumerate(children) if type(child) is not nn.Identity]
+    previous: Optional[Any] = None  # the previous module, no-ops skipped
+    kept = [i for i, (_, child) in enumerate(children) if not _is_noop(nn, child)]
     last = kept[-1] if kept else -1
 
     def need_width(where: str, features: int) -> None:
@@ -178,7 +183,7 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
     for index, (name, child) in enumerate(children):
         kind = type(child)
         where = _describe(index, name, child)
-        if kind is nn.Identity:
+        if _is_noop(nn, child):
             continue
         before, previous = previous, child
         if isinstance(child, nn.Linear) and type(child).forward is nn.Linear.forward:
@@ -276,7 +281,7 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
             continue
         raise ValueError(
             f"{where}: {type(child).__module__}.{type(child).__qualname__} "
-            "is not supported; fastmlp converts Linear, Dropout, LayerNorm, BatchNorm1d, Identity and the "
+            "is not supported; fastmlp converts Linear, Dropout, LayerNorm, BatchNorm1d, Identity, Flatten and the "
             "activations ReLU, LeakyReLU, ELU, SELU, GELU, SiLU, Softplus, Sigmoid, Tanh, Softmax (last)"
         )
 
