@@ -40,9 +40,26 @@ def _data(n: int = 60, seed: int = 0) -> dict:
 
 
 # ------------------------------------------------------------------------------ scikit-learn's checks
-# Every check passes: no expected-failure list. The ConvergenceWarning that the checks' short fits
-# raise is expected (scikit-learn's own MLPs raise it there too) and ignored; pytest turns any other
-# warning into an error. Checks that need pandas or the array API are skipped by scikit-learn itself.
+def _expected_failed_checks(estimator):
+    """One entry, the same for both estimators.
+
+    check_sample_weight_equivalence_on_dense_data fits once with integer sample weights and once
+    with the samples repeated that many times, and compares the predictions with rtol=1e-7. Both
+    fits run the same full-batch computation (the weighted mean of the batch loss equals the mean
+    over repeated rows), but fastmlp trains in float32 and sums in a different order, so after the
+    200 epochs the predictions agree to float32 rounding (about 1e-6 relative), not to 1e-7 (with
+    some configurations they happen to, hence xfail_strict=False below).
+    test_sample_weight_equals_repetition checks the same property at a float32 tolerance."""
+    return {
+        "check_sample_weight_equivalence_on_dense_data": (
+            "float32 training: weighted and repeated fits agree to ~1e-6 relative, the check wants 1e-7"
+        )
+    }
+
+
+# The ConvergenceWarning that the checks' short fits raise is expected (scikit-learn's own MLPs
+# raise it there too) and ignored; pytest turns any other warning into an error. Checks that need
+# pandas or the array API are skipped by scikit-learn itself.
 @no_convergence_warning
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 @parametrize_with_checks(
@@ -52,7 +69,9 @@ def _data(n: int = 60, seed: int = 0) -> dict:
         MLPClassifier(solver="sgd", activation="tanh", hidden_layer_sizes=(8, 8), max_iter=50),
         MLPRegressor(solver="sgd", activation="tanh", learning_rate="adaptive", learning_rate_init=0.01),
         MLPRegressor(hidden_layer_sizes=(), activation="identity", alpha=0.0, learning_rate_init=0.01),
-    ]
+    ],
+    expected_failed_checks=_expected_failed_checks,
+    xfail_strict=False,  # whether float32 rounding stays under 1e-7 depends on the configuration
 )
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -96,6 +115,48 @@ def test_full_batch_training_follows_sklearn(target, solver, activation):
         np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
     else:
         assert np.all(np.diff(ours.loss_curve_) < 0)
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("target", ["reg1", "binary", "multiclass"])
+@pytest.mark.parametrize("solver", [dict(solver="sgd"), dict(solver="adam", learning_rate_init=0.01)],
+                         ids=["sgd", "adam"])
+def test_sample_weighted_training_follows_sklearn(target, solver):
+    """Weighted full-batch training takes sklearn's steps (its batch loss is the weighted mean and
+    its penalty is divided by the batch's weight sum, which is batch_size * mean weight here)."""
+    d = _data()
+    sw = np.random.default_rng(5).integers(0, 4, size=60).astype(float)
+    params = dict(hidden_layer_sizes=(7,), activation="tanh", alpha=0.5, batch_size=60, shuffle=False,
+                  random_state=1, max_iter=5, tol=0.0, **solver)
+    if target.startswith("reg"):
+        ref, ours = sk_nn.MLPRegressor(**params), MLPRegressor(**params)
+    else:
+        ref, ours = sk_nn.MLPClassifier(**params), MLPClassifier(**params)
+    ref.fit(d["X"], d[target], sample_weight=sw)
+    ours.fit(d["X"], d[target], sample_weight=sw)
+    atol = 3e-4 if solver["solver"] == "adam" else 1e-6
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("cls, target", [(MLPClassifier, "multiclass"), (MLPRegressor, "reg3")])
+def test_sample_weight_equals_repetition(cls, target):
+    """Integer weights equal repeated rows (full batch), to float32 rounding; zero weights equal
+    removed rows."""
+    d = _data()
+    sw = np.random.default_rng(2).integers(0, 4, size=60)
+    params = dict(hidden_layer_sizes=(8,), max_iter=30, random_state=0, tol=0.0)
+    weighted = cls(**params).fit(d["X"], d[target], sample_weight=sw)
+    repeated = cls(**params).fit(d["X"].repeat(sw, axis=0), d[target].repeat(sw, axis=0))
+    method = "predict_proba" if cls is MLPClassifier else "predict"
+    np.testing.assert_allclose(getattr(weighted, method)(d["X"]), getattr(repeated, method)(d["X"]),
+                               rtol=2e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero number"):
+        cls(**params).fit(d["X"], d[target], sample_weight=np.zeros(60))
+    with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
+        cls(**params).fit(d["X"], d[target], sample_weight=-np.ones(60))
 
 
 @pytest.mark.parametrize("activation", ["relu", "logistic", "identity"])

@@ -24,6 +24,9 @@ How scikit-learn's objective is reproduced:
   ``l2 * sum(W**2)``, so every Dense layer gets ``l2 = c * alpha / (2 * batch_size)`` (``c``
   below). The penalty is fixed per fit, so the last, smaller batch of an epoch gets the penalty of
   a full batch (scikit-learn divides by that batch's size); everything else is the same function.
+  With ``sample_weight`` each batch's loss is the weighted mean, as scikit-learn's, whose penalty
+  divides by the batch's weight sum: here by ``batch_size`` times the mean training weight (exact
+  for full batches and for uniform weights).
 - Loss scale ``c``: fastmlp's mse is ``mean((y - p)**2)`` over every element, whose gradient is
   ``c = 2 / n_outputs`` times that of scikit-learn's ``0.5 * sum over outputs, mean over samples``;
   the cross-entropies have ``c = 1``. To follow scikit-learn's steps, ``solver="sgd"`` runs with
@@ -44,7 +47,7 @@ How scikit-learn's objective is reproduced:
   the best-scoring weights are restored at the end. Reaching ``max_iter`` epochs otherwise warns
   ``sklearn.exceptions.ConvergenceWarning``.
 
-Not supported: sparse X, ``sample_weight``, multilabel / multi-output classification (ValueError),
+Not supported: sparse X, multilabel / multi-output classification (ValueError),
 the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
 """
 
@@ -58,11 +61,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # type: ignore[import-untyped,unused-ignore]
 from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped,unused-ignore]
-from sklearn.metrics import r2_score  # type: ignore[import-untyped,unused-ignore]
+from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ignore]
+    _check_sample_weight,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -184,9 +188,9 @@ class _IterationEnd(Callback):
     """After each epoch of ``model_.fit``: scikit-learn's bookkeeping and stopping rule."""
 
     def __init__(self, estimator: "_BaseMLP", X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
-                 n_train: int, incremental: bool) -> None:
+                 sw_val: Optional[np.ndarray], n_train: int, incremental: bool) -> None:
         self.estimator = estimator
-        self.X_val, self.y_val = X_val, y_val
+        self.X_val, self.y_val, self.sw_val = X_val, y_val, sw_val
         self.n_train = n_train
         self.incremental = incremental
         self.converged = False
@@ -200,7 +204,7 @@ class _IterationEnd(Callback):
         est.loss_curve_.append(est.loss_)
         if est.verbose:
             print("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
-        est._update_no_improvement_count(self.X_val, self.y_val)
+        est._update_no_improvement_count(self.X_val, self.y_val, self.sw_val)
         if est.solver == "sgd" and est.learning_rate == "invscaling":  # scikit-learn's iteration_ends
             lr = est.learning_rate_init / (est.t_ + 1) ** est.power_t
             _set_sgd_learning_rate(self.model, lr / est._loss_scale)
@@ -306,7 +310,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         """(X float32 (n, features), y as fastmlp's loss takes it, number of network outputs)."""
         raise NotImplementedError
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+    def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         raise NotImplementedError
 
     # -------------------------------------------------------------- checks
@@ -398,12 +402,16 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         return model
 
     # -------------------------------------------------------------- training
-    def _fit(self, X: ArrayLike, y: ArrayLike, incremental: bool, classes: Optional[ArrayLike] = None) -> Any:
+    def _fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike], incremental: bool,
+             classes: Optional[ArrayLike] = None) -> Any:
         sizes = self._check_params()
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, y, n_outputs = self._validate_input(X, y, incremental, reset=first_pass, classes=classes)
+        sw: Optional[np.ndarray] = None
+        if sample_weight is not None:
+            sw = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
         n_features = X.shape[1]
         layer_units = [n_features, *sizes, n_outputs]
         if not first_pass and self.model_.output_dim != n_outputs:
@@ -439,11 +447,14 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
-        X_val = y_val = None
+        X_val = y_val = sw_val = None
         if self.early_stopping:
             stratify = y if self._fm_loss != "mse" else None
-            X, X_val, y, y_val = train_test_split(X, y, random_state=rs, test_size=self.validation_fraction,
-                                                  stratify=stratify)
+            arrays = [X, y] if sw is None else [X, y, sw]
+            split = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction, stratify=stratify)
+            X, X_val, y, y_val = split[:4]
+            if sw is not None:
+                sw, sw_val = split[4], split[5]
             if X_val.shape[0] < 2:
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
@@ -458,18 +469,20 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
             if int(self.batch_size) > n:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
             batch_size = int(np.clip(int(self.batch_size), 1, n))
-        l2 = self._loss_scale * float(self.alpha) / (2.0 * batch_size)
+        # sklearn divides the penalty by each batch's weight sum: batch_size x the mean weight here
+        mean_weight = 1.0 if sw is None else float(np.mean(sw))
+        l2 = self._loss_scale * float(self.alpha) / (2.0 * batch_size * mean_weight) if mean_weight > 0 else 0.0
         model = self._prepare_model(params, layer_units, l2, incremental, rs)
         self.model_ = model
         if self.best_loss_ is None and not self.early_stopping:  # warm start from an early-stopped fit
             self.best_loss_ = np.inf
 
         self.n_iter_ = 0
-        hook = _IterationEnd(self, X_val, y_val, n, incremental)
+        hook = _IterationEnd(self, X_val, y_val, sw_val, n, incremental)
         epochs = 1 if incremental else int(self.max_iter)
         try:
             model.fit(X, y, epochs=epochs, batch_size=batch_size, shuffle=bool(self.shuffle), callbacks=[hook],
-                      verbose=0)
+                      verbose=0, sample_weight=None if sw is None else sw.astype(np.float32))
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         except FloatingPointError as exc:
@@ -489,10 +502,11 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 view[...] = best
         return self
 
-    def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray]) -> None:
+    def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
+                                     sw_val: Optional[np.ndarray]) -> None:
         if self.early_stopping:
             assert X_val is not None and y_val is not None and self.validation_scores_ is not None
-            score = self._validation_score(X_val, y_val)
+            score = self._validation_score(X_val, y_val, sw_val)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
@@ -615,36 +629,38 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         self._fm_loss = "cross_entropy"
         return X, index.astype(np.int64), len(self.classes_)
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+    def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         out = self.model_.predict(X)
         pred = (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else np.argmax(out, axis=1)
         if not np.isfinite(out).all():
             return float("nan")
-        return float(np.mean(pred == y.astype(np.int64)))
+        return float(accuracy_score(y.astype(np.int64), pred, sample_weight=sample_weight))
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPClassifier":
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains on X (n_samples, n_features), real values (converted to float32), and labels y
         (n_samples,) for up to ``max_iter`` epochs (scikit-learn's stopping rule). Returns self.
-        With ``warm_start`` it continues from the previous fit (same classes) with a new optimizer."""
-        result: MLPClassifier = self._fit(X, y, incremental=False)
+        With ``warm_start`` it continues from the previous fit (same classes) with a new optimizer.
+
+        sample_weight: optional (n_samples,) weights >= 0, not all zero; each batch's loss is the
+        weighted mean, as scikit-learn's (its penalty divides by each batch's weight sum, here by
+        batch_size times the mean weight)."""
+        result: MLPClassifier = self._fit(X, y, sample_weight, incremental=False)
         return result
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike, classes: Optional[ArrayLike] = None) -> "MLPClassifier":
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
+                    classes: Optional[ArrayLike] = None) -> "MLPClassifier":
         """One epoch over (X, y), keeping the optimizer state between calls. ``classes`` (every
         label of the whole data set) is required on the first call and may be omitted later; y
-        need not contain every class. Returns self."""
+        need not contain every class. sample_weight as in ``fit``. Returns self."""
         first = not hasattr(self, "classes_") or not hasattr(self, "model_")
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        result: MLPClassifier = self._partial(X, y, first, classes)
-        return result
-
-    def _partial(self, X: ArrayLike, y: ArrayLike, first: bool, classes: Optional[ArrayLike]) -> Any:
         if first:  # a fresh start, as scikit-learn's first partial_fit
             for attr in ("model_", "classes_"):
                 if attr in self.__dict__:
                     delattr(self, attr)
-        return self._fit(X, y, incremental=True, classes=classes)
+        result: MLPClassifier = self._fit(X, y, sample_weight, incremental=True, classes=classes)
+        return result
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, float64 (n_samples, n_classes) in the order of ``classes_``:
@@ -706,22 +722,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
             raise ValueError("y holds values too large for float32 (|y| > 3.4e38)")
         return X, y2, y2.shape[1]
 
-    def _validation_score(self, X: np.ndarray, y: np.ndarray) -> float:
+    def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         out = self.model_.predict(X).astype(np.float64)
         if not np.isfinite(out).all():
             return float("nan")
-        return float(r2_score(y, out))
+        return float(r2_score(y, out, sample_weight=sample_weight))
 
-    def fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """Trains on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_outputs), real
         values converted to float32, for up to ``max_iter`` epochs (scikit-learn's stopping rule).
-        Returns self. With ``warm_start`` it continues from the previous fit with a new optimizer."""
-        result: MLPRegressor = self._fit(X, y, incremental=False)
+        Returns self. With ``warm_start`` it continues from the previous fit with a new optimizer.
+        sample_weight: optional (n_samples,) weights >= 0, as in ``MLPClassifier.fit``."""
+        result: MLPRegressor = self._fit(X, y, sample_weight, incremental=False)
         return result
 
-    def partial_fit(self, X: ArrayLike, y: ArrayLike) -> "MLPRegressor":
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """One epoch over (X, y), keeping the optimizer state between calls. Returns self."""
-        result: MLPRegressor = self._fit(X, y, incremental=True)
+        result: MLPRegressor = self._fit(X, y, sample_weight, incremental=True)
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
