@@ -213,13 +213,21 @@ def test_convergence_warning_when_max_iter_is_reached():
     assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
 
 
-def test_adaptive_sgd_divides_the_rate_by_five():
+@no_convergence_warning
+@pytest.mark.parametrize("schedule", ["adaptive", "invscaling"])
+def test_sgd_learning_rate_schedules_follow_sklearn(schedule):
+    """"adaptive" divides the rate by 5 at each stall (tol is huge: every other epoch stalls),
+    "invscaling" sets lr_init / (t_ + 1) ** power_t after each epoch: the rate at the end is
+    sklearn's (its optimizer's learning_rate; fastmlp's mse rate is half of it for one output)."""
     d = _data()
-    with pytest.warns(ConvergenceWarning):
-        est = MLPRegressor(solver="sgd", learning_rate="adaptive", learning_rate_init=0.01, tol=1e3,
-                           n_iter_no_change=1, max_iter=7, random_state=0).fit(d["X"], d["reg1"])
-    # stalls after epochs 3, 5, 7 (count > 1 each time): 0.01 / 5**2 after epoch 5's stall, then /5 again
-    assert est.model_.learning_rate * 2.0 == pytest.approx(0.01 / 5**3, rel=1e-6)
+    params = dict(solver="sgd", learning_rate=schedule, learning_rate_init=0.01, tol=1e3, n_iter_no_change=1,
+                  max_iter=7, random_state=0)
+    ours = MLPRegressor(**params).fit(d["X"], d["reg1"])
+    ref = sk_nn.MLPRegressor(**params).fit(d["X"], d["reg1"])
+    assert ours.n_iter_ == ref.n_iter_ and ours.t_ == ref.t_
+    assert ours.model_.learning_rate * 2.0 == pytest.approx(ref._optimizer.learning_rate, rel=1e-6)
+    expected = 0.01 / 5**3 if schedule == "adaptive" else 0.01 / (ref.t_ + 1) ** 0.5
+    assert ref._optimizer.learning_rate == pytest.approx(expected, rel=1e-12)
 
 
 @no_convergence_warning
@@ -479,3 +487,22 @@ def test_import_fastmlp_does_not_import_sklearn():
     code = "import sys, fastmlp; assert 'sklearn' not in sys.modules, 'sklearn imported'; print('ok')"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_partial_fit_with_changing_batch_sizes_follows_sklearn(solver):
+    """partial_fit calls of different sizes (batch_size "auto" = the whole call): the penalty
+    follows each call's batch size (fastmlp rebuilds the network, keeping the optimizer state),
+    and the weights stay on sklearn's path."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(6,), solver=solver, alpha=2.0, shuffle=False, random_state=0,
+                  learning_rate_init=0.01)
+    ours, ref = MLPClassifier(**params), sk_nn.MLPClassifier(**params)
+    classes = np.unique(d["multiclass"])
+    for rows in (slice(0, 60), slice(0, 30), slice(10, 55), slice(0, 60)):
+        ours.partial_fit(d["X"][rows], d["multiclass"][rows], classes=classes)
+        ref.partial_fit(d["X"][rows], d["multiclass"][rows], classes=classes)
+    atol = 3e-4 if solver == "adam" else 1e-6
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
