@@ -13,6 +13,8 @@ import numpy as np
 
 from . import _core, activations, callbacks, initializers, layers, losses, metrics, onnx, optim, regularizers, schedules
 from .gradcheck import check_gradients
+from .plotting import plot_history
+from .torch_interop import from_torch, to_torch
 from .io import load
 from .layers import BatchNorm, Dense, Dropout, LayerNorm
 from .model import Sequential
@@ -27,6 +29,9 @@ __all__ = [
     "BatchNorm",
     "load",
     "check_gradients",
+    "from_torch",
+    "to_torch",
+    "plot_history",
     "matmul",
     "get_isa",
     "get_num_threads",

@@ -1,7 +1,7 @@
 """Demo: train an MLP on scikit-learn's bundled digits data (1797 8x8 images, no download) and
 report per-epoch loss, held-out accuracy and training speed.
 
-    python -m fastmlp.demo [--epochs 30] [--threads N]
+    python -m fastmlp.demo [--epochs 30] [--threads N] [--plot history.png]
 """
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ def main(argv: "list[str] | None" = None) -> float:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--threads", type=int, default=None, help="kernel threads (default: all allowed cores)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--plot", default="fastmlp-demo-history.png", metavar="PNG",
+                        help="save the loss and accuracy curves to this PNG (needs matplotlib; '' to skip)")
     args = parser.parse_args(argv)
 
     try:
@@ -49,7 +51,7 @@ def main(argv: "list[str] | None" = None) -> float:
     model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-3), metrics=["accuracy"])
 
     start = time.perf_counter()
-    model.fit(
+    history = model.fit(
         X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
         validation_data=(X_test, y_test), verbose=2,
     )
@@ -60,6 +62,13 @@ def main(argv: "list[str] | None" = None) -> float:
         f"test accuracy: {accuracy:.4f} | trained {args.epochs} epochs in {seconds:.2f} s "
         f"({samples_per_s:,.0f} samples/s, validation included)"
     )
+    if args.plot:
+        try:
+            fm.plot_history(history, args.plot, title=f"fastmlp {fm.__version__} demo: digits")
+        except ImportError:
+            print('training curves not saved: pip install ".[plot]" for matplotlib')
+        else:
+            print(f"training curves saved to {args.plot}")
     return accuracy
 
 

@@ -548,6 +548,13 @@ class Sequential:
         except (KeyError, TypeError) as exc:
             raise ValueError(f"invalid model configuration: {exc!r}") from None
 
+    def to_torch(self) -> Any:
+        """A float32 ``torch.nn.Sequential`` (eval mode, copied weights and running statistics)
+        computing ``predict``; see ``fm.to_torch``. Needs torch."""
+        from .torch_interop import to_torch
+
+        return to_torch(self)
+
     @property
     def epoch(self) -> int:
         """Epochs completed, in fit's numbering: after ``fit(epochs=E)`` runs to the end it is E.
