@@ -38,7 +38,9 @@ How scikit-learn's objective is reproduced:
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
   (scikit-learn before it; the two agree once ``beta_2**t`` is small). ``"lbfgs"`` is not
   supported (ValueError). ``learning_rate`` (``"constant"``, ``"invscaling"``, ``"adaptive"``) and
-  ``power_t`` act for ``"sgd"`` as in scikit-learn.
+  ``power_t`` act for ``"sgd"`` as in scikit-learn; when the rate changes, the momentum buffer is
+  rescaled by old/new rate so that the steps stay scikit-learn's (its velocity keeps the old rate).
+  As in scikit-learn, ``fit`` (warm start included) starts a new optimizer, ``partial_fit`` keeps it.
 - Stopping: scikit-learn's rule. After each epoch (an "iteration") the epoch's mean training loss
   is appended to ``loss_curve_``; an epoch that does not improve on ``best_loss_`` by more than
   ``tol`` counts as no improvement, and more than ``n_iter_no_change`` of them in a row stop the
@@ -47,6 +49,8 @@ How scikit-learn's objective is reproduced:
   the best-scoring weights are restored at the end. Reaching ``max_iter`` epochs otherwise warns
   ``sklearn.exceptions.ConvergenceWarning``.
 
+Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
+predicts (n,)); predictions and probabilities are float64 computed from float32 network outputs.
 Not supported: sparse X, multilabel / multi-output classification (ValueError),
 the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
 """
