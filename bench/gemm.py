@@ -1,108 +1,210 @@
-"""GEMM throughput: fastmlp vs NumPy (its BLAS) vs PyTorch, in one process, threads pinned.
+"""GEMM throughput: fastmlp vs NumPy (its OpenBLAS) vs NumPy with OpenBLAS forced to its SKYLAKEX
+kernels vs PyTorch, threads pinned.
 
-    taskset -c 0 python bench/gemm.py --threads 1
+    taskset -c 0 python bench/gemm.py --threads 1 [--quick]
 
-Prints GFLOP/s per shape and the ratios fastmlp/NumPy and fastmlp/PyTorch; writes
-bench/results/gemm_<threads>t.json. Shapes: squares, and the three backprop products of two dense layers
-(forward Y = X·Wᵀ, input gradient dX = dZ·W, weight gradient dW = dZᵀ·X), the transposed
-operands passed as `.T` views. Every contender writes into the same preallocated output.
+Prints GFLOP/s and % of peak per shape and the ratios of fastmlp to each; writes
+bench/results/gemm_<threads>t.json and a plot gemm_<threads>t.png beside it. Shapes: squares
+n = 64..2048, and the three backprop products of every layer of the reference MLPs (bench/train.py)
+at their batch: forward Y = X·Wᵀ, input gradient dX = dZ·W, weight gradient dW = dZᵀ·X, the
+transposed operands passed as `.T` views. Every contender writes into a preallocated output.
+
+`OPENBLAS_CORETYPE` is read when OpenBLAS loads, so "numpy-skx" runs in a child process started
+with OPENBLAS_CORETYPE=SKYLAKEX (same threads, same CPUs), driven shape by shape over a pipe so that
+its rounds stay interleaved with the others'.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
+from typing import NamedTuple
 
 import _common
 
 THREADS = _common.threads_from_argv()
-CPUS = _common.pin(THREADS)
+CPUS = _common.pin(THREADS)  # before numpy and torch load: they read the thread variables
 
 import numpy as np  # noqa: E402
 
 import fastmlp as fm  # noqa: E402
 
-torch = _common.optional_module("torch")
+SQUARES = (64, 128, 256, 512, 1024, 2048)
+SKX = "numpy-skx"
 
-SQUARES = (64, 128, 256, 512, 1024)
-LAYERS = ((128, 784, 256), (256, 1024, 2048))  # (batch, fan_in, fan_out)
+
+class Shape(NamedTuple):
+    label: str
+    m: int
+    n: int
+    k: int
+    trans_a: bool
+    trans_b: bool
+
+    def flops(self) -> int:
+        return 2 * self.m * self.n * self.k
 
 
 def shapes():
-    """(label, m, n, k, transpose_a, transpose_b) for every benchmarked product."""
-    out = [(f"square {n}", n, n, n, False, False) for n in SQUARES]
-    for batch, fan_in, fan_out in LAYERS:
-        layer = f"{batch}x{fan_in}->{fan_out}"
-        out += [
-            (f"fwd {layer}", batch, fan_out, fan_in, False, True),  # X (b,in) · Wᵀ, W (out,in)
-            (f"dX  {layer}", batch, fan_in, fan_out, False, False),  # dZ (b,out) · W (out,in)
-            (f"dW  {layer}", fan_out, fan_in, batch, True, False),  # dZᵀ, dZ (b,out) · X (b,in)
-        ]
+    """Every benchmarked product: the squares, then each reference MLP layer's three products."""
+    out = [Shape(f"square {n}", n, n, n, False, False) for n in SQUARES]
+    for cfg in _common.MLP_CONFIGS:
+        for fan_in, fan_out in cfg.layers():
+            layer, b = f"{cfg.batch}x{fan_in}->{fan_out}", cfg.batch
+            out += [
+                Shape(f"fwd {layer}", b, fan_out, fan_in, False, True),  # X (b,in) · Wᵀ, W (out,in)
+                Shape(f"dX  {layer}", b, fan_in, fan_out, False, False),  # dZ (b,out) · W (out,in)
+                Shape(f"dW  {layer}", fan_out, fan_in, b, True, False),  # dZᵀ, dZ (b,out) · X (b,in)
+            ]
     return out
 
 
-def operands(rng, m, n, k, trans_a, trans_b):
-    """Random float32 a (m,k) and b (k,n); a transposed operand is a `.T` view of a C array."""
-    a = rng.standard_normal((k, m) if trans_a else (m, k), dtype=np.float32)
-    b = rng.standard_normal((n, k) if trans_b else (k, n), dtype=np.float32)
-    return (a.T if trans_a else a), (b.T if trans_b else b)
+def operands(shape, seed=0):
+    """Random float32 a (m,k), b (k,n) and an output (m,n); a transposed operand is a `.T` view of
+    a C array."""
+    rng = np.random.default_rng(seed)
+    m, n, k = shape.m, shape.n, shape.k
+    a = rng.standard_normal((k, m) if shape.trans_a else (m, k), dtype=np.float32)
+    b = rng.standard_normal((n, k) if shape.trans_b else (k, n), dtype=np.float32)
+    return (a.T if shape.trans_a else a), (b.T if shape.trans_b else b), np.empty((m, n), dtype=np.float32)
 
 
-def contenders(a, b, out):
-    """Zero-argument calls computing a·b into `out`, one per library."""
-    fns = {
+def local_calls(a, b, out, torch):
+    """Zero-argument calls computing a·b into `out`, one per in-process library."""
+    calls = {
         "fastmlp": lambda: fm.matmul(a, b, out=out),
         "numpy": lambda: np.matmul(a, b, out=out),  # a @ b without the allocation
     }
     if torch is not None:
         ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
-        fns["torch"] = lambda: torch.mm(ta, tb, out=tout)
-    return fns
+        calls["torch"] = lambda: torch.mm(ta, tb, out=tout)
+    return calls
 
 
-def measure(min_seconds, rounds):
-    """Measures every shape; returns a list of result rows (GFLOP/s per library)."""
-    rng = np.random.default_rng(0)
-    rows = []
-    for label, m, n, k, ta, tb in shapes():
-        a, b = operands(rng, m, n, k, ta, tb)
-        out = np.empty((m, n), dtype=np.float32)
-        seconds = _common.best_of_medians(contenders(a, b, out), min_seconds, rounds)
-        gflops = {name: 2.0 * m * n * k / s / 1e9 for name, s in seconds.items()}
-        ratios = {f"fastmlp/{name}": gflops["fastmlp"] / g for name, g in gflops.items() if name != "fastmlp"}
-        rows.append({"shape": label, "m": m, "n": n, "k": k, "trans_a": ta, "trans_b": tb,
-                     "gflops": gflops, "ratios": ratios})
-    return rows
+# ------------------------------------------------------------------ NumPy with SKYLAKEX kernels
+class SkylakexNumpy:
+    """NumPy in a child process (`--serve-skx`) whose OpenBLAS was loaded with
+    OPENBLAS_CORETYPE=SKYLAKEX. `timer(shape)` prepares the shape there and returns a timer."""
+
+    def __init__(self, min_seconds):
+        env = dict(os.environ, OPENBLAS_CORETYPE="SKYLAKEX")
+        cmd = [sys.executable, os.path.abspath(__file__), "--threads", str(THREADS), "--serve-skx"]
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.min_seconds = min_seconds
+        self.blas_pools = self._ask({"op": "hello"})["blas_pools"]
+
+    def _ask(self, request):
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the numpy-skx child process died")
+        return json.loads(line)
+
+    def timer(self, shape):
+        self._ask({"op": "prepare", "shape": list(shape), "min_seconds": self.min_seconds})  # + warm-up
+        return lambda: self._ask({"op": "time"})["seconds"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
 
 
-def print_table(rows):
-    """One line per shape: GFLOP/s per library, then the fastmlp ratios."""
-    nan = float("nan")
-    print(f"{'shape':22s} {'fastmlp':>8s} {'numpy':>8s} {'torch':>8s} {'fm/np':>6s} {'fm/torch':>8s}   (GFLOP/s)")
-    for row in rows:
-        g, r = row["gflops"], row["ratios"]
-        print(f"{row['shape']:22s} {g['fastmlp']:8.1f} {g['numpy']:8.1f} {g.get('torch', nan):8.1f} "
-              f"{r['fastmlp/numpy']:6.2f} {r.get('fastmlp/torch', nan):8.2f}")
+def serve_skx():
+    """The child side of SkylakexNumpy: one JSON request per stdin line, one JSON reply per line."""
+    timer = None
+    for line in sys.stdin:
+        request = json.loads(line)
+        if request["op"] == "hello":
+            reply = {"blas_pools": _common.limit_blas(THREADS)}
+        elif request["op"] == "prepare":
+            a, b, out = operands(Shape(*request["shape"]))
+            timer = _common.local_timer(lambda: np.matmul(a, b, out=out), request["min_seconds"])
+            reply = {}
+        else:
+            reply = {"seconds": timer()}
+        print(json.dumps(reply), flush=True)
+
+
+# ------------------------------------------------------------------ measuring
+def measure_shape(shape, torch, skx, args):
+    """One result row: GFLOP/s, % of peak and the fastmlp ratios for every library."""
+    a, b, out = operands(shape)
+    timers = {name: _common.local_timer(fn, args.min_seconds) for name, fn in local_calls(a, b, out, torch).items()}
+    if skx is not None:
+        timers[SKX] = skx.timer(shape)
+    seconds = _common.best_of(timers, args.rounds)
+    gflops = {name: shape.flops() / s / 1e9 for name, s in seconds.items()}
+    peak = {name: _common.percent_of_peak(g, THREADS, args.peak_gflops) for name, g in gflops.items()}
+    return {"shape": shape.label, "m": shape.m, "n": shape.n, "k": shape.k, "trans_a": shape.trans_a,
+            "trans_b": shape.trans_b, "gflops": gflops, "percent_of_peak": peak, "ratios": _common.ratios(gflops)}
+
+
+def print_table(rows, names):
+    """One line per shape: GFLOP/s per library, fastmlp's % of peak, then the fastmlp ratios."""
+    fmt, others = _common.fmt, [n for n in names if n != "fastmlp"]
+    _common.print_table(
+        ["shape", "m", "n", "k"] + names + ["fm %peak"] + [f"fm/{n}" for n in others],
+        [[r["shape"], r["m"], r["n"], r["k"]] + [fmt(r["gflops"].get(n), ".1f") for n in names]
+         + [fmt(r["percent_of_peak"]["fastmlp"], ".0f")] + [fmt(r["ratios"].get(f"fastmlp/{n}"), ".2f") for n in others]
+         for r in rows],
+        note="(GFLOP/s; fm/x > 1: fastmlp faster)")
+
+
+def plot(rows, names, path, peak):
+    """Top: GFLOP/s against n on the squares, with the peak; bottom: bars on the MLP shapes."""
+    fig, (top, bottom) = _common.figure(2, width=14.0, height=5.0)
+    if fig is None:
+        return None
+    squares = [r for r in rows if r["shape"].startswith("square")]
+    mlp = [r for r in rows if not r["shape"].startswith("square")]
+    threads = f"{THREADS} thread{'s' if THREADS > 1 else ''}"
+    _common.line_panel(top, [r["n"] for r in squares], {n: [r["gflops"].get(n) for r in squares] for n in names},
+                       "n (square n x n x n)", "GFLOP/s", f"Square GEMM, {threads}", hline=peak)
+    _common.bar_panel(bottom, [r["shape"] for r in mlp], {n: [r["gflops"].get(n) for r in mlp] for n in names},
+                      "GFLOP/s (log scale)", f"The reference MLPs' backprop products (batch x in -> out), {threads}")
+    return _common.save_figure(fig, path)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
+    _common.add_common_args(parser)
     parser.add_argument("--min-seconds", type=float, default=0.2, help="timing window per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the best median is kept")
+    parser.add_argument("--quick", action="store_true", help="smoke test: --min-seconds 0.02 --rounds 1")
+    parser.add_argument("--no-skx", action="store_true", help="skip NumPy with OPENBLAS_CORETYPE=SKYLAKEX")
+    parser.add_argument("--serve-skx", action="store_true", help=argparse.SUPPRESS)  # internal: serve_skx
     args = parser.parse_args()
-    fm.set_num_threads(THREADS)
-    if torch is not None:
-        torch.set_num_threads(THREADS)
-    info = _common.machine_info(THREADS, CPUS, _common.limit_blas(THREADS))
-    print(f"threads={THREADS} pinned to CPUs {CPUS}; fastmlp kernel {info['fastmlp_isa']}; {info['cpu']}")
-    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each")
+    if args.serve_skx:
+        return serve_skx()
+    if args.quick:
+        args.min_seconds, args.rounds = 0.02, 1
+    torch = _common.optional_module("torch")
     if torch is None:
-        print("(torch not importable: its columns are NaN)")
-    rows = measure(args.min_seconds, args.rounds)
-    print_table(rows)
-    settings = {"min_seconds": args.min_seconds, "rounds": args.rounds}
-    path = _common.write_json(f"gemm_{THREADS}t.json", {"machine": info, "settings": settings, "results": rows})
+        print("(torch skipped: not importable; its columns print as '-')")
+    info = _common.start(THREADS, CPUS)
+    skx = None if args.no_skx else SkylakexNumpy(args.min_seconds)
+    if skx is not None:
+        info["numpy_skx_blas_pools"] = skx.blas_pools
+    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each; "
+          f"peak {args.peak_gflops:g} GFLOP/s per core")
+    try:
+        rows = [measure_shape(shape, torch, skx, args) for shape in shapes()]
+    finally:
+        if skx is not None:
+            skx.close()
+    names = [n for n in ("fastmlp", "numpy", SKX, "torch") if n in rows[0]["gflops"]]
+    print_table(rows, names)
+    settings = {"min_seconds": args.min_seconds, "rounds": args.rounds, "peak_gflops_per_core": args.peak_gflops}
+    path = _common.write_json(args.results_dir, f"gemm_{THREADS}t.json",
+                              {"machine": info, "settings": settings, "results": rows})
     print(f"wrote {path}")
+    png = plot(rows, names, path[: -len(".json")] + ".png", args.peak_gflops * THREADS)
+    if png:
+        print(f"wrote {png}")
 
 
 if __name__ == "__main__":
