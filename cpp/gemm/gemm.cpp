@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "fastmlp/gemm.hpp"
+#include "gemm/gemv.hpp"
 #include "gemm/microkernel.hpp"
 #include "gemm/packing.hpp"
 #include "runtime/aligned_buffer.hpp"
@@ -87,6 +88,14 @@ void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStr
   }
 
   FlushDenormalsGuard flush_denormals;
+  // One column of C would fill one column of a register tile and leave the rest padding: 1/32 of
+  // the AVX-512 kernel's work useful. A matrix-vector loop does it without packing. (Not for
+  // m == 1: a row's result would then depend on how many rows came with it, and predict would
+  // differ between a single sample and a batch.)
+  if (n == 1) {
+    gemv(m, k, alpha, a, b, beta, c);
+    return;
+  }
   const KernelConfig& cfg = active_kernel();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   ThreadPool& pool = ThreadPool::global();

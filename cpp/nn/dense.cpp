@@ -1,6 +1,7 @@
 #include "nn/dense.hpp"
 
 #include "fastmlp/gemm.hpp"
+#include "gemm/gemv.hpp"
 
 namespace fastmlp {
 
@@ -26,8 +27,13 @@ void dense_backward(const DenseShape& s, const Activation& act, const float* x, 
     const float* row = dz + r * s.out;
     for (index_t j = 0; j < s.out; ++j) db[j] += row[j];
   }
-  // dW (out, in) = dZ^T (out, batch) X (batch, in)
-  gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 0.0f, row_major(dw, s.in));
+  // dW (out, in) = dZ^T (out, batch) X (batch, in). With one output that is one row: computed as
+  // the column dW^T (in, 1) = X^T (in, batch) dZ (batch, 1), a matrix-vector product.
+  if (s.out == 1)
+    gemv(s.in, s.batch, 1.0f, row_major_transposed(x, s.in), row_major(dz, 1), 0.0f, row_major(dw, 1));
+  else
+    gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 0.0f,
+         row_major(dw, s.in));
   // dX (batch, in) = dZ (batch, out) W (out, in)
   if (dx) gemm(s.batch, s.in, s.out, 1.0f, row_major(dz, s.out), row_major(w, s.in), 0.0f, row_major(dx, s.in));
 }
