@@ -19,6 +19,7 @@ import pytest
 import safetensors
 
 import fastmlp as fm
+import fastmlp._atomic
 from fastmlp import io as fmio
 
 TEMP_NAME = re.compile(r"^\.model\.safetensors\..+" + re.escape(fmio.TEMP_SUFFIX) + "$")
@@ -254,7 +255,7 @@ def test_save_into_an_unwritable_directory_raises_permission_error(previous, mon
     def mkdtemp(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied", os.path.join(kwargs["dir"], ".x"))
 
-    monkeypatch.setattr(fmio.tempfile, "mkdtemp", mkdtemp)
+    monkeypatch.setattr(fastmlp._atomic.tempfile, "mkdtemp", mkdtemp)
     with pytest.raises(PermissionError, match=r"cannot save the model \(Permission denied\)") as info:
         _model(2).save(path)
     assert info.value.filename == str(path)

@@ -30,11 +30,9 @@ import errno
 import json
 import math
 import os
-import shutil
 import stat
 import struct
 import sys
-import tempfile
 import zlib
 from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Union
 
@@ -42,6 +40,7 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from . import _checkpoint, _core
+from ._atomic import TEMP_SUFFIX, write_atomically
 from . import activations as _activations
 from . import initializers as _initializers
 
@@ -55,7 +54,6 @@ FORMAT_VERSION = 1
 SUPPORTED_VERSIONS = ("1",)
 #: Suffix of the temporary folder a save writes into next to its target (``.<name>.<random>.fastmlp-tmp``).
 #: One can only be left behind when the saving process was killed; it is safe to delete.
-TEMP_SUFFIX = ".fastmlp-tmp"
 
 # Limits on what a file may declare. Real fastmlp headers are a few hundred bytes per layer.
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -235,46 +233,6 @@ def _tensor_names(model: "Sequential") -> List[str]:
 
 
 # =============================================================================== save
-def _new_file_mode(path: str) -> int:
-    """The permission bits a plain ``open(path, "wb")`` would leave: those of the file it
-    overwrites, or 0o666 minus the umask for a new file (temporary files are created 0o600)."""
-    try:
-        st = os.stat(path)
-        if stat.S_ISREG(st.st_mode):
-            return stat.S_IMODE(st.st_mode)
-    except OSError:
-        pass
-    umask: Optional[int] = None
-    try:  # Linux >= 4.7 reports it without changing it
-        with open("/proc/self/status", encoding="ascii", errors="replace") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    umask = int(line.split()[1], 8)
-                    break
-    except (OSError, ValueError, IndexError):
-        pass
-    if umask is None:
-        umask = os.umask(0o022)
-        os.umask(umask)
-    return 0o666 & ~umask
-
-
-def _fsync_directory(directory: str) -> None:
-    """Makes a rename in `directory` durable. Best effort: not every platform or file system can
-    open or fsync a directory."""
-    flags = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-    try:
-        fd = os.open(directory, flags)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) -> None:
     """Writes `model` (architecture and weights; for a compiled model with `include_optimizer`,
     also its training state: loss, optimizer configuration and state, metrics, clipping, learning
@@ -324,43 +282,15 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
             params.append(optimizer_tensors[name])
         metadata[_checkpoint.KEY] = json.dumps(training)
     metadata["weights_crc32"] = _crc32(architecture, params)
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    if len(os.fsencode(base)) > 100:  # keep the temporary name under NAME_MAX
-        base = base[:24]
-    tmpdir: Optional[str] = None
-    try:
-        # A private folder rather than a temporary file: safetensors may itself write through a
-        # temporary file of its own (".tmpXXXXXX") in the target's directory; inside our folder, a
-        # killed save can only leave things users recognise as ours.
-        tmpdir = tempfile.mkdtemp(prefix=f".{base}.", suffix=TEMP_SUFFIX, dir=directory)
-        tmp = os.path.join(tmpdir, "model.safetensors")
-        mode = _new_file_mode(path)
+    def write(tmp: str) -> None:
         try:
             save_file(tensors, tmp, metadata=metadata)
         except OSError:
             raise
         except Exception as exc:  # safetensors reports I/O failures as SafetensorError
             raise OSError(errno.EIO, f"writing {tmp!r} failed: {exc}", tmp) from exc
-        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        try:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if exc.errno is None:
-            raise OSError(f"cannot save the model to {path!r}: {exc}") from exc
-        # OSError(errno, ...) builds the matching subclass (FileNotFoundError, PermissionError, ...)
-        raise OSError(exc.errno, f"cannot save the model ({exc.strerror})", path) from exc
-    finally:
-        if tmpdir is not None:
-            shutil.rmtree(tmpdir, ignore_errors=True)
-    _fsync_directory(directory)
+
+    write_atomically(path, write, "save the model")
 
 
 # =============================================================================== load

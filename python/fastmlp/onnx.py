@@ -32,15 +32,14 @@ run the file.
 
 from __future__ import annotations
 
-import errno
 import math
 import os
-import tempfile
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
 from . import activations as _activations
+from ._atomic import write_atomically
 from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm
 
 __all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET"]
@@ -51,7 +50,6 @@ DEFAULT_OPSET = 20
 #: The oldest opset ``export`` writes: the first with ``LayerNormalization``.
 MIN_OPSET = 17
 
-_TEMP_SUFFIX = ".fastmlp-tmp"
 _PROTOBUF_LIMIT = 2**31 - 1  # a serialized ModelProto must stay below 2 GiB
 
 # SELU's constants, as in PyTorch (ONNX's defaults are the same numbers rounded to float32).
@@ -250,46 +248,9 @@ def _build_graph(g: _GraphBuilder, model: Any, params: List[np.ndarray], buffers
     return x
 
 
-def _write_atomically(data: bytes, path: str) -> None:
-    """Writes `data` to a temporary file next to `path`, fsyncs it and renames it over `path`."""
-    from .io import _fsync_directory, _new_file_mode
-
-    directory = os.path.dirname(os.path.abspath(path))
-    base = os.path.basename(path)
-    if len(os.fsencode(base)) > 100:  # keep the temporary name under NAME_MAX
-        base = base[:24]
-    tmp: Optional[str] = None
-    try:
-        if os.path.isdir(path):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        mode = _new_file_mode(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=_TEMP_SUFFIX, dir=directory)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            if hasattr(os, "fchmod"):
-                os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if not hasattr(os, "fchmod"):
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        if exc.errno is None:
-            raise OSError(f"cannot export the model to {path!r}: {exc}") from exc
-        # OSError(errno, ...) builds the matching subclass (FileNotFoundError, PermissionError, ...)
-        raise OSError(exc.errno, f"cannot export the model to ONNX ({exc.strerror})", path) from exc
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-    _fsync_directory(directory)
+def _write_bytes(data: bytes, path: str) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
@@ -393,4 +354,5 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     # The oldest IR version that can hold this opset, so older runtimes can load the file.
     proto.ir_version = helper.find_min_ir_version_for(opset_imports)
     onnx.checker.check_model(proto, full_check=True)
-    _write_atomically(proto.SerializeToString(), path)
+    data = proto.SerializeToString()
+    write_atomically(path, lambda tmp: _write_bytes(data, tmp), "export the model to ONNX")

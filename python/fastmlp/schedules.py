@@ -28,7 +28,7 @@ from ._validation import float32_number, non_negative_float32, non_negative_int,
 from .callbacks import Callback
 
 if TYPE_CHECKING:
-    from .model import Sequential
+    from .model import Sequential  # noqa: F401  (string annotations)
 
 __all__ = [
     "LRSchedule",
