@@ -240,7 +240,7 @@ class LearningRateScheduler(Callback):
         from ._validation import non_negative_float32
 
         assert self.model is not None
-        current = self.model._get_learning_rate()
+        current = self.model.learning_rate
         lr = self.schedule(epoch, current) if self._two_args else self.schedule(epoch)
         if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
             raise TypeError(f"the schedule must return a number (the learning rate), got {lr!r} for epoch {epoch}")
@@ -248,13 +248,13 @@ class LearningRateScheduler(Callback):
             lr = non_negative_float32("learning rate returned by the schedule", lr)
         except ValueError as exc:
             raise ValueError(f"{exc} (epoch {epoch})") from None
-        self.model._set_learning_rate(lr)
+        self.model.learning_rate = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.", file=sys.stdout, flush=True)
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
         assert self.model is not None
-        logs["learning_rate"] = self.model._get_learning_rate()
+        logs["learning_rate"] = self.model.learning_rate
 
 
 class CSVLogger(Callback):

@@ -464,16 +464,6 @@ class Sequential:
     def num_params(self) -> int:
         return int(self._require_built().num_params)
 
-    def _get_learning_rate(self) -> float:
-        """The optimizer's current learning rate (the float32 value the core uses)."""
-        self._require_compiled("reading the learning rate")
-        return float(self._require_built().learning_rate)
-
-    def _set_learning_rate(self, lr: float) -> None:
-        """Changes the optimizer's learning rate, keeping its state (as ``param_group["lr"] = lr``)."""
-        self._require_compiled("setting the learning rate")
-        self._require_built().set_learning_rate(non_negative_float32("lr", lr))
-
     def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
         """(mean loss, gradient copies laid out as parameters()) on validated arrays, in inference
         mode (dropout off), without changing the weights or the optimizer state. Overwrites
