@@ -107,6 +107,24 @@ def test_gemm_alpha_beta(alpha, beta, trans_a, trans_b):
     assert np.all(err <= 4e-6 * scale + ref.gemm_atol(k, 0.1))
 
 
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("n,k", [(1, 1), (33, 7), (64, 300), (95, 513)])
+def test_in_place_and_packed_paths_agree_bitwise(n, k, trans_a, trans_b):
+    # Products of up to 256 rows read A (and B when its rows are contiguous) in place; taller ones
+    # pack both. Every element must come out the same either way: a row of a batch may not depend
+    # on the batch's size. Rows 0..255 of a 300-row product (packed) against a 256-row one (in
+    # place), and each against a 1-row and a 13-row product (in place, A's edge sliver packed).
+    rng = np.random.default_rng(n * 1000 + k)
+    a, b = _operands(rng, 300, n, k, trans_a, trans_b)
+    c_tall = np.empty((300, n), dtype=np.float32)
+    _core.gemm(a, b, c_tall, trans_a=trans_a, trans_b=trans_b)
+    for rows in (256, 13, 1):
+        a_rows = a[:, :rows] if trans_a else a[:rows]
+        c = np.empty((rows, n), dtype=np.float32)
+        _core.gemm(np.ascontiguousarray(a_rows), b, c, trans_a=trans_a, trans_b=trans_b)
+        np.testing.assert_array_equal(c, c_tall[:rows])
+
+
 def test_gemm_beta_zero_overwrites_nan_and_inf():
     rng = np.random.default_rng(7)
     a, b = _uniform(rng, (17, 31)), _uniform(rng, (31, 13))

@@ -24,6 +24,9 @@ GEMM_CASES = [  # (m, n, k, trans_a, trans_b)
     (65, 17, 129, True, True),
     (129, 63, 16, False, False),
     (2, 257, 3, False, False),
+    # more than 256 rows: the packed path (fewer rows take the in-place one), k over one slice
+    (300, 45, 270, False, True),
+    (257, 70, 33, True, False),
 ]
 
 CHILD = r"""

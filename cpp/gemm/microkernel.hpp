@@ -15,12 +15,22 @@
 // - kc may be 0: then the product is zero and C becomes beta * C (0 when beta == 0).
 // - Each element is accumulated over p = 0 .. kc-1 in order, so results do not depend on where
 //   the tile sits in C (this is what makes threaded results bitwise reproducible).
+//
+// The in-place variant computes the same tile, with the same arithmetic in the same order (so the
+// two give bitwise equal C), from operands that need not be packed:
+// - a: element (i, p) of the sliver of A at a[i * rs_a + p * cs_a]; all MR rows must be readable
+//   (the driver packs an edge sliver of fewer rows instead);
+// - b: row p of the sliver of B at b[p * rs_b], NR contiguous floats; all NR must be readable.
+// A packed panel is the case rs_a = 1, cs_a = MR, rs_b = NR; no alignment is assumed.
 #include "fastmlp/types.hpp"
 
 namespace fastmlp {
 
 using MicroKernel = void (*)(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c,
                              index_t cs_c, index_t m, index_t n, float alpha, float beta);
+using InPlaceMicroKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a, const float* b,
+                                    index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
+                                    float alpha, float beta);
 
 // One instruction set's micro-kernel and the block sizes tuned for it (the BLIS cache blocking):
 //   mr x nr  register tile of the micro-kernel,
@@ -35,6 +45,7 @@ struct KernelConfig {
   int mc;
   int nc;
   MicroKernel kernel;
+  InPlaceMicroKernel kernel_in_place;
 };
 
 KernelConfig kernel_config_generic();

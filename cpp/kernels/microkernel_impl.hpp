@@ -23,8 +23,20 @@ struct TileKernel {
 
   static void run(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c, index_t cs_c,
                   index_t m, index_t n, float alpha, float beta) {
-    const float* a = static_cast<const float*>(__builtin_assume_aligned(a_panel, 64));
-    const float* b = static_cast<const float*>(__builtin_assume_aligned(b_panel, 64));
+    compute(kc, static_cast<const float*>(__builtin_assume_aligned(a_panel, 64)), 1, MR,
+            static_cast<const float*>(__builtin_assume_aligned(b_panel, 64)), NR, c, rs_c, cs_c, m, n, alpha, beta);
+  }
+
+  static void run_in_place(index_t kc, const float* a, index_t rs_a, index_t cs_a, const float* b, index_t rs_b,
+                           float* c, index_t rs_c, index_t cs_c, index_t m, index_t n, float alpha, float beta) {
+    compute(kc, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, m, n, alpha, beta);
+  }
+
+  // Inlined into both entry points, so the packed one keeps its constant strides.
+  __attribute__((always_inline)) static inline void compute(index_t kc, const float* a, index_t rs_a, index_t cs_a,
+                                                            const float* b, index_t rs_b, float* c, index_t rs_c,
+                                                            index_t cs_c, index_t m, index_t n, float alpha,
+                                                            float beta) {
 
     // The accumulators: MR * NV vector registers once the loops below are unrolled.
     Vec acc[MR][NV];
@@ -39,12 +51,12 @@ struct TileKernel {
       for (int v = 0; v < NV; ++v) bv[v] = load(b + v * VL);
 #pragma GCC unroll 32
       for (int i = 0; i < MR; ++i) {
-        const float ai = a[i];
+        const float ai = a[i * rs_a];
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) acc[i][v] += ai * bv[v];  // one FMA with -ffp-contract=fast
       }
-      a += MR;
-      b += NR;
+      a += cs_a;
+      b += rs_b;
     }
 
     if (m == MR && n == NR && cs_c == 1) {
@@ -64,9 +76,13 @@ struct TileKernel {
       return;
     }
 
-    // Edge tile or strided C: go through a small buffer and touch only the m x n corner.
+    // Edge tile or strided C: go through a small buffer and touch only the m x n corner. (Fully
+    // unrolled like the loops above: indexing acc with a loop variable anywhere would make GCC keep
+    // the whole accumulator array in memory and spill it after the k loop even for full tiles.)
     alignas(64) float tile[MR][NR];
+#pragma GCC unroll 32
     for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) store(&tile[i][v * VL], acc[i][v]);
     for (index_t i = 0; i < m; ++i) {
       for (index_t j = 0; j < n; ++j) {

@@ -8,7 +8,7 @@ KernelConfig kernel_config_avx2() {
   using Tile = kernels::TileKernel<6, 2, 8>;
   // kc * nr * 4 B = 16 KiB of B per micro-panel (a third of a 48 KiB L1d);
   // mc * kc * 4 B = 144 KiB of packed A in L2.
-  return {"avx2", 6, Tile::NR, /*kc=*/256, /*mc=*/144, /*nc=*/3072, &Tile::run};
+  return {"avx2", 6, Tile::NR, /*kc=*/256, /*mc=*/144, /*nc=*/3072, &Tile::run, &Tile::run_in_place};
 }
 
 }  // namespace fastmlp
