@@ -79,8 +79,8 @@ void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float
 
 // The path for small products, where packing would cost as much as the multiply (on 64 x 64 x 64
 // it took about a third of the time): A is read in place, never packed, and B too when its rows are
-// contiguous. Only the edge slivers are packed, since the micro-kernel reads whole MR x NR tiles:
-// A's last rows when m is not a multiple of MR, B's last columns when n is not one of NR. B with
+// contiguous. Only edge slivers are packed, since a micro-kernel reads whole tiles: A's last rows
+// when no edge tile fits them exactly, and B's last columns when n is not a multiple of NR. B with
 // strided rows (X W^T in a forward pass) is packed whole, once per k slice. The loops and the
 // arithmetic are those of gemm_serial, so both paths give bitwise the same C.
 void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
@@ -91,6 +91,17 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
   buf.b.ensure((b_in_place ? cfg.nr : round_up(n, cfg.nr)) * std::min<index_t>(cfg.kc, k));
   const index_t m_full = m / cfg.mr * cfg.mr;
   const index_t n_full = n / cfg.nr * cfg.nr;
+  // The last m - m_full rows: the shortest tile that holds them, read in place when they fill it.
+  const index_t m_edge = m - m_full;
+  int edge_rows = cfg.mr;
+  InPlaceMicroKernel edge_kernel = cfg.kernel_in_place;
+  for (const KernelConfig::EdgeKernel& e : cfg.edge) {
+    if (e.rows >= m_edge && e.rows < edge_rows) {
+      edge_rows = e.rows;
+      edge_kernel = e.kernel;
+    }
+  }
+  const bool edge_in_place = m_edge == edge_rows;
 
   for (index_t pc = 0; pc < k; pc += cfg.kc) {
     const index_t kc = std::min<index_t>(cfg.kc, k - pc);
@@ -99,7 +110,8 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
       pack_b(kc, n, {&b(pc, 0), b.row_stride, b.col_stride}, cfg.nr, buf.b.data());
     else if (n_full < n)
       pack_b(kc, n - n_full, {&b(pc, n_full), b.row_stride, b.col_stride}, cfg.nr, buf.b.data());
-    if (m_full < m) pack_a(m - m_full, kc, {&a(m_full, pc), a.row_stride, a.col_stride}, cfg.mr, buf.a.data());
+    if (m_edge > 0 && !edge_in_place)
+      pack_a(m_edge, kc, {&a(m_full, pc), a.row_stride, a.col_stride}, edge_rows, buf.a.data());
 
     for (index_t jr = 0; jr < n; jr += cfg.nr) {
       const index_t nr = std::min<index_t>(cfg.nr, n - jr);
@@ -114,9 +126,12 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
         if (ir < m_full)
           cfg.kernel_in_place(kc, &a(ir, pc), a.row_stride, a.col_stride, b_sliver, rs_b, c_tile, c.row_stride,
                               c.col_stride, cfg.mr, nr, alpha, beta_slice);
+        else if (edge_in_place)
+          edge_kernel(kc, &a(ir, pc), a.row_stride, a.col_stride, b_sliver, rs_b, c_tile, c.row_stride,
+                      c.col_stride, m_edge, nr, alpha, beta_slice);
         else
-          cfg.kernel_in_place(kc, buf.a.data(), 1, cfg.mr, b_sliver, rs_b, c_tile, c.row_stride, c.col_stride,
-                              m - m_full, nr, alpha, beta_slice);
+          edge_kernel(kc, buf.a.data(), 1, edge_rows, b_sliver, rs_b, c_tile, c.row_stride, c.col_stride, m_edge,
+                      nr, alpha, beta_slice);
       }
     }
   }

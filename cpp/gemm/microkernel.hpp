@@ -46,6 +46,12 @@ struct KernelConfig {
   int nc;
   MicroKernel kernel;
   InPlaceMicroKernel kernel_in_place;
+  // Shorter tiles (fewer rows, same nr) for the last rows of an in-place product, smallest first;
+  // rows == 0 ends the list. With them 64 rows cost 5 x 12 + 4, not 6 x 12 with 8 rows of padding.
+  struct EdgeKernel {
+    int rows;
+    InPlaceMicroKernel kernel;
+  } edge[2];
 };
 
 KernelConfig kernel_config_generic();

@@ -8,7 +8,15 @@ KernelConfig kernel_config_avx2() {
   using Tile = kernels::TileKernel<6, 2, 8>;
   // kc * nr * 4 B = 16 KiB of B per micro-panel (a third of a 48 KiB L1d);
   // mc * kc * 4 B = 144 KiB of packed A in L2.
-  return {"avx2", 6, Tile::NR, /*kc=*/256, /*mc=*/144, /*nc=*/3072, &Tile::run, &Tile::run_in_place};
+  return {"avx2",
+          6,
+          Tile::NR,
+          /*kc=*/256,
+          /*mc=*/144,
+          /*nc=*/3072,
+          &Tile::run,
+          &Tile::run_in_place,
+          {{2, &kernels::TileKernel<2, 2, 8>::run_in_place}, {4, &kernels::TileKernel<4, 2, 8>::run_in_place}}};
 }
 
 }  // namespace fastmlp

@@ -6,7 +6,7 @@ namespace fastmlp {
 
 KernelConfig kernel_config_generic() {
   using Tile = kernels::TileKernel<4, 2, 4>;
-  return {"generic", 4, Tile::NR, /*kc=*/256, /*mc=*/128, /*nc=*/2048, &Tile::run, &Tile::run_in_place};
+  return {"generic", 4, Tile::NR, /*kc=*/256, /*mc=*/128, /*nc=*/2048, &Tile::run, &Tile::run_in_place, {}};
 }
 
 }  // namespace fastmlp
