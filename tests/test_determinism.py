@@ -3,7 +3,8 @@ every tensor of ``parameters()``) and predictions after ``fit``
 
 - when the same training is run twice in one process,
 - with 1, 2 and 3 kernel threads (the GEMM splits output rows/columns among threads but every
-  element keeps the same reduction order),
+  element keeps the same reduction order; the big model's ~790k parameters are also enough for the
+  optimizer update to be split, at 2^16 parameters per thread),
 - in separate Python processes (``FASTMLP_NUM_THREADS`` 1 and 2), compared through ``.npz`` files,
 - with the AVX2 and the AVX-512 GEMM kernel (``FASTMLP_ISA``), on a CPU that has both,
 

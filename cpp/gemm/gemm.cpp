@@ -18,10 +18,12 @@ namespace {
 // cores: with 64^3, M-mnist training (128x256x784 products) ran 15% slower on 2 threads than on 1.
 constexpr double kMinWorkPerThread = 256.0 * 256.0 * 256.0;
 
-// Products with at most this many rows take the in-place path (gemm_in_place). Measured with
-// bench/gemm.py on Zen 5: in place was 5-20% faster up to 256 rows (more where n is small, as in
-// a 10-class output layer) and 10-30% slower from 512, where packed A panels pay for themselves.
-constexpr index_t kInPlaceMaxRows = 256;
+// Products whose A has at most this many elements take the in-place path (gemm_in_place), which
+// rereads A from where it lies for every sliver of B. Measured with bench/gemm.py on Zen 5, it was
+// 5-20% faster on the small products of the reference MLPs (up to 256 x 256, more where n is
+// small, as in a 10-class output layer) and up to 40% slower on large ones such as 256 x 1024 rows
+// of 4 KiB stride, whose rows fall into the same L1 sets, where packed A panels pay for themselves.
+constexpr index_t kInPlaceMaxElementsOfA = 256 * 256;
 
 index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }
 
@@ -140,7 +142,7 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
 void gemm_one_thread(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
                      ConstStrided b, float beta, Strided c) {
   // n <= nc: the in-place path packs a strided B whole.
-  if (m <= kInPlaceMaxRows && n <= cfg.nc)
+  if (m * k <= kInPlaceMaxElementsOfA && n <= cfg.nc)
     gemm_in_place(cfg, m, n, k, alpha, a, b, beta, c);
   else
     gemm_serial(cfg, m, n, k, alpha, a, b, beta, c);

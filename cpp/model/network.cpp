@@ -1,6 +1,7 @@
 #include "model/network.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <new>
@@ -13,9 +14,24 @@
 #include "nn/layer_norm.hpp"
 #include "nn/regularizers.hpp"
 #include "runtime/finite.hpp"
+#include "runtime/thread_pool.hpp"
 
 namespace fastmlp {
 namespace {
+
+// Threads share the optimizer update and the gradient check only for models with at least this
+// many parameters per thread: below, waking a thread costs more than it saves. In L-wide (8.4M
+// parameters) the single-threaded Adam update was ~7% of a step and capped 2-thread scaling.
+constexpr std::int64_t kMinParamsPerThread = 1 << 16;
+constexpr std::int64_t kParamsAlign = 16;  // one cache line of floats per range start
+
+bool all_finite_parallel(const float* data, index_t n) {
+  std::atomic<bool> finite{true};
+  parallel_ranges(n, kMinParamsPerThread, kParamsAlign, [&](std::int64_t begin, std::int64_t end) {
+    if (!all_finite(data + begin, end - begin)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load();
+}
 
 // Distinct streams for the three uses of randomness, so that e.g. adding dropout does not change
 // the initial weights or the shuffling order.
@@ -262,14 +278,17 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
   // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
   // checked before any parameter moves, so a diverging step leaves weights and optimizer state
   // untouched; this is why the update is not interleaved with the backward pass.
-  if (!all_finite(grads_.data(), grads_.size())) {
+  if (!all_finite_parallel(grads_.data(), grads_.size())) {
     result.diverged = true;
     return result;
   }
   if (clip_norm_ > 0.0f) clip_grad_norm(grads_.data(), grads_.size(), clip_norm_);
   if (clip_value_ > 0.0f) clip_grad_value(grads_.data(), grads_.size(), clip_value_);
   optimizer_.begin_step();
-  optimizer_.update(0, grads_.size(), params_.data(), grads_.data());
+  // The update is element-wise: split over the threads, it gives the same bits as on one.
+  parallel_ranges(grads_.size(), kMinParamsPerThread, kParamsAlign, [&](std::int64_t begin, std::int64_t end) {
+    optimizer_.update(begin, end - begin, params_.data(), grads_.data());
+  });
   if (has_batch_norm_) update_running_stats(rows);  // only for a step that was taken
   return result;
 }

@@ -184,4 +184,23 @@ void ThreadPool::run(int n_tasks, const std::function<void(int)>& fn) {
 int get_num_threads() { return ThreadPool::global().num_threads(); }
 void set_num_threads(int n) { ThreadPool::global().set_num_threads(n); }
 
+void parallel_ranges(std::int64_t n, std::int64_t min_per_thread, std::int64_t align,
+                     const std::function<void(std::int64_t, std::int64_t)>& fn) {
+  if (n <= 0) return;
+  ThreadPool& pool = ThreadPool::global();
+  const std::int64_t wanted = std::max<std::int64_t>(1, n / std::max<std::int64_t>(1, min_per_thread));
+  const int threads = static_cast<int>(std::min<std::int64_t>(pool.num_threads(), wanted));
+  if (threads <= 1) {
+    fn(0, n);
+    return;
+  }
+  const std::int64_t per_thread = (n + threads - 1) / threads;
+  const std::int64_t chunk = (per_thread + align - 1) / align * align;
+  pool.run(threads, [&](int t) {
+    const std::int64_t begin = std::min(n, t * chunk);
+    const std::int64_t end = std::min(n, begin + chunk);
+    if (begin < end) fn(begin, end);
+  });
+}
+
 }  // namespace fastmlp

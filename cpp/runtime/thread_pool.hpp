@@ -61,4 +61,11 @@ class ThreadPool {
 int get_num_threads();
 void set_num_threads(int n);
 
+// Element-wise work over [0, n) on the pool: one contiguous range per thread, each of at least
+// min_per_thread elements (fewer threads when n is small: waking one costs microseconds) and
+// starting at a multiple of `align`. fn(begin, end) must treat every element independently, so
+// the result does not depend on the split.
+void parallel_ranges(std::int64_t n, std::int64_t min_per_thread, std::int64_t align,
+                     const std::function<void(std::int64_t, std::int64_t)>& fn);
+
 }  // namespace fastmlp
