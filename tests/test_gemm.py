@@ -125,6 +125,68 @@ def test_in_place_and_packed_paths_agree_bitwise(n, k, trans_a, trans_b):
         np.testing.assert_array_equal(c, c_tall[:rows])
 
 
+def _unfused_epilogue(c, bias, relu):
+    """What the dense layer did before fusion: float32 add of the bias, then x > 0 ? x : 0."""
+    if bias is not None:
+        c = (c + bias[None, :]).astype(np.float32)
+    if relu:
+        c = np.where(c > 0, c, np.float32(0)).astype(np.float32)
+    return c
+
+
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", [(1, 1, 1), (1, 33, 7), (13, 1, 300), (64, 64, 32), (65, 97, 129),
+                                   (300, 45, 270), (17, 257, 513)])
+@pytest.mark.parametrize("bias,relu", [(True, False), (True, True), (False, True)])
+def test_gemm_fused_epilogue_equals_gemm_then_bias_and_relu(m, n, k, trans_a, trans_b, bias, relu):
+    # Every path: in place (small A) and packed (300 rows), one and two k slices (kc = 256), edge
+    # tiles, the matrix-vector path (n == 1). Bitwise equal to the unfused steps, and the epilogue
+    # applied once even when k takes several slices.
+    rng = np.random.default_rng(m * 7919 + n * 31 + k)
+    a, b = _operands(rng, m, n, k, trans_a, trans_b)
+    bias_row = _uniform(rng, (n,)) if bias else None
+    fused = np.full((m, n), np.nan, dtype=np.float32)  # beta == 0: NaN in c must not survive
+    _core.gemm_fused(a, b, fused, bias=bias_row, relu=relu, trans_a=trans_a, trans_b=trans_b)
+    plain = np.empty((m, n), dtype=np.float32)
+    _core.gemm(a, b, plain, trans_a=trans_a, trans_b=trans_b)
+    np.testing.assert_array_equal(fused, _unfused_epilogue(plain, bias_row, relu))
+    if relu:
+        assert (fused >= 0).all()
+        if m * n >= 16:  # the ReLU really cut something, and left something
+            assert (fused == 0).any() and (fused > 0).any()
+    expected = ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+    if bias:
+        expected = expected + bias_row[None, :].astype(np.float64)
+    if relu:
+        expected = np.maximum(expected, 0.0)
+    _assert_gemm_close(fused, expected, a, b, k, trans_a, trans_b, c_scale=np.abs(bias_row)[None, :] if bias else None)
+
+
+@pytest.mark.parametrize("m,k", [(96, 512), (300, 300)])  # the in-place and the packed path
+def test_gemm_fused_bias_follows_the_columns_each_thread_gets(m, k):
+    # m x 2048 x k runs on two or three threads split by columns: each thread's tiles must read the
+    # bias from its own first column on. A column-major c is the transposed problem, whose bias
+    # runs along rows and is applied after the product. (conftest restores the thread count.)
+    rng = np.random.default_rng(5)
+    a, b = _uniform(rng, (m, k)), _uniform(rng, (k, 2048))
+    bias_row = _uniform(rng, (2048,))
+    plain = np.empty((m, 2048), dtype=np.float32)
+    _core.gemm(a, b, plain)
+    expected = _unfused_epilogue(plain, bias_row, True)
+    for threads in (1, 2, 3):
+        fm.set_num_threads(threads)
+        for order in ("C", "F"):
+            fused = np.full((m, 2048), np.nan, dtype=np.float32, order=order)
+            _core.gemm_fused(a, b, fused, bias=bias_row, relu=True)
+            np.testing.assert_array_equal(fused, expected)
+
+
+def test_gemm_fused_rejects_a_bias_of_the_wrong_length():
+    a, b, c = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32), np.empty((3, 5), np.float32)
+    with pytest.raises(ValueError, match="bias"):
+        _core.gemm_fused(a, b, c, bias=np.ones(4, np.float32))
+
+
 def test_gemm_beta_zero_overwrites_nan_and_inf():
     rng = np.random.default_rng(7)
     a, b = _uniform(rng, (17, 31)), _uniform(rng, (31, 13))

@@ -1,4 +1,8 @@
 #include <algorithm>
+#include <functional>
+#include <optional>
+
+#include <pybind11/stl.h>
 
 #include "bindings/common.hpp"
 #include "fastmlp/gemm.hpp"
@@ -41,11 +45,11 @@ ArrayOperand operand(const py::array& a, const char* name) {
 
 bool overlaps(const ArrayOperand& x, const ArrayOperand& y) { return x.lo < y.hi && y.lo < x.hi; }
 
-using GemmFunction = void (*)(index_t, index_t, index_t, float, ConstStrided, ConstStrided, float, Strided);
+using GemmFunction = std::function<void(index_t, index_t, index_t, float, ConstStrided, ConstStrided, float, Strided)>;
 
 // Checks the operands, then runs `fn` (the optimised gemm or the reference) without the GIL.
 void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a,
-              bool trans_b, const char* c_name = "c", GemmFunction fn = &gemm) {
+              bool trans_b, const char* c_name = "c", const GemmFunction& fn = &gemm) {
   const std::string cn = c_name;
   ArrayOperand A = operand(a, "a"), B = operand(b, "b"), C = operand(c, c_name);
   FASTMLP_REQUIRE(c.writeable(), cn + " must be writeable");
@@ -129,6 +133,27 @@ void bind_gemm(py::module_& m) {
       py::arg("trans_a") = false, py::arg("trans_b") = false,
       "c = alpha * op(a) @ op(b) + beta * c in place; 2-D float32 arrays of any strides; beta == 0 ignores c's "
       "contents.");
+  m.def(
+      "gemm_fused",
+      [](const py::array& a, const py::array& b, py::array& c, const std::optional<py::array>& bias, bool relu,
+         bool trans_a, bool trans_b) {
+        GemmEpilogue epilogue{nullptr, relu};
+        if (bias) {
+          require_ndim(*bias, 1, "bias");
+          FASTMLP_REQUIRE(is_native_float32(*bias), "bias must have dtype float32");
+          FASTMLP_REQUIRE(bias->strides(0) == static_cast<py::ssize_t>(sizeof(float)), "bias must be contiguous");
+          FASTMLP_REQUIRE(bias->shape(0) == c.shape(1), "bias must have c.shape[1] elements");
+          epilogue.bias = static_cast<const float*>(bias->data());
+        }
+        run_gemm(a, b, c, 1.0f, 0.0f, trans_a, trans_b, "c",
+                 [&](index_t m, index_t n, index_t k, float, ConstStrided av, ConstStrided bv, float, Strided cv) {
+                   gemm_fused(m, n, k, av, bv, cv, epilogue);
+                 });
+      },
+      py::arg("a"), py::arg("b"), py::arg("c"), py::arg("bias") = py::none(), py::arg("relu") = false,
+      py::arg("trans_a") = false, py::arg("trans_b") = false,
+      "c = op(a) @ op(b) + bias, then ReLU when relu, with bias and ReLU applied in the GEMM's tiles "
+      "(the dense layer's forward pass).");
   m.def(
       "gemm_reference",
       [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a, bool trans_b) {

@@ -50,7 +50,7 @@ void scale_c(index_t m, index_t n, float beta, Strided c) {
 //      jr over nr-wide slivers of the B block      (B sliver -> L1)
 //       ir over mr-tall slivers of the A block     (micro-kernel: mr x nr tile of C in registers)
 void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
-                 ConstStrided b, float beta, Strided c) {
+                 ConstStrided b, float beta, Strided c, const GemmEpilogue& ep) {
   PackBuffers& buf = thread_pack_buffers();
   buf.a.ensure(round_up(std::min<index_t>(cfg.mc, m), cfg.mr) * std::min<index_t>(cfg.kc, k));
   buf.b.ensure(round_up(std::min<index_t>(cfg.nc, n), cfg.nr) * std::min<index_t>(cfg.kc, k));
@@ -59,8 +59,10 @@ void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float
     const index_t nc = std::min<index_t>(cfg.nc, n - jc);
     for (index_t pc = 0; pc < k; pc += cfg.kc) {
       const index_t kc = std::min<index_t>(cfg.kc, k - pc);
-      // Only the first slice of k applies the caller's beta; later slices accumulate.
+      // Only the first slice of k applies the caller's beta; later slices accumulate. Only the
+      // last applies the epilogue.
       const float beta_slice = pc == 0 ? beta : 1.0f;
+      const bool last_slice = pc + kc == k;
       pack_b(kc, nc, {&b(pc, jc), b.row_stride, b.col_stride}, cfg.nr, buf.b.data());
       for (index_t ic = 0; ic < m; ic += cfg.mc) {
         const index_t mc = std::min<index_t>(cfg.mc, m - ic);
@@ -71,7 +73,8 @@ void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float
           for (index_t ir = 0; ir < mc; ir += cfg.mr) {
             const index_t mr = std::min<index_t>(cfg.mr, mc - ir);
             cfg.kernel(kc, buf.a.data() + ir * kc, b_sliver, &c(ic + ir, jc + jr), c.row_stride, c.col_stride, mr,
-                       nr, alpha, beta_slice);
+                       nr, alpha, beta_slice, last_slice && ep.bias ? ep.bias + jc + jr : nullptr,
+                       last_slice && ep.relu);
           }
         }
       }
@@ -86,7 +89,7 @@ void gemm_serial(const KernelConfig& cfg, index_t m, index_t n, index_t k, float
 // strided rows (X W^T in a forward pass) is packed whole, once per k slice. The loops and the
 // arithmetic are those of gemm_serial, so both paths give bitwise the same C.
 void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
-                   ConstStrided b, float beta, Strided c) {
+                   ConstStrided b, float beta, Strided c, const GemmEpilogue& ep) {
   const bool b_in_place = b.col_stride == 1;
   PackBuffers& buf = thread_pack_buffers();
   buf.a.ensure(static_cast<index_t>(cfg.mr) * std::min<index_t>(cfg.kc, k));
@@ -108,6 +111,8 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
   for (index_t pc = 0; pc < k; pc += cfg.kc) {
     const index_t kc = std::min<index_t>(cfg.kc, k - pc);
     const float beta_slice = pc == 0 ? beta : 1.0f;
+    const bool last_slice = pc + kc == k;
+    const bool relu = last_slice && ep.relu;
     if (!b_in_place)
       pack_b(kc, n, {&b(pc, 0), b.row_stride, b.col_stride}, cfg.nr, buf.b.data());
     else if (n_full < n)
@@ -123,43 +128,60 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
         b_sliver = &b(pc, jr);
         rs_b = b.row_stride;
       }
+      const float* bias = last_slice && ep.bias ? ep.bias + jr : nullptr;
       for (index_t ir = 0; ir < m; ir += cfg.mr) {
         float* c_tile = &c(ir, jr);
         if (ir < m_full)
           cfg.kernel_in_place(kc, &a(ir, pc), a.row_stride, a.col_stride, b_sliver, rs_b, c_tile, c.row_stride,
-                              c.col_stride, cfg.mr, nr, alpha, beta_slice);
+                              c.col_stride, cfg.mr, nr, alpha, beta_slice, bias, relu);
         else if (edge_in_place)
           edge_kernel(kc, &a(ir, pc), a.row_stride, a.col_stride, b_sliver, rs_b, c_tile, c.row_stride,
-                      c.col_stride, m_edge, nr, alpha, beta_slice);
+                      c.col_stride, m_edge, nr, alpha, beta_slice, bias, relu);
         else
           edge_kernel(kc, buf.a.data(), 1, edge_rows, b_sliver, rs_b, c_tile, c.row_stride, c.col_stride, m_edge,
-                      nr, alpha, beta_slice);
+                      nr, alpha, beta_slice, bias, relu);
       }
     }
   }
 }
 
 void gemm_one_thread(const KernelConfig& cfg, index_t m, index_t n, index_t k, float alpha, ConstStrided a,
-                     ConstStrided b, float beta, Strided c) {
+                     ConstStrided b, float beta, Strided c, const GemmEpilogue& ep) {
   // n <= nc: the in-place path packs a strided B whole.
   if (m * k <= kInPlaceMaxElementsOfA && n <= cfg.nc)
-    gemm_in_place(cfg, m, n, k, alpha, a, b, beta, c);
+    gemm_in_place(cfg, m, n, k, alpha, a, b, beta, c, ep);
   else
-    gemm_serial(cfg, m, n, k, alpha, a, b, beta, c);
+    gemm_serial(cfg, m, n, k, alpha, a, b, beta, c, ep);
 }
 
-}  // namespace
+// The epilogue as separate passes over C, for the paths that do not run the micro-kernel. The same
+// operations as the kernel's, so the same bits.
+void apply_epilogue(index_t m, index_t n, Strided c, const GemmEpilogue& ep) {
+  if (ep.bias == nullptr && !ep.relu) return;
+  for (index_t i = 0; i < m; ++i) {
+    for (index_t j = 0; j < n; ++j) {
+      float r = c(i, j);
+      if (ep.bias != nullptr) r = r + ep.bias[j];
+      if (ep.relu) r = r > 0.0f ? r : 0.0f;
+      c(i, j) = r;
+    }
+  }
+}
 
-void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta, Strided c) {
+void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta,
+                        Strided c, const GemmEpilogue& ep) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0.0f) {
     scale_c(m, n, beta, c);
+    apply_epilogue(m, n, c, ep);
     return;
   }
   // The micro-kernel writes rows of C fastest; a column-major C is the transposed problem
-  // C^T = B^T A^T, which has contiguous rows.
+  // C^T = B^T A^T, which has contiguous rows (and a bias per row, so applied afterwards).
   if (c.col_stride != 1 && c.row_stride == 1) {
-    gemm(n, m, k, alpha, b.transposed(), a.transposed(), beta, {c.data, c.col_stride, c.row_stride});
+    gemm_with_epilogue(n, m, k, alpha, b.transposed(), a.transposed(), beta, {c.data, c.col_stride, c.row_stride},
+                       GemmEpilogue{});
+    apply_epilogue(m, n, c, ep);
     return;
   }
 
@@ -170,6 +192,7 @@ void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStr
   // differ between a single sample and a batch.)
   if (n == 1) {
     gemv(m, k, alpha, a, b, beta, c);
+    apply_epilogue(m, n, c, ep);
     return;
   }
   const KernelConfig& cfg = active_kernel();
@@ -184,7 +207,7 @@ void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStr
   const index_t tiles = (extent + tile - 1) / tile;
   threads = static_cast<int>(std::min<index_t>(threads, tiles));
   if (threads <= 1) {
-    gemm_one_thread(cfg, m, n, k, alpha, a, b, beta, c);
+    gemm_one_thread(cfg, m, n, k, alpha, a, b, beta, c, ep);
     return;
   }
   const index_t tiles_per_thread = (tiles + threads - 1) / threads;
@@ -194,11 +217,23 @@ void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStr
     if (begin >= end) return;
     if (split_m)
       gemm_one_thread(cfg, end - begin, n, k, alpha, {&a(begin, 0), a.row_stride, a.col_stride}, b, beta,
-                  {&c(begin, 0), c.row_stride, c.col_stride});
+                      {&c(begin, 0), c.row_stride, c.col_stride}, ep);
     else
       gemm_one_thread(cfg, m, end - begin, k, alpha, a, {&b(0, begin), b.row_stride, b.col_stride}, beta,
-                  {&c(0, begin), c.row_stride, c.col_stride});
+                      {&c(0, begin), c.row_stride, c.col_stride},
+                      {ep.bias != nullptr ? ep.bias + begin : nullptr, ep.relu});
   });
+}
+
+}  // namespace
+
+void gemm(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta, Strided c) {
+  gemm_with_epilogue(m, n, k, alpha, a, b, beta, c, GemmEpilogue{});
+}
+
+void gemm_fused(index_t m, index_t n, index_t k, ConstStrided a, ConstStrided b, Strided c,
+                const GemmEpilogue& epilogue) {
+  gemm_with_epilogue(m, n, k, 1.0f, a, b, 0.0f, c, epilogue);
 }
 
 const char* gemm_isa() { return active_kernel().isa; }

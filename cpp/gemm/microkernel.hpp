@@ -13,6 +13,10 @@
 //   (1 <= m <= MR, 1 <= n <= NR) is read or written: an edge tile never touches memory beyond it.
 // - beta == 0 means C is write-only: it is never read, so NaN or Inf already in C vanishes.
 // - kc may be 0: then the product is zero and C becomes beta * C (0 when beta == 0).
+// - bias, when not null, points at the tile's first column of a bias row: after alpha and beta,
+//   C[i, j] += bias[j]; then, when relu, C[i, j] = C[i, j] > 0 ? C[i, j] : 0. The driver passes
+//   them with the last k slice only, and only with alpha = 1 (so that the FMA the compiler may form
+//   from alpha * acc + bias rounds like the separate add).
 // - Each element is accumulated over p = 0 .. kc-1 in order, so results do not depend on where
 //   the tile sits in C (this is what makes threaded results bitwise reproducible).
 //
@@ -27,10 +31,11 @@
 namespace fastmlp {
 
 using MicroKernel = void (*)(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c,
-                             index_t cs_c, index_t m, index_t n, float alpha, float beta);
+                             index_t cs_c, index_t m, index_t n, float alpha, float beta, const float* bias,
+                             bool relu);
 using InPlaceMicroKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a, const float* b,
                                     index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
-                                    float alpha, float beta);
+                                    float alpha, float beta, const float* bias, bool relu);
 
 // One instruction set's micro-kernel and the block sizes tuned for it (the BLIS cache blocking):
 //   mr x nr  register tile of the micro-kernel,

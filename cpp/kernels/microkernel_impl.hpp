@@ -22,21 +22,23 @@ struct TileKernel {
   static void store(float* p, Vec v) { std::memcpy(p, &v, sizeof(Vec)); }
 
   static void run(index_t kc, const float* a_panel, const float* b_panel, float* c, index_t rs_c, index_t cs_c,
-                  index_t m, index_t n, float alpha, float beta) {
+                  index_t m, index_t n, float alpha, float beta, const float* bias, bool relu) {
     compute(kc, static_cast<const float*>(__builtin_assume_aligned(a_panel, 64)), 1, MR,
-            static_cast<const float*>(__builtin_assume_aligned(b_panel, 64)), NR, c, rs_c, cs_c, m, n, alpha, beta);
+            static_cast<const float*>(__builtin_assume_aligned(b_panel, 64)), NR, c, rs_c, cs_c, m, n, alpha, beta,
+            bias, relu);
   }
 
   static void run_in_place(index_t kc, const float* a, index_t rs_a, index_t cs_a, const float* b, index_t rs_b,
-                           float* c, index_t rs_c, index_t cs_c, index_t m, index_t n, float alpha, float beta) {
-    compute(kc, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, m, n, alpha, beta);
+                           float* c, index_t rs_c, index_t cs_c, index_t m, index_t n, float alpha, float beta,
+                           const float* bias, bool relu) {
+    compute(kc, a, rs_a, cs_a, b, rs_b, c, rs_c, cs_c, m, n, alpha, beta, bias, relu);
   }
 
   // Inlined into both entry points, so the packed one keeps its constant strides.
   __attribute__((always_inline)) static inline void compute(index_t kc, const float* a, index_t rs_a, index_t cs_a,
                                                             const float* b, index_t rs_b, float* c, index_t rs_c,
                                                             index_t cs_c, index_t m, index_t n, float alpha,
-                                                            float beta) {
+                                                            float beta, const float* bias, bool relu) {
 
     // The accumulators: MR * NV vector registers once the loops below are unrolled.
     Vec acc[MR][NV];
@@ -66,11 +68,11 @@ struct TileKernel {
         float* row = c + i * rs_c;
 #pragma GCC unroll 8
         for (int v = 0; v < NV; ++v) {
-          const Vec r = alpha * acc[i][v];
-          if (beta == 0.0f)
-            store(row + v * VL, r);
-          else
-            store(row + v * VL, r + beta * load(row + v * VL));
+          Vec r = alpha * acc[i][v];
+          if (beta != 0.0f) r = r + beta * load(row + v * VL);
+          if (bias != nullptr) r = r + load(bias + v * VL);
+          if (relu) r = r > Vec{} ? r : Vec{};
+          store(row + v * VL, r);
         }
       }
       return;
@@ -87,7 +89,10 @@ struct TileKernel {
     for (index_t i = 0; i < m; ++i) {
       for (index_t j = 0; j < n; ++j) {
         float& out = c[i * rs_c + j * cs_c];
-        out = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * out;
+        float r = beta == 0.0f ? alpha * tile[i][j] : alpha * tile[i][j] + beta * out;
+        if (bias != nullptr) r = r + bias[j];
+        if (relu) r = r > 0.0f ? r : 0.0f;
+        out = r;
       }
     }
   }

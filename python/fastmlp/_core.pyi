@@ -19,6 +19,15 @@ def gemm(
     trans_a: bool = False,
     trans_b: bool = False,
 ) -> None: ...
+def gemm_fused(
+    a: npt.NDArray[np.float32],
+    b: npt.NDArray[np.float32],
+    c: npt.NDArray[np.float32],
+    bias: Optional[npt.NDArray[np.float32]] = None,
+    relu: bool = False,
+    trans_a: bool = False,
+    trans_b: bool = False,
+) -> None: ...
 def gemm_reference(
     a: npt.NDArray[np.float32],
     b: npt.NDArray[np.float32],
