@@ -1,32 +1,53 @@
 #include "nn/dense.hpp"
 
 #include "fastmlp/gemm.hpp"
+#include "fastmlp/simd_clones.hpp"
 #include "gemm/gemv.hpp"
 
 namespace fastmlp {
+namespace {
+
+// sums[j] = x[0, j] + x[1, j] + ... in row order, for a (rows, cols) row-major x. Columns go in
+// blocks of 64 whose partial sums stay in vector registers down all the rows; accumulating into
+// memory row by row chained every add to the previous row's store.
+FASTMLP_VECTOR_CLONES
+void column_sums(index_t rows, index_t cols, const float* x, float* sums) {
+  constexpr index_t kBlock = 64;
+  index_t j0 = 0;
+  for (; j0 + kBlock <= cols; j0 += kBlock) {
+    float acc[kBlock] = {};
+    for (index_t r = 0; r < rows; ++r) {
+      const float* row = x + r * cols + j0;
+      for (index_t j = 0; j < kBlock; ++j) acc[j] += row[j];
+    }
+    for (index_t j = 0; j < kBlock; ++j) sums[j0 + j] = acc[j];
+  }
+  for (index_t j = j0; j < cols; ++j) sums[j] = 0.0f;
+  for (index_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    for (index_t j = j0; j < cols; ++j) sums[j] += row[j];
+  }
+}
+
+}  // namespace
 
 void dense_forward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* b,
                    float* y, float* z) {
   // The pre-activation goes to z when it must be kept, else straight into y (activated in place).
   float* pre = z != nullptr ? z : y;
-  // Y = X W^T: W^T is W read with swapped strides, no copy.
-  gemm(s.batch, s.out, s.in, 1.0f, row_major(x, s.in), row_major_transposed(w, s.in), 0.0f, row_major(pre, s.out));
-  for (index_t r = 0; r < s.batch; ++r) {
-    float* row = pre + r * s.out;
-    for (index_t j = 0; j < s.out; ++j) row[j] += b[j];
-    activation_forward(act, 1, s.out, row, y + r * s.out);
-  }
+  // Y = X W^T + b: W^T is W read with swapped strides, no copy. The bias, and a ReLU, are applied
+  // by the GEMM to each tile while it is in registers; other activations take a pass over Y.
+  const bool fuse_relu = act.kind == Activation::ReLU && z == nullptr;
+  gemm_fused(s.batch, s.out, s.in, row_major(x, s.in), row_major_transposed(w, s.in), row_major(pre, s.out),
+             GemmEpilogue{b, fuse_relu});
+  if (!fuse_relu && (act.kind != Activation::Identity || pre != y)) activation_forward(act, s.batch, s.out, pre, y);
 }
 
 void dense_backward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* y,
                     float* dy, float* dw, float* db, float* dx, const float* z) {
   float* dz = dy;
   activation_backward(act, s.batch, s.out, z, y, dy, dz);
-  for (index_t j = 0; j < s.out; ++j) db[j] = 0.0f;
-  for (index_t r = 0; r < s.batch; ++r) {
-    const float* row = dz + r * s.out;
-    for (index_t j = 0; j < s.out; ++j) db[j] += row[j];
-  }
+  column_sums(s.batch, s.out, dz, db);
   // dW (out, in) = dZ^T (out, batch) X (batch, in). With one output that is one row: computed as
   // the column dW^T (in, 1) = X^T (in, batch) dZ (batch, 1), a matrix-vector product.
   if (s.out == 1)
