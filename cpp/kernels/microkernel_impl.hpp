@@ -40,6 +40,17 @@ struct TileKernel {
                                                             index_t cs_c, index_t m, index_t n, float alpha,
                                                             float beta, const float* bias, bool relu) {
 
+    // Ask for the C tile now, so that its cache lines arrive during the k loop rather than stall
+    // the stores after it (C of a large product is far out of L2). Prefetches never fault, so the
+    // full MR x NR footprint is requested even for an edge tile.
+    if (cs_c == 1) {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR; ++i) {
+        __builtin_prefetch(c + i * rs_c, 1, 3);
+        __builtin_prefetch(c + i * rs_c + NR - 1, 1, 3);
+      }
+    }
+
     // The accumulators: MR * NV vector registers once the loops below are unrolled.
     Vec acc[MR][NV];
 #pragma GCC unroll 32
