@@ -13,10 +13,11 @@
 namespace fastmlp {
 namespace {
 
-// Below this many multiply-adds per thread a second thread costs more than it saves: each thread
-// packs its own copy of the shared operand and the pool synchronises per call. Measured on 2 Zen 5
-// cores: with 64^3, M-mnist training (128x256x784 products) ran 15% slower on 2 threads than on 1.
-constexpr double kMinWorkPerThread = 256.0 * 256.0 * 256.0;
+// Below this many multiply-adds per thread a second thread costs more than it saves: waking it
+// takes microseconds, and a packed operand is packed once per thread. Measured on 2 Zen 5 cores,
+// M-mnist training (products of 128 x 256 x 784 and smaller) at 2 threads: 256^3 (one thread for
+// all of them) 75-82k samples/s, 128^3 97-104k, 64^3 82-109k (small products split too).
+constexpr double kMinWorkPerThread = 128.0 * 128.0 * 128.0;
 
 // Products whose A has at most this many elements take the in-place path (gemm_in_place), which
 // rereads A from where it lies for every sliver of B. Measured with bench/gemm.py on Zen 5, it was
