@@ -3,6 +3,7 @@
 #include "runtime/fp_mode.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <new>
 #include <stdexcept>
@@ -19,6 +20,12 @@
 namespace fastmlp {
 namespace {
 
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
 int default_thread_count() {
   if (const char* env = std::getenv("FASTMLP_NUM_THREADS")) {
     const int n = std::atoi(env);
@@ -29,6 +36,21 @@ int default_thread_count() {
   if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
 #endif
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// How long a thread polls before it sleeps on a condition variable: a worker between two GEMMs
+// of a training step, the caller waiting for the workers. Waking a sleeping thread took several
+// microseconds per parallel region, a step of M-mnist has a dozen of them, and the next one
+// usually comes well within this time.
+constexpr auto kSpinBeforeSleep = std::chrono::microseconds(50);
+
+template <typename Done>
+void spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpinBeforeSleep;
+  while (!done()) {
+    for (int i = 0; i < 16; ++i) cpu_relax();
+    if (std::chrono::steady_clock::now() > deadline) return;
+  }
 }
 
 long current_pid() {
@@ -81,6 +103,7 @@ bool ThreadPool::start_workers(int n) noexcept {
     stopping_ = false;
     num_threads_ = 1;
     generation = generation_;
+    spin_generation_.store(generation_, std::memory_order_release);
   }
   // A new worker must not mistake the last finished job for a new one. Each worker's stride is
   // read from num_threads_ when a job starts, so the count grows only once the thread exists.
@@ -115,6 +138,7 @@ void ThreadPool::stop_workers() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    spin_generation_.store(~std::uint64_t{0}, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -127,6 +151,7 @@ void ThreadPool::worker_loop(int worker_index, std::uint64_t first_generation) {
   for (;;) {
     const std::function<void(int)>* job;
     int tasks, threads;
+    spin_until([&] { return spin_generation_.load(std::memory_order_acquire) != seen; });
     {
       std::unique_lock<std::mutex> lock(mutex_);
       wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
@@ -166,6 +191,7 @@ void ThreadPool::run(int n_tasks, const std::function<void(int)>& fn) {
     pending_workers_ = threads - 1;
     error_ = nullptr;
     ++generation_;
+    spin_generation_.store(generation_, std::memory_order_release);
   }
   wake_.notify_all();
   std::exception_ptr error;
@@ -174,6 +200,7 @@ void ThreadPool::run(int n_tasks, const std::function<void(int)>& fn) {
   } catch (...) {
     error = std::current_exception();
   }
+  spin_until([&] { return pending_workers_.load(std::memory_order_acquire) == 0; });
   std::unique_lock<std::mutex> lock(mutex_);
   done_.wait(lock, [&] { return pending_workers_ == 0; });
   job_ = nullptr;

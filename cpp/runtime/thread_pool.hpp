@@ -1,5 +1,6 @@
 #pragma once
 // A persistent pool of worker threads with deterministic work assignment.
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <exception>
@@ -52,7 +53,9 @@ class ThreadPool {
   bool stopping_ = false;
   const std::function<void(int)>* job_ = nullptr;
   int job_tasks_ = 0;
-  int pending_workers_ = 0;
+  // Written under mutex_ like the rest, atomic so that a thread can spin on it before it sleeps.
+  std::atomic<int> pending_workers_{0};
+  std::atomic<std::uint64_t> spin_generation_{0};  // generation_, or ~0 when stopping
   std::exception_ptr error_;
   long owner_pid_ = 0;  // the process whose threads workers_ are
 };
