@@ -108,17 +108,21 @@ def test_gemm_alpha_beta(alpha, beta, trans_a, trans_b):
 
 
 @pytest.mark.parametrize("trans_a,trans_b", TRANS)
-@pytest.mark.parametrize("n,k", [(1, 1), (33, 7), (64, 300), (95, 513)])
+@pytest.mark.parametrize("n,k", [(2, 219), (33, 250), (64, 256), (95, 513)])
 def test_in_place_and_packed_paths_agree_bitwise(n, k, trans_a, trans_b):
-    # Products of up to 256 rows read A (and B when its rows are contiguous) in place; taller ones
-    # pack both. Every element must come out the same either way: a row of a batch may not depend
-    # on the batch's size. Rows 0..255 of a 300-row product (packed) against a 256-row one (in
-    # place), and each against a 1-row and a 13-row product (in place, A's edge sliver packed).
+    # A product whose A has at most 256^2 elements reads A (and B when its rows are contiguous) in
+    # place; a larger one packs both (cpp/gemm/gemm.cpp). Every element must come out the same
+    # either way: a row of a batch may not depend on the batch's size. A 300-row product (300 * k
+    # > 256^2 for every k here: packed) against products of its first rows that are in place: as
+    # many rows as fit (256 while k <= 256; 127 for k = 513, over two k slices), 13 rows (an edge
+    # sliver that is packed) and 1 row. On one thread, where the rule applies to the whole product.
+    fm.set_num_threads(1)  # conftest restores the thread count
     rng = np.random.default_rng(n * 1000 + k)
     a, b = _operands(rng, 300, n, k, trans_a, trans_b)
     c_tall = np.empty((300, n), dtype=np.float32)
     _core.gemm(a, b, c_tall, trans_a=trans_a, trans_b=trans_b)
-    for rows in (256, 13, 1):
+    assert 300 * k > 256 * 256
+    for rows in (min(256, 256 * 256 // k), 13, 1):
         a_rows = a[:, :rows] if trans_a else a[:rows]
         c = np.empty((rows, n), dtype=np.float32)
         _core.gemm(np.ascontiguousarray(a_rows), b, c, trans_a=trans_a, trans_b=trans_b)
@@ -162,29 +166,35 @@ def test_gemm_fused_epilogue_equals_gemm_then_bias_and_relu(m, n, k, trans_a, tr
     _assert_gemm_close(fused, expected, a, b, k, trans_a, trans_b, c_scale=np.abs(bias_row)[None, :] if bias else None)
 
 
-@pytest.mark.parametrize("m,k", [(96, 512), (300, 300)])  # the in-place and the packed path
-def test_gemm_fused_bias_follows_the_columns_each_thread_gets(m, k):
-    # m x 2048 x k runs on two or three threads split by columns: each thread's tiles must read the
-    # bias from its own first column on. A column-major c is the transposed problem, whose bias
-    # runs along rows and is applied after the product. (conftest restores the thread count.)
+@pytest.mark.parametrize("m,n,k", [(96, 2048, 512), (301, 2048, 300), (301, 3100, 260)])
+def test_gemm_fused_bias_follows_the_columns_each_thread_gets(m, n, k):
+    # m x n x k runs on two or three threads split by columns: each thread's tiles must read the
+    # bias from its own first column on. The first shape takes the in-place path, the others the
+    # packed one, with a partial last row tile (301 rows); on one thread the last one has more
+    # columns than one packed block of B (nc <= 3072). A column-major c is the transposed problem,
+    # whose bias runs along rows and is applied after the product. (conftest restores the threads.)
     rng = np.random.default_rng(5)
-    a, b = _uniform(rng, (m, k)), _uniform(rng, (k, 2048))
-    bias_row = _uniform(rng, (2048,))
-    plain = np.empty((m, 2048), dtype=np.float32)
+    a, b = _uniform(rng, (m, k)), _uniform(rng, (k, n))
+    bias_row = _uniform(rng, (n,))
+    plain = np.empty((m, n), dtype=np.float32)
     _core.gemm(a, b, plain)
     expected = _unfused_epilogue(plain, bias_row, True)
     for threads in (1, 2, 3):
         fm.set_num_threads(threads)
         for order in ("C", "F"):
-            fused = np.full((m, 2048), np.nan, dtype=np.float32, order=order)
+            fused = np.full((m, n), np.nan, dtype=np.float32, order=order)
             _core.gemm_fused(a, b, fused, bias=bias_row, relu=True)
             np.testing.assert_array_equal(fused, expected)
 
 
-def test_gemm_fused_rejects_a_bias_of_the_wrong_length():
+def test_gemm_fused_rejects_a_bad_bias_naming_it():
     a, b, c = np.ones((3, 4), np.float32), np.ones((4, 5), np.float32), np.empty((3, 5), np.float32)
-    with pytest.raises(ValueError, match="bias"):
+    with pytest.raises(ValueError, match="bias must have c.shape"):
         _core.gemm_fused(a, b, c, bias=np.ones(4, np.float32))
+    with pytest.raises(ValueError, match="bias must not share memory with c"):
+        _core.gemm_fused(a, b, c, bias=c[1])  # read while the tiles are written
+    with pytest.raises(ValueError, match="c must be a 2-D"):
+        _core.gemm_fused(a, b, np.empty(5, np.float32), bias=np.ones(5, np.float32))
 
 
 def test_gemm_beta_zero_overwrites_nan_and_inf():

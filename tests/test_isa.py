@@ -24,9 +24,10 @@ GEMM_CASES = [  # (m, n, k, trans_a, trans_b)
     (65, 17, 129, True, True),
     (129, 63, 16, False, False),
     (2, 257, 3, False, False),
-    # more than 256 rows: the packed path (fewer rows take the in-place one), k over one slice
+    # A of more than 256^2 elements: the packed path (smaller ones are read in place), k over
+    # two slices of 256
     (300, 45, 270, False, True),
-    (257, 70, 33, True, False),
+    (257, 70, 300, True, False),
 ]
 
 CHILD = r"""

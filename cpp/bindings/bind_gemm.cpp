@@ -139,10 +139,13 @@ void bind_gemm(py::module_& m) {
          bool trans_a, bool trans_b) {
         GemmEpilogue epilogue{nullptr, relu};
         if (bias) {
+          const ArrayOperand C = operand(c, "c");
           require_ndim(*bias, 1, "bias");
           FASTMLP_REQUIRE(is_native_float32(*bias), "bias must have dtype float32");
           FASTMLP_REQUIRE(bias->strides(0) == static_cast<py::ssize_t>(sizeof(float)), "bias must be contiguous");
-          FASTMLP_REQUIRE(bias->shape(0) == c.shape(1), "bias must have c.shape[1] elements");
+          FASTMLP_REQUIRE(bias->shape(0) == C.cols, "bias must have c.shape[1] elements");
+          const char* lo = static_cast<const char*>(bias->data());
+          FASTMLP_REQUIRE(!overlaps(C, {{}, 0, 0, lo, lo + bias->nbytes()}), "bias must not share memory with c");
           epilogue.bias = static_cast<const float*>(bias->data());
         }
         run_gemm(a, b, c, 1.0f, 0.0f, trans_a, trans_b, "c",

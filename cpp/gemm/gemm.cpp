@@ -102,6 +102,7 @@ void gemm_in_place(const KernelConfig& cfg, index_t m, index_t n, index_t k, flo
   int edge_rows = cfg.mr;
   InPlaceMicroKernel edge_kernel = cfg.kernel_in_place;
   for (const KernelConfig::EdgeKernel& e : cfg.edge) {
+    if (e.rows == 0) break;
     if (e.rows >= m_edge && e.rows < edge_rows) {
       edge_rows = e.rows;
       edge_kernel = e.kernel;
@@ -172,6 +173,7 @@ void apply_epilogue(index_t m, index_t n, Strided c, const GemmEpilogue& ep) {
 void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta,
                         Strided c, const GemmEpilogue& ep) {
   if (m <= 0 || n <= 0) return;
+  FlushDenormalsGuard flush_denormals;  // for the epilogue passes below as for the kernels
   if (k <= 0 || alpha == 0.0f) {
     scale_c(m, n, beta, c);
     apply_epilogue(m, n, c, ep);
@@ -186,7 +188,6 @@ void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrid
     return;
   }
 
-  FlushDenormalsGuard flush_denormals;
   // One column of C would fill one column of a register tile and leave the rest padding: 1/32 of
   // the AVX-512 kernel's work useful. A matrix-vector loop does it without packing. (Not for
   // m == 1: a row's result would then depend on how many rows came with it, and predict would

@@ -51,7 +51,7 @@ struct KernelConfig {
   int nc;
   MicroKernel kernel;
   InPlaceMicroKernel kernel_in_place;
-  // Shorter tiles (fewer rows, same nr) for the last rows of an in-place product, smallest first;
+  // Shorter tiles (fewer rows, same nr) for the last rows of an in-place product, in any order;
   // rows == 0 ends the list. With them 64 rows cost 5 x 12 + 4, not 6 x 12 with 8 rows of padding.
   struct EdgeKernel {
     int rows;

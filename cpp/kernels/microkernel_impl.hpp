@@ -40,14 +40,18 @@ struct TileKernel {
                                                             index_t cs_c, index_t m, index_t n, float alpha,
                                                             float beta, const float* bias, bool relu) {
 
-    // Ask for the C tile now, so that its cache lines arrive during the k loop rather than stall
-    // the stores after it (C of a large product is far out of L2). Prefetches never fault, so the
-    // full MR x NR footprint is requested even for an edge tile.
+    // Ask for the tile's rows of C now, so that their cache lines arrive during the k loop rather
+    // than stall the stores after it (C of a large product is far out of L2). Every line a row
+    // spans (one more when it is not 64-byte aligned); only the m rows of the tile, since the
+    // rows below may belong to another thread.
     if (cs_c == 1) {
 #pragma GCC unroll 32
       for (int i = 0; i < MR; ++i) {
-        __builtin_prefetch(c + i * rs_c, 1, 3);
-        __builtin_prefetch(c + i * rs_c + NR - 1, 1, 3);
+        if (i >= m) break;
+        const float* row = c + i * rs_c;
+#pragma GCC unroll 8
+        for (int j = 0; j < NR; j += 16) __builtin_prefetch(row + j, 1, 3);
+        __builtin_prefetch(row + NR - 1, 1, 3);
       }
     }
 
