@@ -340,6 +340,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     const float* bx = x + start * input_dim_;
     Targets bt = targets;
     if (shuffle) {
+      prefetch_rows(x, targets.values, start + batch, std::min(n, start + 2 * batch));
       // Gather the batch's rows (and targets) into contiguous buffers.
       for (index_t r = 0; r < rows; ++r) {
         const index_t src = order_[static_cast<std::size_t>(start + r)];
@@ -376,6 +377,24 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     }
   }
   return result;
+}
+
+// Asks for the data rows (and target rows) of samples order_[begin, end) to be brought into L2,
+// one batch ahead of their gather: a shuffled batch's rows lie anywhere in the data set and each
+// one's copy waited for cache misses. In a profile of S-tabular's fit the gather went from 11% to
+// 8.5% of the time (a standalone test of the same gather: 60 ns a row down to 7-34). Skipped for
+// batches too large to sit in L2 beside the one being trained.
+void Network::prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const {
+  constexpr index_t kMaxPrefetchBytes = 256 * 1024;
+  constexpr index_t kLineFloats = 64 / sizeof(float);
+  if ((end - begin) * (input_dim_ + output_dim_) * static_cast<index_t>(sizeof(float)) > kMaxPrefetchBytes) return;
+  for (index_t i = begin; i < end; ++i) {
+    const index_t src = order_[static_cast<std::size_t>(i)];
+    const float* row = x + src * input_dim_;
+    for (index_t f = 0; f < input_dim_; f += kLineFloats) __builtin_prefetch(row + f, 0, 2);
+    __builtin_prefetch(row + input_dim_ - 1, 0, 2);  // the last line of a row that straddles one more
+    if (values) __builtin_prefetch(values + src * output_dim_, 0, 2);
+  }
 }
 
 void Network::predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop) {

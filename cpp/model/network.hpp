@@ -174,6 +174,8 @@ class Network {
   double weight_penalties(bool add_gradient);
   // Rows predicted/evaluated per forward pass.
   index_t inference_chunk(index_t n) const;
+  // Prefetches the data rows of shuffled samples order_[begin, end) (see network.cpp).
+  void prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const;
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;
