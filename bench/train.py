@@ -191,13 +191,22 @@ def available_frameworks():
 
 
 # ------------------------------------------------------------------ throughput
-def samples_per_second(epochs, n, repeats):
+# Pause before each timed epoch with more than one thread: the previous contender's idle OpenMP
+# or BLAS workers keep spinning for up to a few hundred ms after its last call (libgomp's default
+# spin count) and would take the second core from the next one. Measured: fastmlp's fit on
+# M-mnist ran at ~105k samples/s right after PyTorch's and scikit-learn's epochs, ~145k alone.
+SETTLE_SECONDS = 0.5
+
+
+def samples_per_second(epochs, n, repeats, threads=1):
     """Best samples/s per framework: one warm-up epoch each, then `repeats` interleaved timed epochs."""
     for epoch in epochs.values():
         epoch()
     best = {name: float("inf") for name in epochs}
     for _ in range(repeats):
         for name, epoch in epochs.items():
+            if threads > 1:
+                time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             epoch()
             best[name] = min(best[name], time.perf_counter() - start)
@@ -213,7 +222,7 @@ def measure_config(cfg, builders, args):
     n = epoch_samples(cfg, args.quick)
     X, y = make_data(cfg, n)
     epochs = {name: build(cfg, X, y) for name, build in builders.items()}
-    rates = samples_per_second(epochs, n, args.repeats)
+    rates = samples_per_second(epochs, n, args.repeats, THREADS)
     flops = cfg.train_flops_per_sample()
     peak = {name: _common.percent_of_peak(r * flops / 1e9, THREADS, args.peak_gflops) for name, r in rates.items()}
     return {"config": cfg.name, "widths": cfg.widths, "batch": cfg.batch, "loss": cfg.loss, "samples": n,
@@ -331,7 +340,8 @@ def main() -> None:
         return rss_child(CONFIGS[args.rss_child], args.rss_samples)
     builders = available_frameworks()
     info = _common.start(THREADS, CPUS)
-    print(f"1 warm-up epoch, best of {args.repeats} timed epochs{' (--quick)' if args.quick else ''}")
+    pause = f", {SETTLE_SECONDS} s pause before each" if THREADS > 1 else ""
+    print(f"1 warm-up epoch, best of {args.repeats} timed epochs{pause}{' (--quick)' if args.quick else ''}")
     rows = [measure_config(CONFIGS[name], builders, args) for name in args.configs.split(",")]
     names = list(builders)
     print_tables(rows, names)
