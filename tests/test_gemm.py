@@ -129,6 +129,29 @@ def test_in_place_and_packed_paths_agree_bitwise(n, k, trans_a, trans_b):
         np.testing.assert_array_equal(c, c_tall[:rows])
 
 
+@pytest.mark.parametrize("trans_a,trans_b", TRANS)
+@pytest.mark.parametrize("m,n,k", [(64, 2, 33), (128, 10, 128), (301, 16, 300), (65, 7, 1)])
+def test_narrow_products_match_row_by_row_bitwise(m, n, k, trans_a, trans_b):
+    # Narrow C (n at most half a tile's width, m at least two tiles' width: an output layer of a
+    # few classes) is computed as the transposed problem. Its rows must equal what one-row products
+    # (never transposed) give, and the fused bias and ReLU must still follow C's columns.
+    rng = np.random.default_rng(m * 31 + n)
+    a, b = _operands(rng, m, n, k, trans_a, trans_b)
+    bias_row = _uniform(rng, (n,))
+    c = np.full((m, n), np.nan, dtype=np.float32)
+    _core.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b)
+    fused = np.full((m, n), np.nan, dtype=np.float32)
+    _core.gemm_fused(a, b, fused, bias=bias_row, relu=True, trans_a=trans_a, trans_b=trans_b)
+    for i in (0, 1, m // 2, m - 1):
+        a_row = np.ascontiguousarray(a[:, i:i + 1] if trans_a else a[i:i + 1])
+        row = np.empty((1, n), dtype=np.float32)
+        _core.gemm(a_row, b, row, trans_a=trans_a, trans_b=trans_b)
+        np.testing.assert_array_equal(c[i:i + 1], row)
+    np.testing.assert_array_equal(fused, _unfused_epilogue(c, bias_row, True))
+    expected = ref.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+    _assert_gemm_close(c, expected, a, b, k, trans_a, trans_b)
+
+
 def _unfused_epilogue(c, bias, relu):
     """What the dense layer did before fusion: float32 add of the bias, then x > 0 ? x : 0."""
     if bias is not None:

@@ -170,8 +170,9 @@ void apply_epilogue(index_t m, index_t n, Strided c, const GemmEpilogue& ep) {
   }
 }
 
+// may_transpose: whether this call may solve the transposed problem instead (false inside it).
 void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrided a, ConstStrided b, float beta,
-                        Strided c, const GemmEpilogue& ep) {
+                        Strided c, const GemmEpilogue& ep, bool may_transpose = true) {
   if (m <= 0 || n <= 0) return;
   FlushDenormalsGuard flush_denormals;  // for the epilogue passes below as for the kernels
   if (k <= 0 || alpha == 0.0f) {
@@ -179,11 +180,18 @@ void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrid
     apply_epilogue(m, n, c, ep);
     return;
   }
-  // The micro-kernel writes rows of C fastest; a column-major C is the transposed problem
-  // C^T = B^T A^T, which has contiguous rows (and a bias per row, so applied afterwards).
-  if (c.col_stride != 1 && c.row_stride == 1) {
+  const KernelConfig& cfg = active_kernel();
+  // Solve C^T = B^T A^T instead (the bias then runs along C^T's rows: applied afterwards) when
+  // - C is column-major: the micro-kernel writes rows of C fastest, and C^T has contiguous rows;
+  // - C is narrow (an output layer of a few classes): its n columns would fill a few of each
+  //   tile's nr, while as C^T's rows they fill most of an mr-row tile (10 classes: 12 rows of work
+  //   per 10 instead of 32 columns), which repays writing C^T through the strided-C store.
+  // Each element of C is computed with the same operations either way.
+  const bool column_major = c.col_stride != 1 && c.row_stride == 1;
+  const bool narrow = n > 1 && 2 * n <= cfg.nr && m >= 2 * cfg.nr;
+  if (may_transpose && (column_major || narrow)) {
     gemm_with_epilogue(n, m, k, alpha, b.transposed(), a.transposed(), beta, {c.data, c.col_stride, c.row_stride},
-                       GemmEpilogue{});
+                       GemmEpilogue{}, /*may_transpose=*/false);
     apply_epilogue(m, n, c, ep);
     return;
   }
@@ -197,7 +205,6 @@ void gemm_with_epilogue(index_t m, index_t n, index_t k, float alpha, ConstStrid
     apply_epilogue(m, n, c, ep);
     return;
   }
-  const KernelConfig& cfg = active_kernel();
   const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   ThreadPool& pool = ThreadPool::global();
   int threads = std::min<int>(pool.num_threads(), static_cast<int>(std::max(1.0, work / kMinWorkPerThread)));
