@@ -9,8 +9,8 @@ every tensor of ``parameters()``) and predictions after ``fit``
 - with the AVX2 and the AVX-512 GEMM kernel (``FASTMLP_ISA``), on a CPU that has both,
 
 for two tiny models and for one large enough that the GEMM really runs on two threads: its
-threshold is 128^3 multiply-adds per thread (cpp/gemm/gemm.cpp), and the big model's products are
-128x1024x512 (32 * 128^3) and 128x512x512 (16 * 128^3); ``test_big_model_really_uses_a_second_thread``
+threshold is 64^3 multiply-adds per thread (cpp/gemm/gemm.cpp), and the big model's products are
+128x1024x512 (256 * 64^3) and 128x512x512 (128 * 64^3); ``test_big_model_really_uses_a_second_thread``
 checks that the pool worker does run. A different seed must give different weights, so these
 tests can fail. Dropout, shuffling and the initial weights all come from the seed.
 """

@@ -14,10 +14,11 @@ namespace fastmlp {
 namespace {
 
 // Below this many multiply-adds per thread a second thread costs more than it saves: waking it
-// takes microseconds, and a packed operand is packed once per thread. Measured on 2 Zen 5 cores,
-// M-mnist training (products of 128 x 256 x 784 and smaller) at 2 threads: 256^3 (one thread for
-// all of them) 75-82k samples/s, 128^3 97-104k, 64^3 82-109k (small products split too).
-constexpr double kMinWorkPerThread = 128.0 * 128.0 * 128.0;
+// takes microseconds, and a packed operand is packed once per thread. Measured on 2 Zen 5 cores
+// with the polling pool (thread_pool.cpp), 2 threads, GFLOP/s of square 96 / 128: 128^3 gave
+// 95-102 / 100-104 (one thread), 64^3 gave 121-168 / 163-172; M-mnist training alike (117-129k
+// vs 128-135k samples/s, noise). Before the pool polled, 64^3 made M-mnist 15% slower.
+constexpr double kMinWorkPerThread = 64.0 * 64.0 * 64.0;
 
 // Products whose A has at most this many elements take the in-place path (gemm_in_place), which
 // rereads A from where it lies for every sliver of B. Measured with bench/gemm.py on Zen 5, it was
