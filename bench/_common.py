@@ -167,12 +167,15 @@ def local_timer(fn: Callable[[], object], min_seconds: float) -> Callable[[], fl
     return lambda: median_call_time(fn, min_seconds)
 
 
-def best_of(timers: Dict[str, Callable[[], float]], rounds: int = 3) -> Dict[str, float]:
+def best_of(timers: Dict[str, Callable[[], float]], rounds: int = 3, settle_seconds: float = 0.0) -> Dict[str, float]:
     """Seconds for each contender: the least of `rounds` calls of its timer. Rounds are interleaved
-    (A B C, A B C, ...) so that machine noise hits every contender alike."""
+    (A B C, A B C, ...) so that machine noise hits every contender alike. `settle_seconds`: a pause
+    before each timer, so that the previous contender's idle threads have stopped spinning."""
     best = {name: float("inf") for name in timers}
     for _ in range(rounds):
         for name, timer in timers.items():
+            if settle_seconds > 0:
+                time.sleep(settle_seconds)
             best[name] = min(best[name], timer())
     return best
 

@@ -130,13 +130,20 @@ def serve_skx():
 
 
 # ------------------------------------------------------------------ measuring
+# With more than one thread, a pause before each contender's timing: the previous one's idle BLAS
+# or OpenMP workers (OpenBLAS's in the numpy-skx child included) keep spinning for a while after
+# its last call and took the second core from the next (fastmlp on square 2048 at 2 threads:
+# ~157 GFLOP/s without the pause, 180-200 alone).
+SETTLE_SECONDS = 0.2
+
+
 def measure_shape(shape, torch, skx, args):
     """One result row: GFLOP/s, % of peak and the fastmlp ratios for every library."""
     a, b, out = operands(shape)
     timers = {name: _common.local_timer(fn, args.min_seconds) for name, fn in local_calls(a, b, out, torch).items()}
     if skx is not None:
         timers[SKX] = skx.timer(shape)
-    seconds = _common.best_of(timers, args.rounds)
+    seconds = _common.best_of(timers, args.rounds, SETTLE_SECONDS if THREADS > 1 else 0.0)
     gflops = {name: shape.flops() / s / 1e9 for name, s in seconds.items()}
     peak = {name: _common.percent_of_peak(g, THREADS, args.peak_gflops) for name, g in gflops.items()}
     return {"shape": shape.label, "m": shape.m, "n": shape.n, "k": shape.k, "trans_a": shape.trans_a,
@@ -189,7 +196,8 @@ def main() -> None:
     skx = None if args.no_skx else SkylakexNumpy(args.min_seconds)
     if skx is not None:
         info["numpy_skx_blas_pools"] = skx.blas_pools
-    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each; "
+    pause = f", {SETTLE_SECONDS} s pause before each" if THREADS > 1 else ""
+    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each{pause}; "
           f"peak {args.peak_gflops:g} GFLOP/s per core")
     try:
         rows = [measure_shape(shape, torch, skx, args) for shape in shapes()]
