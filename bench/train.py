@@ -198,18 +198,18 @@ def available_frameworks():
 SETTLE_SECONDS = 0.5
 
 
+def _epoch_seconds(epoch):
+    start = time.perf_counter()
+    epoch()
+    return time.perf_counter() - start
+
+
 def samples_per_second(epochs, n, repeats, threads=1):
     """Best samples/s per framework: one warm-up epoch each, then `repeats` interleaved timed epochs."""
     for epoch in epochs.values():
         epoch()
-    best = {name: float("inf") for name in epochs}
-    for _ in range(repeats):
-        for name, epoch in epochs.items():
-            if threads > 1:
-                time.sleep(SETTLE_SECONDS)
-            start = time.perf_counter()
-            epoch()
-            best[name] = min(best[name], time.perf_counter() - start)
+    timers = {name: (lambda epoch=epoch: _epoch_seconds(epoch)) for name, epoch in epochs.items()}
+    best = _common.best_of(timers, repeats, SETTLE_SECONDS if threads > 1 else 0.0)
     return {name: n / seconds for name, seconds in best.items()}
 
 
