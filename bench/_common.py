@@ -21,13 +21,9 @@ from typing import Callable, Dict, List, NamedTuple, Optional, Sequence
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "FASTMLP_NUM_THREADS")
 RESULTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
-# fp32 FMA peak of one core of the reference machine (AMD Zen 5, AVX-512), as issue 3 states it
-# (AVX2: ~120). % of peak = GFLOP/s / (this x threads); `--peak-gflops` overrides it elsewhere.
-PEAK_GFLOPS_PER_CORE = 252.0
-
 
 class MLPConfig(NamedTuple):
-    """A reference MLP of issue 4: ReLU between the layers, Adam lr 1e-3."""
+    """A reference MLP: ReLU between the layers, Adam lr 1e-3."""
 
     name: str
     widths: List[int]
@@ -115,9 +111,10 @@ def blas_pools() -> List[Dict[str, object]]:
     return [{k: pool.get(k) for k in keys} for pool in threadpoolctl.threadpool_info()]
 
 
-def start(threads: int, cpus: str) -> Dict[str, object]:
-    """Sets every loaded library to `threads` threads, prints the header line and returns
-    `machine_info`. Call after the contenders are imported."""
+def start(threads: int, cpus: str, peak_gflops: Optional[float] = None) -> Dict[str, object]:
+    """Sets every loaded library to `threads` threads, measures the fp32 FMA peak of the pinned
+    cores (`measure_peak`; `peak_gflops` given: that value instead), prints the header lines and
+    returns `machine_info` with the peak under "peak". Call after the contenders are imported."""
     import fastmlp as fm
 
     fm.set_num_threads(threads)
@@ -126,18 +123,52 @@ def start(threads: int, cpus: str) -> Dict[str, object]:
         torch.set_num_threads(threads)
     info = machine_info(threads, cpus, limit_blas(threads))
     print(f"threads={threads} pinned to CPUs {cpus}; fastmlp kernel {info['fastmlp_isa']}; {info['cpu']}")
+    info["peak"] = measure_peak(cpus, peak_gflops)
+    print(peak_line(info["peak"]))
     return info
+
+
+def measure_peak(cpus: str, override: Optional[float] = None) -> Dict[str, object]:
+    """The fp32 FMA peak per core that % of peak is computed against, measured now on the pinned
+    CPUs by bench/fma_peak.py (all of them at once), or `override` (`--peak-gflops`).
+    {"gflops_per_core": float or None (unknown), "source": "measured" | "--peak-gflops" | "unknown",
+    "method": how, "measurement": fma_peak's report (measured only)}."""
+    if override is not None:
+        return {"gflops_per_core": float(override), "source": "--peak-gflops",
+                "method": "given on the command line (not measured)", "measurement": None}
+    import fma_peak
+
+    report, reason = fma_peak.measure([int(c) for c in cpus.split(",")])
+    if report is None:
+        return {"gflops_per_core": None, "source": "unknown", "method": reason, "measurement": None}
+    return {"gflops_per_core": float(report["gflops_per_core"]), "source": "measured", "method": report["method"],
+            "measurement": report}
+
+
+def peak_line(peak: Dict[str, object]) -> str:
+    """The header line that says which peak % of peak is against, and where it comes from."""
+    if peak["gflops_per_core"] is None:
+        return f"fp32 FMA peak unknown ({peak['method']}): no % of peak shown; --peak-gflops sets one"
+    line = f"fp32 FMA peak {peak['gflops_per_core']:.1f} GFLOP/s per core, {peak['source']}: {peak['method']}"
+    measurement = peak["measurement"]
+    if isinstance(measurement, dict) and measurement.get("shared"):
+        line += f"\nwarning: {measurement['shared']}"
+    return line
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """--threads, --peak-gflops, --results-dir: the options every script has."""
     parser.add_argument("--threads", type=int, default=1, help="threads for every library (default 1)")
-    parser.add_argument("--peak-gflops", type=float, default=PEAK_GFLOPS_PER_CORE,
-                        help=f"fp32 peak of one core, GFLOP/s (default {PEAK_GFLOPS_PER_CORE:g}, Zen 5 AVX-512)")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="fp32 peak of one core, GFLOP/s, for %% of peak (default: measured at the start of "
+                             "the run on the pinned CPUs, see bench/fma_peak.py)")
     parser.add_argument("--results-dir", default=RESULTS_DIR, help="where the JSON and PNG go (default bench/results)")
 
 
-def percent_of_peak(gflops: float, threads: int, peak_per_core: float) -> float:
+def percent_of_peak(gflops: float, threads: int, peak_per_core: Optional[float]) -> Optional[float]:
+    """100 x gflops / (peak per core x threads); None when the peak is unknown."""
+    if peak_per_core is None:
+        return None
     return 100.0 * gflops / (peak_per_core * threads)
 
 

@@ -3,7 +3,8 @@ kernels vs PyTorch, threads pinned.
 
     taskset -c 0 python bench/gemm.py --threads 1 [--quick]
 
-Prints GFLOP/s and % of peak per shape and the ratios of fastmlp to each; writes
+Prints GFLOP/s and % of peak per shape (against the fp32 FMA peak of the pinned cores, measured at
+the start of the run by fma_peak.py, or --peak-gflops) and the ratios of fastmlp to each; writes
 bench/results/gemm_<threads>t.json and a plot gemm_<threads>t.png beside it. Shapes: squares
 n = 64..2048, and the three backprop products of every layer of the reference MLPs (bench/train.py)
 at their batch: forward Y = X·Wᵀ, input gradient dX = dZ·W, weight gradient dW = dZᵀ·X, the
@@ -192,13 +193,13 @@ def main() -> None:
     torch = _common.optional_module("torch")
     if torch is None:
         print("(torch skipped: not importable; its columns print as '-')")
-    info = _common.start(THREADS, CPUS)
+    info = _common.start(THREADS, CPUS, args.peak_gflops)
+    args.peak_gflops = info["peak"]["gflops_per_core"]  # None: unknown, no % of peak
     skx = None if args.no_skx else SkylakexNumpy(args.min_seconds)
     if skx is not None:
         info["numpy_skx_blas_pools"] = skx.blas_pools
     pause = f", {SETTLE_SECONDS} s pause before each" if THREADS > 1 else ""
-    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each{pause}; "
-          f"peak {args.peak_gflops:g} GFLOP/s per core")
+    print(f"best of {args.rounds} medians over >= {args.min_seconds} s each{pause}")
     try:
         rows = [measure_shape(shape, torch, skx, args) for shape in shapes()]
     finally:
@@ -210,7 +211,8 @@ def main() -> None:
     path = _common.write_json(args.results_dir, f"gemm_{THREADS}t.json",
                               {"machine": info, "settings": settings, "results": rows})
     print(f"wrote {path}")
-    png = plot(rows, names, path[: -len(".json")] + ".png", args.peak_gflops * THREADS)
+    peak = None if args.peak_gflops is None else args.peak_gflops * THREADS
+    png = plot(rows, names, path[: -len(".json")] + ".png", peak)
     if png:
         print(f"wrote {png}")
 

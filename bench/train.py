@@ -5,9 +5,11 @@
 Same synthetic data, batch size and optimizer (Adam, lr 1e-3) for every framework, in one process
 with the same pinned thread count. Each framework trains one warm-up epoch, then `--repeats` timed
 epochs, interleaved across frameworks; the best epoch counts. Prints samples/s, the ratios
-fastmlp/JAX, fastmlp/PyTorch and fastmlp/scikit-learn, the % of peak in training FLOPs, and the peak
-RSS of fastmlp's `fit` (measured in a fresh process) against the memory bound of issue 4; writes
-bench/results/train_<threads>t.json and a bar chart train_<threads>t.png beside it.
+fastmlp/JAX, fastmlp/PyTorch and fastmlp/scikit-learn, the % of peak in training FLOPs (against the
+fp32 FMA peak of the pinned cores, measured at the start of the run by fma_peak.py, or
+--peak-gflops), and the peak RSS of fastmlp's `fit` (measured in a fresh process) against the
+memory bound of `memory_bound_bytes`; writes bench/results/train_<threads>t.json and a bar chart
+train_<threads>t.png beside it.
 """
 
 from __future__ import annotations
@@ -234,8 +236,8 @@ def measure_config(cfg, builders, args):
 
 # ------------------------------------------------------------------ memory of fit
 def memory_bound_bytes(cfg, X, y):
-    """Issue 4's bound on fit's peak RSS: data + 4 x parameters (weights, gradients, Adam's two
-    moments) + one batch of activations (batch x every layer width, inputs included) + 64 MiB."""
+    """The bound fastmlp holds fit's peak RSS to: data + 4 x parameters (weights, gradients, Adam's
+    two moments) + one batch of activations (batch x every layer width, inputs included) + 64 MiB."""
     return X.nbytes + y.nbytes + 4 * 4 * cfg.params() + 4 * cfg.batch * sum(cfg.widths) + 64 * MIB
 
 
@@ -286,7 +288,7 @@ def rss_child(cfg, n):
 
 
 # ------------------------------------------------------------------ output
-def print_tables(rows, names):
+def print_tables(rows, names, peak):
     """samples/s with the ratios; % of peak; fit's peak RSS against the bound."""
     fmt = _common.fmt
     anchors = ("jax", "torch", "sklearn")
@@ -300,7 +302,7 @@ def print_tables(rows, names):
         ["config", "MFLOP/sample"] + names,
         [[r["config"], f"{r['train_flops_per_sample'] / 1e6:.2f}"]
          + [fmt(r["percent_of_peak"].get(n), ".1f") for n in names] for r in rows],
-        note=f"(% of peak: training FLOP/s over {THREADS} x {rows[0]['peak_gflops_per_core']:g} GFLOP/s)")
+        note=peak_note(peak))
     memory = [(r["config"], r["fit_memory"]) for r in rows if r["fit_memory"]]
     if memory:
         print()
@@ -309,6 +311,14 @@ def print_tables(rows, names):
             [[name] + [_mib(m[k]) for k in ("data", "params_x4", "fit_delta", "peak_above_baseline", "bound")]
              + ["yes" if m["peak_above_baseline"] <= m["bound"] else "NO"] for name, m in memory],
             note="(MiB; fastmlp fit, fresh process; bound: data + 4 x params + activations + 64 MiB)")
+
+
+def peak_note(peak):
+    """What the % of peak table is against: `peak` is _common.measure_peak's description."""
+    if peak["gflops_per_core"] is None:
+        return "(% of peak: '-', the peak is unknown)"
+    where = "measured in this run" if peak["source"] == "measured" else "from --peak-gflops"
+    return f"(% of peak: training FLOP/s over {THREADS} x {peak['gflops_per_core']:.1f} GFLOP/s, the peak {where})"
 
 
 def _mib(nbytes):
@@ -339,12 +349,13 @@ def main() -> None:
         fm.set_num_threads(THREADS)
         return rss_child(CONFIGS[args.rss_child], args.rss_samples)
     builders = available_frameworks()
-    info = _common.start(THREADS, CPUS)
+    info = _common.start(THREADS, CPUS, args.peak_gflops)
+    args.peak_gflops = info["peak"]["gflops_per_core"]  # None: unknown, no % of peak
     pause = f", {SETTLE_SECONDS} s pause before each" if THREADS > 1 else ""
     print(f"1 warm-up epoch, best of {args.repeats} timed epochs{pause}{' (--quick)' if args.quick else ''}")
     rows = [measure_config(CONFIGS[name], builders, args) for name in args.configs.split(",")]
     names = list(builders)
-    print_tables(rows, names)
+    print_tables(rows, names, info["peak"])
     settings = {"quick": args.quick, "repeats": args.repeats, "warmup_epochs": 1,
                 "peak_gflops_per_core": args.peak_gflops, "frameworks": names}
     path = _common.write_json(args.results_dir, f"train_{THREADS}t.json",
