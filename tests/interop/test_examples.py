@@ -15,7 +15,7 @@ from typing import Dict, List
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # tests/interop/ -> the repository root
 EXAMPLES = ROOT / "examples"
 SCRIPTS = ["digits_classification.py", "diabetes_regression.py", "custom_train_step.py", "sklearn_grid_search.py"]
 # Each example runs in well under 20 s on a quiet machine; the bound leaves room for a loaded one.
