@@ -156,6 +156,20 @@ def test_cross_entropy_class_weight(rows, cols, eps):
            class_weight=cw, label_smoothing=eps)
 
 
+@pytest.mark.parametrize("rows,classes", [(1, 2), (7, 5), (31, 17)])
+def test_cross_entropy_matches_torch(rows, classes):
+    # against torch's float32 cross_entropy: the precision fastmlp computes in
+    rng = np.random.default_rng(rows)
+    logits = (4 * rng.standard_normal((rows, classes))).astype(np.float32)
+    labels = rng.integers(0, classes, size=rows).astype(np.int64)
+    t = torch.from_numpy(logits.copy()).requires_grad_(True)
+    tl = torch.nn.functional.cross_entropy(t, torch.from_numpy(labels))
+    tl.backward()
+    value, grad = _core.loss("cross_entropy", logits, labels)
+    np.testing.assert_allclose(value, float(tl.detach()), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(grad, t.grad.numpy(), rtol=1e-4, atol=1e-7)
+
+
 # --------------------------------------------------------------------------- binary cross-entropy
 @pytest.mark.parametrize("hard", [False, True])
 @pytest.mark.parametrize("rows,cols", SHAPES)
