@@ -19,6 +19,7 @@ import fastmlp as fm
 from fastmlp import _core
 
 import reference as ref
+from torch_twin import torch_twin
 
 A = fm.activations
 
@@ -182,31 +183,11 @@ def test_reference_activation_derivative_matches_finite_differences(name):
 
 
 # --------------------------------------------------------------------------- training vs torch
-class _TorchAct(torch.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 def _twins(n_in, spec, seed):
-    """A fastmlp model and a float64 torch.nn.Sequential with its initial weights.
+    """A fastmlp model and its float64 torch twin (tests/torch_twin.py).
     spec: [(units, (label, act, fn) or None), ...]."""
     model = fm.Sequential([fm.Dense(u, activation=c[1] if c else None) for u, c in spec], input_dim=n_in, seed=seed)
-    modules, fan_in = [], n_in
-    params = model.parameters()
-    for i, (units, case) in enumerate(spec):
-        lin = torch.nn.Linear(fan_in, units).double()
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(params[2 * i].astype(np.float64)))
-            lin.bias.copy_(torch.from_numpy(params[2 * i + 1].astype(np.float64)))
-        modules.append(lin)
-        if case is not None:
-            modules.append(_TorchAct(case[2]))
-        fan_in = units
-    return model, torch.nn.Sequential(*modules)
+    return model, torch_twin(model)
 
 
 def _train_both(model, net, loss, n_in, n_out, steps=10, x_scale=2.0, lr=1e-2):

@@ -14,6 +14,8 @@ import torch.nn.functional as F
 import fastmlp as fm
 from fastmlp import _core
 
+from torch_twin import torch_twin
+
 SHAPES = [(1, 1), (1, 2), (2, 3), (7, 3), (13, 10), (31, 17), (64, 2)]
 CLASS_SHAPES = [(r, c) for r, c in SHAPES if c > 1]
 SMOOTHING = [0.0, 0.1, 0.5]
@@ -310,12 +312,7 @@ N_IN, HIDDEN, N_OUT, STEPS = 6, 9, 4, 10
 
 def _twin(seed):
     model = fm.Sequential([fm.Dense(HIDDEN, activation="tanh"), fm.Dense(N_OUT)], input_dim=N_IN, seed=seed)
-    p = [_t(a) for a in model.parameters()]
-    net = torch.nn.Sequential(torch.nn.Linear(N_IN, HIDDEN), torch.nn.Tanh(), torch.nn.Linear(HIDDEN, N_OUT)).double()
-    with torch.no_grad():
-        for tp, v in zip(net.parameters(), p):
-            tp.copy_(v)
-    return model, net
+    return model, torch_twin(model)
 
 
 # name, fm loss object factory, uses class weights, sample weights, target kind

@@ -21,6 +21,7 @@ import torch
 import fastmlp as fm
 
 import reference as ref
+from torch_twin import torch_twin
 
 N_IN, HIDDEN, N_OUT = 7, 13, 3
 SPEC = [(HIDDEN, "tanh"), (N_OUT, None)]
@@ -135,20 +136,9 @@ def test_sgd_with_zero_lr_leaves_parameters_bitwise_unchanged():
 
 # ---------------------------------------------------------------- against torch.optim, float64
 def _twin(seed, spec=SPEC, n_in=N_IN):
-    """A fastmlp model and a float64 torch.nn.Sequential holding the same initial weights."""
+    """A fastmlp model and its float64 torch twin (tests/torch_twin.py), the same initial weights."""
     model = fm.Sequential([fm.Dense(u, activation=a) for u, a in spec], input_dim=n_in, seed=seed)
-    modules, fan_in = [], n_in
-    params = model.parameters()
-    for i, (units, act) in enumerate(spec):
-        lin = torch.nn.Linear(fan_in, units, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(params[2 * i].astype(np.float64)))
-            lin.bias.copy_(torch.from_numpy(params[2 * i + 1].astype(np.float64)))
-        modules.append(lin)
-        if act is not None:
-            modules.append({"tanh": torch.nn.Tanh(), "relu": torch.nn.ReLU()}[act])
-        fan_in = units
-    return model, torch.nn.Sequential(*modules)
+    return model, torch_twin(model)
 
 
 def _torch_loss(net, x, y, loss):
@@ -446,26 +436,11 @@ FLOAT32_STEPS = 20
 FLOAT32_BATCH_SIZES = [1, 7, 13, 16, 31, 2, 3, 17] * 3  # cycled over the steps
 
 
-def _torch_act(name):
-    return {"relu": torch.nn.ReLU(), "tanh": torch.nn.Tanh(), "sigmoid": torch.nn.Sigmoid(), None: None}[name]
-
-
-def _build(n_in, spec, seed):
-    """fastmlp model and a torch.nn.Sequential holding a float32 copy of its initial weights."""
+def _float32_twin(n_in, spec, seed):
+    """A fastmlp model, its float32 torch twin (tests/torch_twin.py) and the twin's parameters."""
     model = fm.Sequential([fm.Dense(u, activation=a) for u, a in spec], input_dim=n_in, seed=seed)
-    modules, fan_in = [], n_in
-    params = model.parameters()
-    for i, (units, act) in enumerate(spec):
-        lin = torch.nn.Linear(fan_in, units)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(params[2 * i].copy()))
-            lin.bias.copy_(torch.from_numpy(params[2 * i + 1].copy()))
-        modules.append(lin)
-        if _torch_act(act) is not None:
-            modules.append(_torch_act(act))
-        fan_in = units
-    net = torch.nn.Sequential(*modules)
-    return model, net, [p for p in net.parameters()]
+    net = torch_twin(model, dtype=torch.float32)
+    return model, net, list(net.parameters())
 
 
 def _float32_batches(seed, n_in, n_out, loss):
@@ -484,7 +459,7 @@ def _float32_batches(seed, n_in, n_out, loss):
 
 def _run_parity(n_in, spec, loss, make_fm_opt, make_torch_opt, seed):
     torch.manual_seed(0)
-    model, net, tparams = _build(n_in, spec, seed)
+    model, net, tparams = _float32_twin(n_in, spec, seed)
     model.compile(loss=loss, optimizer=make_fm_opt())
     initial = [p.copy() for p in model.parameters()]
     opt = make_torch_opt(tparams)
@@ -564,7 +539,7 @@ def test_mse_regression_parity():
 
 def test_initial_forward_matches_torch():
     n_in, spec = CLASSIFIER
-    model, net, _ = _build(n_in, spec, seed=9)
+    model, net, _ = _float32_twin(n_in, spec, seed=9)
     x = np.random.default_rng(9).standard_normal((65, n_in)).astype(np.float32)
     with torch.no_grad():
         expected = net(torch.from_numpy(x)).numpy()
