@@ -106,8 +106,6 @@ def test_custom_train_step() -> None:
 
 def test_sklearn_grid_search() -> None:
     _requires_sklearn()
-    if importlib.util.find_spec("fastmlp.sklearn") is None:
-        pytest.skip("fastmlp.sklearn (MLPClassifier) is not in this checkout yet")
     stdout = _run("sklearn_grid_search.py")
     values = _values(stdout)
     assert values["test accuracy"] > 0.9, stdout
