@@ -1,5 +1,7 @@
-"""Shared fixtures. `reference.py` (the NumPy float64 oracle) sits next to this file and is imported
-by the test modules as a plain module."""
+"""Shared fixtures. `reference.py` (the NumPy float64 oracle) and `torch_twin.py` (float64 PyTorch
+copies of fastmlp models) sit next to this file; this folder goes on sys.path, so the test modules
+in the folders below (kernels/, layers/, optim/, model/, io/, interop/, robustness/) import them as
+plain modules."""
 
 from __future__ import annotations
 

@@ -1,39 +1,64 @@
-"""A float64 torch.nn.Sequential equal to an fm.Sequential (Dense, Dropout with rate 0, LayerNorm,
-BatchNorm), holding copies of its parameters and buffers, for parity tests. Imported by the test
-modules as a plain module (see conftest.py)."""
+"""A float64 (or float32) torch.nn.Sequential equal to an fm.Sequential (Dense with any activation,
+Dropout with rate 0, LayerNorm, BatchNorm), holding copies of its parameters and buffers, for parity
+tests. Imported by the test modules as a plain module (see conftest.py).
+
+It is an oracle: it is written here from the layers' public attributes and the activations'
+configs, independently of fastmlp.torch_interop (which the interop tests check against torch)."""
 
 from __future__ import annotations
 
-from typing import List
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 import torch
 
 import fastmlp as fm
 
-_ACTIVATIONS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "identity": None}
+# activation config name -> torch module factory, called with the config's parameters (torch's
+# keyword names are fastmlp's); None for identity
+_ACTIVATIONS: Dict[str, Optional[Callable[..., torch.nn.Module]]] = {
+    "identity": None,
+    "relu": torch.nn.ReLU,
+    "leaky_relu": torch.nn.LeakyReLU,
+    "elu": torch.nn.ELU,
+    "selu": torch.nn.SELU,
+    "gelu": torch.nn.GELU,
+    "gelu_tanh": lambda: torch.nn.GELU(approximate="tanh"),
+    "silu": torch.nn.SiLU,
+    "softplus": torch.nn.Softplus,
+    "sigmoid": torch.nn.Sigmoid,
+    "tanh": torch.nn.Tanh,
+    "softmax": lambda: torch.nn.Softmax(dim=-1),
+}
 
 
-def torch_twin(model: fm.Sequential) -> torch.nn.Sequential:
-    """Modules in fm's layer order; parameters in the order of model.parameters()."""
+def _activation(activation: fm.activations.Activation) -> Optional[torch.nn.Module]:
+    config = dict(activation.get_config())
+    make = _ACTIVATIONS[config.pop("name")]
+    return None if make is None else make(**config)
+
+
+def torch_twin(model: fm.Sequential, dtype: torch.dtype = torch.float64) -> torch.nn.Sequential:
+    """Modules in fm's layer order; parameters in the order of model.parameters(), in ``dtype``
+    (float32 for parity in fastmlp's own precision)."""
     assert model.input_dim is not None
     modules: List[torch.nn.Module] = []
     width = model.input_dim
     for layer in model.layers:
         if isinstance(layer, fm.Dense):
-            modules.append(torch.nn.Linear(width, layer.units, dtype=torch.float64))
-            act = _ACTIVATIONS[layer.activation.name]
+            modules.append(torch.nn.Linear(width, layer.units, dtype=dtype))
+            act = _activation(layer.activation)
             if act is not None:
-                modules.append(act())
+                modules.append(act)
             width = layer.units
         elif isinstance(layer, fm.LayerNorm):
             modules.append(
-                torch.nn.LayerNorm(width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, dtype=torch.float64)
+                torch.nn.LayerNorm(width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, dtype=dtype)
             )
         elif isinstance(layer, fm.BatchNorm):
             modules.append(
                 torch.nn.BatchNorm1d(width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine,
-                                     track_running_stats=layer.track_running_stats, dtype=torch.float64)
+                                     track_running_stats=layer.track_running_stats, dtype=dtype)
             )
         else:
             assert isinstance(layer, fm.Dropout) and layer.rate == 0.0

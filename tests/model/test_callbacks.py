@@ -14,6 +14,8 @@ import torch
 import fastmlp as fm
 from fastmlp.callbacks import CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, TerminateOnNaN
 
+from torch_twin import torch_twin
+
 
 def _data(seed=0, n=120, n_in=5, n_out=3):
     rng = np.random.default_rng(seed)
@@ -251,17 +253,6 @@ def test_csv_logger_append_and_overwrite(tmp_path):
 
 
 # ------------------------------------------------------------------------- LearningRateScheduler
-def _torch_copy(model):
-    params = model.parameters()
-    layers = [torch.nn.Linear(params[0].shape[1], params[0].shape[0]), torch.nn.Tanh(),
-              torch.nn.Linear(params[2].shape[1], params[2].shape[0])]
-    net = torch.nn.Sequential(*layers).double()
-    with torch.no_grad():
-        for tp, p in zip(net.parameters(), params):
-            tp.copy_(torch.from_numpy(p.astype(np.float64)))
-    return net
-
-
 @pytest.mark.parametrize(
     "schedule",
     [
@@ -275,7 +266,7 @@ def test_learning_rate_scheduler_sgd_equals_torch_with_the_same_lr_sequence(sche
     X, y = _data(16, n=40)
     model = fm.Sequential([fm.Dense(6, activation="tanh"), fm.Dense(3)], input_dim=5, seed=1)
     model.compile(loss="cross_entropy", optimizer=fm.optim.SGD(lr=1.0, momentum=momentum, nesterov=nesterov))
-    net = _torch_copy(model)
+    net = torch_twin(model)
     opt = torch.optim.SGD(net.parameters(), lr=1.0, momentum=momentum, nesterov=nesterov)
     h = model.fit(X, y, epochs=5, batch_size=8, shuffle=False, callbacks=[LearningRateScheduler(schedule)], verbose=0)
     Xt, yt = torch.from_numpy(X.astype(np.float64)), torch.from_numpy(y)

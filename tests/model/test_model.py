@@ -1,5 +1,6 @@
 """The public Sequential API end to end: the design snippet, parameter/gradient views, fit vs
-train_step, determinism across seeds and thread counts, dropout, save/load, digits, EarlyStopping."""
+train_step, determinism across seeds and thread counts, dropout, save/load, digits, EarlyStopping,
+summary()."""
 
 from __future__ import annotations
 
@@ -315,3 +316,60 @@ def test_early_stopping_min_delta():
     history = model.fit(X, Y, epochs=8, batch_size=64, shuffle=False,
                         callbacks=[fm.callbacks.EarlyStopping(monitor="loss", patience=2, min_delta=1e6)], verbose=0)
     assert len(history.history["loss"]) == 3
+
+
+# --------------------------------------------------------------------------- summary
+ARCHS = [
+    # (input_dim, layers)
+    (1, [fm.Dense(1)]),
+    (7, [fm.Dense(13, activation="relu"), fm.Dropout(0.5), fm.Dense(3)]),
+    (784, [fm.Dense(256, activation="relu"), fm.Dense(128, activation="tanh"), fm.Dense(10)]),
+    (5, [fm.Dropout(0.1), fm.Dense(2, activation="sigmoid"), fm.Dense(2), fm.Dropout(0.2), fm.Dense(31)]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(ARCHS)))
+def test_summary_counts_parameters_and_shapes(case):
+    n_in, layers = ARCHS[case]
+    model = fm.Sequential(layers, input_dim=n_in)
+    printed = []
+    text = model.summary(print_fn=printed.append)
+    assert printed == [text]
+    assert f"Total params: {model.num_params:,}" in text
+    assert "Trainable params" in text and "Non-trainable params: 0" in text
+    width = n_in
+    rows = [line for line in text.splitlines() if line.startswith(("dense", "dropout"))]
+    assert len(rows) == len(layers)
+    for row, layer in zip(rows, layers):
+        if isinstance(layer, fm.Dense):
+            params = layer.units * (width + 1)
+            width = layer.units
+        else:
+            params = 0
+        assert row.split()[-1] == f"{params:,}" and f"(None, {width})" in row
+
+
+def test_summary_names_layers_like_keras_and_prints(capsys):
+    model = fm.Sequential([fm.Dense(4, activation="relu"), fm.Dropout(0.1), fm.Dense(2)], input_dim=3)
+    text = model.summary()
+    assert capsys.readouterr().out == text + "\n"
+    names = [line.split()[0] for line in text.splitlines() if line.startswith(("dense", "dropout"))]
+    assert names == ["dense", "dropout", "dense_1"]
+
+
+def test_summary_before_the_input_width_is_known_raises():
+    with pytest.raises(RuntimeError, match="input_dim"):
+        fm.Sequential([fm.Dense(3)]).summary()
+
+
+def test_summary_counts_normalisation_parameters_and_running_statistics():
+    model = fm.Sequential([fm.Dense(6), fm.BatchNorm(), fm.Dense(4), fm.LayerNorm(), fm.BatchNorm(affine=False),
+                           fm.LayerNorm(elementwise_affine=False)], input_dim=3)
+    text = model.summary(print_fn=lambda _: None)
+    n_buffers = sum(b.size for b in model.buffers())
+    assert n_buffers == 2 * 6 + 2 * 4
+    assert f"Trainable params: {model.num_params:,}" in text
+    assert f"Non-trainable params: {n_buffers:,}" in text
+    assert f"Total params: {model.num_params + n_buffers:,}" in text
+    counts = [line.split()[-1] for line in text.splitlines() if line.startswith(("batchnorm", "layernorm"))]
+    assert counts == [f"{4 * 6}", f"{2 * 4}", f"{2 * 4}", "0"]

@@ -13,6 +13,8 @@ import torch
 import fastmlp as fm
 from fastmlp import schedules as S
 
+from torch_twin import torch_twin
+
 LS = torch.optim.lr_scheduler
 BASE_LR = 0.1
 
@@ -166,16 +168,6 @@ def test_fit_uses_the_schedule_lr_each_epoch(case, via):
     assert sched.last_step == 11
 
 
-def _torch_twin(model):
-    params = model.parameters()
-    lin1, lin2 = torch.nn.Linear(N_IN, 6, dtype=torch.float64), torch.nn.Linear(6, N_OUT, dtype=torch.float64)
-    with torch.no_grad():
-        for lin, w, b in ((lin1, params[0], params[1]), (lin2, params[2], params[3])):
-            lin.weight.copy_(torch.from_numpy(w.astype(np.float64)))
-            lin.bias.copy_(torch.from_numpy(b.astype(np.float64)))
-    return torch.nn.Sequential(lin1, torch.nn.Tanh(), lin2)
-
-
 def _torch_fit(net, opt, sched, X, y, epochs, per_batch):
     losses = []
     for _ in range(epochs):
@@ -217,7 +209,7 @@ def test_fit_with_schedule_trains_as_torch(case):
     make_opt, make_sched, make_topt, make_tsched, per_batch = TRAIN_CASES[case]
     X, y = _data(1)
     model = _model(1)
-    net = _torch_twin(model)
+    net = torch_twin(model)
     model.compile(loss="cross_entropy", optimizer=make_opt(), lr_schedule=make_sched())
     topt = make_topt(list(net.parameters()))
     tsched = make_tsched(topt)

@@ -1,9 +1,7 @@
-"""Activations and dense layers at kernel level (fastmlp._core) against the float64 reference,
-plus Dense's default initialisation through the public API."""
+"""Dense layers at kernel level (fastmlp._core) against the float64 reference, plus Dense's default
+initialisation through the public API. (The activation kernels are tested in test_activations.py.)"""
 
 from __future__ import annotations
-
-import zlib
 
 import numpy as np
 import pytest
@@ -14,65 +12,6 @@ from fastmlp import _core
 import reference as ref
 
 ACTS = ("relu", "sigmoid", "tanh", "identity")
-SHAPES = [(1, 1), (1, 7), (3, 13), (17, 2), (31, 33), (65, 17)]
-
-
-def _seed(*parts):
-    return zlib.crc32(repr(parts).encode())
-
-
-def _data(seed, shape, scale=3.0):
-    rng = np.random.default_rng(seed)
-    return (scale * rng.standard_normal(shape)).astype(np.float32)
-
-
-# --------------------------------------------------------------------------- activations
-@pytest.mark.parametrize("name", ACTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_activation_forward(name, shape):
-    x = _data(_seed(name, shape), shape)
-    x.flat[0] = 0.0  # the relu kink
-    y = _core.activation_forward(name, x)
-    assert y.shape == x.shape and y.dtype == np.float32
-    np.testing.assert_allclose(y, ref.activation_forward(name, x), rtol=2e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize("name", ("sigmoid", "tanh"))
-def test_saturating_activations_stay_finite_and_bounded(name):
-    x = np.array([[-1e4, -100.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 100.0, 1e4]], dtype=np.float32)
-    y = _core.activation_forward(name, x)
-    assert np.all(np.isfinite(y))
-    lo = 0.0 if name == "sigmoid" else -1.0
-    assert np.all((y >= lo) & (y <= 1.0))
-    np.testing.assert_allclose(y, ref.activation_forward(name, x), rtol=2e-6, atol=1e-7)
-
-
-@pytest.mark.parametrize("name", ACTS)
-@pytest.mark.parametrize("shape", SHAPES)
-def test_activation_backward(name, shape):
-    seed = _seed(name, shape, "bwd")
-    x = _data(seed, shape)
-    y = ref.activation_forward(name, x).astype(np.float32)
-    dy = _data(seed + 1, shape, 1.0)
-    dx = _core.activation_backward(name, y, dy)
-    assert dx.shape == shape and dx.dtype == np.float32
-    np.testing.assert_allclose(dx, ref.activation_backward(name, y, dy), rtol=1e-5, atol=1e-7)
-
-
-def test_relu_backward_is_zero_where_output_is_zero():
-    y = np.array([[0.0, 0.0, 1.5, 2.0]], dtype=np.float32)
-    dy = np.array([[3.0, -3.0, 4.0, -5.0]], dtype=np.float32)
-    np.testing.assert_array_equal(_core.activation_backward("relu", y, dy), ref.activation_backward("relu", y, dy))
-
-
-@pytest.mark.parametrize("name", ACTS)
-def test_reference_activation_derivative_matches_finite_differences(name):
-    # validates the oracle itself: d act(x)/dx expressed through y = act(x)
-    x = np.linspace(-3.0, 3.0, 41) + 0.0123  # avoid the relu kink
-    h = 1e-6
-    fd = (ref.activation_forward(name, x + h) - ref.activation_forward(name, x - h)) / (2 * h)
-    analytic = ref.activation_backward(name, ref.activation_forward(name, x), np.ones_like(x))
-    np.testing.assert_allclose(analytic, fd, rtol=1e-6, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- dense layer

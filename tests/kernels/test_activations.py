@@ -1,11 +1,14 @@
 """Every activation against PyTorch in float64: the kernels (forward and gradient over a grid that
 includes 0, +-tiny, +-1e4 and the softplus threshold), a small network trained 10 Adam steps, the
 softmax output layer (fused into cross_entropy, backpropagated through with mse), configuration and
-save/load round trips, and argument validation."""
+save/load round trips, and argument validation. The kernels of relu, sigmoid, tanh and identity
+also against the float64 reference (tests/reference.py), which is itself checked by finite
+differences."""
 
 from __future__ import annotations
 
 import math
+import zlib
 
 import numpy as np
 import pytest
@@ -14,6 +17,9 @@ import torch.nn.functional as F
 
 import fastmlp as fm
 from fastmlp import _core
+
+import reference as ref
+from torch_twin import torch_twin
 
 A = fm.activations
 
@@ -114,32 +120,74 @@ def test_gradient_needs_the_input_for_gelu():
         _core.activation_backward("gelu", y, np.ones_like(y))
 
 
+# ------------------------------------------------------------- kernels vs the float64 reference
+REFERENCE_ACTS = ("relu", "sigmoid", "tanh", "identity")  # the activations tests/reference.py implements
+KERNEL_SHAPES = [(1, 1), (1, 7), (3, 13), (17, 2), (31, 33), (65, 17)]
+
+
+def _seed(*parts):
+    return zlib.crc32(repr(parts).encode())
+
+
+def _data(seed, shape, scale=3.0):
+    rng = np.random.default_rng(seed)
+    return (scale * rng.standard_normal(shape)).astype(np.float32)
+
+
+@pytest.mark.parametrize("name", REFERENCE_ACTS)
+@pytest.mark.parametrize("shape", KERNEL_SHAPES)
+def test_activation_forward(name, shape):
+    x = _data(_seed(name, shape), shape)
+    x.flat[0] = 0.0  # the relu kink
+    y = _core.activation_forward(name, x)
+    assert y.shape == x.shape and y.dtype == np.float32
+    np.testing.assert_allclose(y, ref.activation_forward(name, x), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", ("sigmoid", "tanh"))
+def test_saturating_activations_stay_finite_and_bounded(name):
+    x = np.array([[-1e4, -100.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 100.0, 1e4]], dtype=np.float32)
+    y = _core.activation_forward(name, x)
+    assert np.all(np.isfinite(y))
+    lo = 0.0 if name == "sigmoid" else -1.0
+    assert np.all((y >= lo) & (y <= 1.0))
+    np.testing.assert_allclose(y, ref.activation_forward(name, x), rtol=2e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", REFERENCE_ACTS)
+@pytest.mark.parametrize("shape", KERNEL_SHAPES)
+def test_activation_backward(name, shape):
+    seed = _seed(name, shape, "bwd")
+    x = _data(seed, shape)
+    y = ref.activation_forward(name, x).astype(np.float32)
+    dy = _data(seed + 1, shape, 1.0)
+    dx = _core.activation_backward(name, y, dy)
+    assert dx.shape == shape and dx.dtype == np.float32
+    np.testing.assert_allclose(dx, ref.activation_backward(name, y, dy), rtol=1e-5, atol=1e-7)
+
+
+def test_relu_backward_is_zero_where_output_is_zero():
+    y = np.array([[0.0, 0.0, 1.5, 2.0]], dtype=np.float32)
+    dy = np.array([[3.0, -3.0, 4.0, -5.0]], dtype=np.float32)
+    np.testing.assert_array_equal(_core.activation_backward("relu", y, dy), ref.activation_backward("relu", y, dy))
+
+
+@pytest.mark.parametrize("name", REFERENCE_ACTS)
+def test_reference_activation_derivative_matches_finite_differences(name):
+    # validates the oracle itself: d act(x)/dx expressed through y = act(x)
+    x = np.linspace(-3.0, 3.0, 41) + 0.0123  # avoid the relu kink
+    h = 1e-6
+    fd = (ref.activation_forward(name, x + h) - ref.activation_forward(name, x - h)) / (2 * h)
+    analytic = ref.activation_backward(name, ref.activation_forward(name, x), np.ones_like(x))
+    np.testing.assert_allclose(analytic, fd, rtol=1e-6, atol=1e-8)
+
+
 # --------------------------------------------------------------------------- training vs torch
-class _TorchAct(torch.nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
 def _twins(n_in, spec, seed):
-    """A fastmlp model and a float64 torch.nn.Sequential with its initial weights.
+    """A fastmlp model and its float64 torch twin (tests/torch_twin.py).
     spec: [(units, (label, act, fn) or None), ...]."""
     model = fm.Sequential([fm.Dense(u, activation=c[1] if c else None) for u, c in spec], input_dim=n_in, seed=seed)
-    modules, fan_in = [], n_in
-    params = model.parameters()
-    for i, (units, case) in enumerate(spec):
-        lin = torch.nn.Linear(fan_in, units).double()
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(params[2 * i].astype(np.float64)))
-            lin.bias.copy_(torch.from_numpy(params[2 * i + 1].astype(np.float64)))
-        modules.append(lin)
-        if case is not None:
-            modules.append(_TorchAct(case[2]))
-        fan_in = units
-    return model, torch.nn.Sequential(*modules)
+    return model, torch_twin(model)
 
 
 def _train_both(model, net, loss, n_in, n_out, steps=10, x_scale=2.0, lr=1e-2):

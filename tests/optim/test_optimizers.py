@@ -1,7 +1,14 @@
-"""Every optimizer against torch.optim on a float64 twin network: the same initial weights and
-batches, 12 steps, over a grid of hyperparameters (one line per case, as tinygrad's test_optim);
-gradient clipping against torch.nn.utils.clip_grad_norm_ / clip_grad_value_; optimizer state
-and learning-rate access; hyperparameter validation."""
+"""Optimizers: every update rule against two independent oracles, gradient clipping, the
+optimizer state, the learning rate and hyperparameter validation.
+
+- The float64 NumPy reference (tests/reference.py): SGD and Adam over 3 steps; at each step the
+  gradients (those of the mean loss before the update) and the new parameters.
+- torch.optim on a float64 twin network: every optimizer, the same initial weights and batches,
+  12 steps, over a grid of hyperparameters (one line per case, as tinygrad's test_optim); gradient
+  clipping against torch.nn.utils.clip_grad_norm_ / clip_grad_value_; optimizer state and
+  learning-rate access.
+- PyTorch in float32: SGD and Adam on the same initial weights and batches for 20 steps; per-step
+  losses and gradients, and the final weights and predictions, agree to float32 accuracy."""
 
 from __future__ import annotations
 
@@ -13,27 +20,13 @@ import torch
 
 import fastmlp as fm
 
-N_IN, N_OUT = 7, 3
-SPEC = [(13, "tanh"), (N_OUT, None)]
+import reference as ref
+from torch_twin import torch_twin
+
+N_IN, HIDDEN, N_OUT = 7, 13, 3
+SPEC = [(HIDDEN, "tanh"), (N_OUT, None)]
 BATCH_SIZES = [5, 1, 16, 7, 11, 2, 16, 3, 9, 16, 4, 13]  # 12 steps, batch 1 and primes included
 RTOL, ATOL = 1e-3, 1e-6
-
-
-def _twin(seed, spec=SPEC, n_in=N_IN):
-    """A fastmlp model and a float64 torch.nn.Sequential holding the same initial weights."""
-    model = fm.Sequential([fm.Dense(u, activation=a) for u, a in spec], input_dim=n_in, seed=seed)
-    modules, fan_in = [], n_in
-    params = model.parameters()
-    for i, (units, act) in enumerate(spec):
-        lin = torch.nn.Linear(fan_in, units, dtype=torch.float64)
-        with torch.no_grad():
-            lin.weight.copy_(torch.from_numpy(params[2 * i].astype(np.float64)))
-            lin.bias.copy_(torch.from_numpy(params[2 * i + 1].astype(np.float64)))
-        modules.append(lin)
-        if act is not None:
-            modules.append({"tanh": torch.nn.Tanh(), "relu": torch.nn.ReLU()}[act])
-        fan_in = units
-    return model, torch.nn.Sequential(*modules)
 
 
 def _batches(seed, loss, sizes=BATCH_SIZES):
@@ -44,6 +37,108 @@ def _batches(seed, loss, sizes=BATCH_SIZES):
         y = rng.integers(0, N_OUT, size=bs) if loss == "cross_entropy" else rng.standard_normal((bs, N_OUT)).astype(np.float32)
         out.append((x, y))
     return out
+
+
+# ---------------------------------------------------------------- against the float64 reference
+REFERENCE_BATCHES = (1, 17, 5)  # batch sizes of the three steps
+SGD_CASES = {
+    "plain": dict(lr=0.1),
+    "momentum": dict(lr=0.05, momentum=0.9),
+    "dampening": dict(lr=0.05, momentum=0.8, dampening=0.3),
+    "nesterov": dict(lr=0.05, momentum=0.9, nesterov=True),
+    "weight_decay": dict(lr=0.1, weight_decay=0.05),
+    "momentum_weight_decay": dict(lr=0.05, momentum=0.7, weight_decay=0.02),
+    "nesterov_weight_decay": dict(lr=0.03, momentum=0.9, nesterov=True, weight_decay=0.01),
+}
+ADAM_CASES = {
+    "default": dict(lr=1e-2),
+    "weight_decay": dict(lr=1e-2, weight_decay=0.05),
+    "betas_eps": dict(lr=3e-3, betas=(0.8, 0.99), eps=1e-6),
+}
+
+
+def _run_and_check(make_opt, make_ref, loss, seed):
+    model = fm.Sequential([fm.Dense(HIDDEN, activation="tanh"), fm.Dense(N_OUT)], input_dim=N_IN, seed=seed)
+    model.compile(loss=loss, optimizer=make_opt())
+    opt_ref = make_ref()
+    for step, (x, y) in enumerate(_batches(seed, loss, REFERENCE_BATCHES)):
+        before = [p.copy() for p in model.parameters()]
+        batch_loss = model.train_step(x, y)
+        grads = [g.copy() for g in model.gradients()]
+        after = [p.copy() for p in model.parameters()]
+        assert isinstance(batch_loss, float)
+
+        # the gradients are those of the mean loss at the parameters before the update
+        layers = ref.layers_from_params(before, ["tanh", None])
+        rloss, rgrads, _ = ref.mlp_loss_and_grads(layers, x, y, loss)
+        np.testing.assert_allclose(batch_loss, rloss, rtol=1e-5, atol=1e-6, err_msg=f"loss, step {step}")
+        for g, rg in zip(grads, rgrads):
+            np.testing.assert_allclose(g, rg, rtol=1e-4, atol=1e-6, err_msg=f"gradient, step {step}")
+
+        expected = opt_ref.step(before, grads)
+        for i, (p, e, p0) in enumerate(zip(after, expected, before)):
+            assert not np.array_equal(p, p0) or np.all(e == p0), f"param {i} did not move at step {step}"
+            np.testing.assert_allclose(p, e, rtol=1e-5, atol=1e-7, err_msg=f"param {i}, step {step}")
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("case", sorted(SGD_CASES))
+def test_sgd_update_matches_reference(case, loss):
+    kw = SGD_CASES[case]
+    _run_and_check(lambda: fm.optim.SGD(**kw), lambda: ref.SGDRef(**kw), loss, seed=len(case))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("case", sorted(ADAM_CASES))
+def test_adam_update_matches_reference(case, loss):
+    kw = ADAM_CASES[case]
+    _run_and_check(lambda: fm.optim.Adam(**kw), lambda: ref.AdamRef(**kw), loss, seed=len(case) + 100)
+
+
+def test_reference_optimizers_follow_the_written_formulas():
+    # validates the oracle on a scalar by hand-unrolled recurrences (independent of the classes)
+    p0, g = 1.0, [0.5, -0.25, 0.125]
+    lr, mom, damp, wd = 0.1, 0.9, 0.2, 0.01
+    sgd = ref.SGDRef(lr, momentum=mom, dampening=damp, weight_decay=wd)
+    p, buf = p0, None
+    for gi in g:
+        d = gi + wd * p
+        buf = d if buf is None else mom * buf + (1 - damp) * d
+        p = p - lr * buf
+        got = sgd.step([np.array([p + lr * buf])], [np.array([gi])])  # feed the pre-update value
+        np.testing.assert_allclose(got[0], [p], rtol=1e-12)
+
+    adam = ref.AdamRef(lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    m = v = 0.0
+    p = p0
+    for t, gi in enumerate(g, start=1):
+        m = 0.9 * m + 0.1 * gi
+        v = 0.999 * v + 0.001 * gi * gi
+        new = p - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        got = adam.step([np.array([p])], [np.array([gi])])
+        np.testing.assert_allclose(got[0], [new], rtol=1e-12)
+        p = new
+    # the first Adam step moves every parameter by about lr (m_hat / sqrt(v_hat) = sign(g))
+    first = ref.AdamRef(lr=0.01).step([np.zeros(3)], [np.array([2.0, -3.0, 0.5])])[0]
+    np.testing.assert_allclose(first, [-0.01, 0.01, -0.01], rtol=1e-5)
+
+
+def test_sgd_with_zero_lr_leaves_parameters_bitwise_unchanged():
+    model = fm.Sequential([fm.Dense(HIDDEN, activation="sigmoid"), fm.Dense(N_OUT)], input_dim=N_IN, seed=9)
+    model.compile(loss="cross_entropy", optimizer=fm.optim.SGD(lr=0.0, momentum=0.9))
+    before = [p.copy() for p in model.parameters()]
+    for x, y in _batches(9, "cross_entropy", REFERENCE_BATCHES):
+        model.train_step(x, y)
+    assert any(np.any(g != 0) for g in model.gradients())
+    for p, p0 in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p, p0)
+
+
+# ---------------------------------------------------------------- against torch.optim, float64
+def _twin(seed, spec=SPEC, n_in=N_IN):
+    """A fastmlp model and its float64 torch twin (tests/torch_twin.py), the same initial weights."""
+    model = fm.Sequential([fm.Dense(u, activation=a) for u, a in spec], input_dim=n_in, seed=seed)
+    return model, torch_twin(model)
 
 
 def _torch_loss(net, x, y, loss):
@@ -334,3 +429,121 @@ def test_clip_validation(kwargs, match):
 def test_unknown_optimizer_name_suggests():
     with pytest.raises(ValueError, match="adamw"):
         fm.optim.get("adamv")
+
+
+# ---------------------------------------------------------------- against PyTorch, float32
+FLOAT32_STEPS = 20
+FLOAT32_BATCH_SIZES = [1, 7, 13, 16, 31, 2, 3, 17] * 3  # cycled over the steps
+
+
+def _float32_twin(n_in, spec, seed):
+    """A fastmlp model, its float32 torch twin (tests/torch_twin.py) and the twin's parameters."""
+    model = fm.Sequential([fm.Dense(u, activation=a) for u, a in spec], input_dim=n_in, seed=seed)
+    net = torch_twin(model, dtype=torch.float32)
+    return model, net, list(net.parameters())
+
+
+def _float32_batches(seed, n_in, n_out, loss):
+    rng = np.random.default_rng(seed)
+    out = []
+    for step in range(FLOAT32_STEPS):
+        bs = FLOAT32_BATCH_SIZES[step]
+        x = rng.standard_normal((bs, n_in)).astype(np.float32)
+        if loss == "cross_entropy":
+            y = rng.integers(0, n_out, size=bs)
+        else:
+            y = rng.standard_normal((bs, n_out)).astype(np.float32)
+        out.append((x, y))
+    return out
+
+
+def _run_parity(n_in, spec, loss, make_fm_opt, make_torch_opt, seed):
+    torch.manual_seed(0)
+    model, net, tparams = _float32_twin(n_in, spec, seed)
+    model.compile(loss=loss, optimizer=make_fm_opt())
+    initial = [p.copy() for p in model.parameters()]
+    opt = make_torch_opt(tparams)
+    criterion = torch.nn.CrossEntropyLoss() if loss == "cross_entropy" else torch.nn.MSELoss()
+    n_out = spec[-1][0]
+    losses_fm, losses_torch = [], []
+    for x, y in _float32_batches(seed, n_in, n_out, loss):
+        losses_fm.append(model.train_step(x, y))
+        opt.zero_grad()
+        target = torch.from_numpy(np.asarray(y, dtype=np.int64 if loss == "cross_entropy" else np.float32))
+        t_loss = criterion(net(torch.from_numpy(x)), target)
+        t_loss.backward()
+        losses_torch.append(float(t_loss.detach()))
+        # gradients of this step, before torch's update
+        for g, tp in zip(model.gradients(), tparams):
+            np.testing.assert_allclose(g, tp.grad.numpy(), rtol=1e-4, atol=1e-5)
+        opt.step()
+    np.testing.assert_allclose(losses_fm, losses_torch, rtol=1e-4, atol=1e-5)
+    for p, tp in zip(model.parameters(), tparams):
+        np.testing.assert_allclose(p, tp.detach().numpy(), rtol=1e-4, atol=1e-5)
+    # and the trained networks predict the same
+    xs = np.random.default_rng(seed + 1).standard_normal((33, n_in)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(xs)).numpy()
+    np.testing.assert_allclose(model.predict(xs), expected, rtol=1e-4, atol=1e-5)
+    # the run really trained: every weight matrix moved away from its initial values
+    for p, p0 in zip(model.parameters()[::2], initial[::2]):
+        assert np.abs(p - p0).max() > 1e-3
+    return losses_fm
+
+
+CLASSIFIER = (20, [(32, "relu"), (16, "tanh"), (5, None)])
+
+
+def test_sgd_momentum_parity():
+    n_in, spec = CLASSIFIER
+    _run_parity(n_in, spec, "cross_entropy",
+                lambda: fm.optim.SGD(lr=0.05, momentum=0.9),
+                lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9), seed=1)
+
+
+def test_sgd_nesterov_weight_decay_parity():
+    n_in, spec = CLASSIFIER
+    _run_parity(n_in, spec, "cross_entropy",
+                lambda: fm.optim.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2),
+                lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-2), seed=2)
+
+
+def test_sgd_dampening_parity():
+    n_in, spec = CLASSIFIER
+    _run_parity(n_in, spec, "cross_entropy",
+                lambda: fm.optim.SGD(lr=0.05, momentum=0.5, dampening=0.5),
+                lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.5, dampening=0.5), seed=5)
+
+
+def test_adam_parity():
+    n_in, spec = CLASSIFIER
+    losses = _run_parity(n_in, spec, "cross_entropy",
+                         lambda: fm.optim.Adam(lr=1e-2),
+                         lambda ps: torch.optim.Adam(ps, lr=1e-2), seed=3)
+    assert np.all(np.isfinite(losses))
+
+
+def test_adam_weight_decay_parity():
+    n_in, spec = CLASSIFIER
+    _run_parity(n_in, spec, "cross_entropy",
+                lambda: fm.optim.Adam(lr=1e-2, weight_decay=1e-2),
+                lambda ps: torch.optim.Adam(ps, lr=1e-2, weight_decay=1e-2), seed=6)
+
+
+def test_mse_regression_parity():
+    spec = [(17, "sigmoid"), (7, "tanh"), (3, None)]
+    _run_parity(13, spec, "mse",
+                lambda: fm.optim.SGD(lr=0.1, momentum=0.5),
+                lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.5), seed=4)
+
+
+def test_initial_forward_matches_torch():
+    n_in, spec = CLASSIFIER
+    model, net, _ = _float32_twin(n_in, spec, seed=9)
+    x = np.random.default_rng(9).standard_normal((65, n_in)).astype(np.float32)
+    with torch.no_grad():
+        expected = net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    # same default init distribution as torch.nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for p, fan_in in zip(model.parameters()[::2], (n_in, 32, 16)):
+        assert np.abs(p).max() <= 1.0 / np.sqrt(fan_in)
