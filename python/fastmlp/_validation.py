@@ -174,22 +174,19 @@ def _physical_memory_bytes() -> Optional[int]:
         return None
 
 
-def check_model_size(input_dim: int, units: Sequence[int]) -> None:
-    """MemoryError, before anything is allocated, when the parameters and their gradients (two
-    float32 blocks) cannot fit in this machine's physical memory or in a 64-bit size. Without it an
-    absurd layer either fails inside the C++ allocator or, worse, succeeds by overcommitting and
-    then spends minutes zero-filling (and swapping) tens of GiB."""
-    n_params, width = 0, input_dim
-    for out in units:
-        n_params += out * (width + 1)
-        width = out
+def check_model_size(input_dim: int, n_params: int, layers: Sequence[Any]) -> None:
+    """MemoryError, before anything is allocated, when `n_params` parameters (a Python int, so no
+    overflow: every layer kind's, counted from the layer schema) and their gradients (two float32
+    blocks) cannot fit in this machine's physical memory or in a 64-bit size; the message shows
+    `layers` (their repr). Without it an absurd layer either fails inside the C++ allocator or,
+    worse, succeeds by overcommitting and then spends minutes zero-filling (and swapping) tens of GiB."""
     needed = 2 * 4 * n_params
     memory = _physical_memory_bytes()
     limit = min(memory, 2**62) if memory else 2**62
     if needed > limit:
         where = f"this machine's {memory / 2**30:.1f} GiB of memory" if memory and memory < 2**62 else "64-bit sizes"
         raise MemoryError(
-            f"a model with input_dim={input_dim} and Dense layers of {list(units)} units has {n_params:,} "
+            f"a model with input_dim={input_dim} and layers {list(layers)} has {n_params:,} "
             f"parameters: with their gradients {needed / 2**30:,.1f} GiB, more than {where}"
         )
 
