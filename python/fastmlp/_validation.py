@@ -7,7 +7,7 @@ import difflib
 import math
 import numbers
 import os
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -16,11 +16,22 @@ from . import _core
 __all__ = [
     "unknown_name_error",
     "not_an_instance_error",
+    "as_numeric_array",
     "as_features",
     "as_targets",
+    "is_int",
     "positive_int",
     "non_negative_int",
+    "int_in",
     "real_number",
+    "number_in",
+    "float32_number",
+    "non_negative_float32",
+    "positive_float32",
+    "check_bool",
+    "check_mapping",
+    "check_keys",
+    "in_context",
     "check_model_size",
     "MAX_THREADS",
 ]
@@ -51,8 +62,13 @@ def not_an_instance_error(name: str, value: Any, expected: str) -> TypeError:
     return TypeError(f"{name} must be {expected}, got {type(value).__name__}")
 
 
+def is_int(value: Any) -> bool:
+    """True for an integer (Python or NumPy), False for anything else, bool included."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
 def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) <= 0:
+    if not is_int(value) or int(value) <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if maximum is not None and int(value) > maximum:
         raise ValueError(f"{name} must be at most {maximum}, got {value!r}")
@@ -61,10 +77,17 @@ def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
 
 def non_negative_int(name: str, value: Any, below: Optional[int] = None, below_text: str = "") -> int:
     """`below` (exclusive upper bound) is shown as `below_text` when given (e.g. "2**64")."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or int(value) < 0:
+    if not is_int(value) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if below is not None and int(value) >= below:
         raise ValueError(f"{name} must be less than {below_text or below}, got {value!r}")
+    return int(value)
+
+
+def int_in(name: str, value: Any, low: int, high: int) -> int:
+    """An integer in [low, high] as int, else ValueError naming `name` and the interval."""
+    if not is_int(value) or not low <= int(value) <= high:
+        raise ValueError(f"{name} must be an integer in [{low}, {high}], got {value!r}")
     return int(value)
 
 
@@ -73,6 +96,16 @@ def real_number(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     return float(value)
+
+
+def number_in(name: str, value: Any, low: float, high: float, high_open: bool = False) -> float:
+    """A real number in [low, high] (or [low, high) with `high_open`) as float: TypeError naming
+    `name` for a non-number, ValueError naming it and the interval for one outside (NaN included)."""
+    number = real_number(name, value)
+    inside = low <= number < high if high_open else low <= number <= high
+    if not inside:
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}{')' if high_open else ']'}, got {number}")
+    return number
 
 
 def float32_number(name: str, value: Any) -> float:
@@ -107,6 +140,33 @@ def check_bool(name: str, value: Any) -> bool:
     return bool(value)
 
 
+def check_mapping(name: str, config: Any) -> Mapping[str, Any]:
+    """`config` if it is a mapping (a configuration dictionary, a JSON object), else TypeError."""
+    if not isinstance(config, Mapping):
+        raise TypeError(f"{name} must be a JSON object, got {type(config).__name__}")
+    return config
+
+
+def in_context(name: str, exc: Exception) -> Exception:
+    """The TypeError (or else ValueError) `exc` with ``"{name}: "`` in front of its message: how a
+    configuration reader names the configuration a constructor's error is about."""
+    return (TypeError if isinstance(exc, TypeError) else ValueError)(f"{name}: {exc}")
+
+
+def check_keys(name: str, config: Any, required: Sequence[str], optional: Sequence[str] = ()) -> Mapping[str, Any]:
+    """`config` as a mapping holding every `required` key and no key outside `required` and
+    `optional`: TypeError naming `name` for a non-mapping, ValueError naming the missing keys
+    (in `required`'s order) or the unknown ones (sorted)."""
+    mapping = check_mapping(name, config)
+    missing = [key for key in required if key not in mapping]
+    if missing:
+        raise ValueError(f"{name} lacks {', '.join(map(repr, missing))}")
+    unknown = sorted(set(mapping) - set(required) - set(optional), key=str)
+    if unknown:
+        raise ValueError(f"{name} has unknown keys {unknown}")
+    return mapping
+
+
 def _physical_memory_bytes() -> Optional[int]:
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
@@ -114,27 +174,26 @@ def _physical_memory_bytes() -> Optional[int]:
         return None
 
 
-def check_model_size(input_dim: int, units: Sequence[int]) -> None:
-    """MemoryError, before anything is allocated, when the parameters and their gradients (two
-    float32 blocks) cannot fit in this machine's physical memory or in a 64-bit size. Without it an
-    absurd layer either fails inside the C++ allocator or, worse, succeeds by overcommitting and
-    then spends minutes zero-filling (and swapping) tens of GiB."""
-    n_params, width = 0, input_dim
-    for out in units:
-        n_params += out * (width + 1)
-        width = out
+def check_model_size(input_dim: int, n_params: int, layers: Sequence[Any]) -> None:
+    """MemoryError, before anything is allocated, when `n_params` parameters (a Python int, so no
+    overflow: every layer kind's, counted from the layer schema) and their gradients (two float32
+    blocks) cannot fit in this machine's physical memory or in a 64-bit size; the message shows
+    `layers` (their repr). Without it an absurd layer either fails inside the C++ allocator or,
+    worse, succeeds by overcommitting and then spends minutes zero-filling (and swapping) tens of GiB."""
     needed = 2 * 4 * n_params
     memory = _physical_memory_bytes()
     limit = min(memory, 2**62) if memory else 2**62
     if needed > limit:
         where = f"this machine's {memory / 2**30:.1f} GiB of memory" if memory and memory < 2**62 else "64-bit sizes"
         raise MemoryError(
-            f"a model with input_dim={input_dim} and Dense layers of {list(units)} units has {n_params:,} "
+            f"a model with input_dim={input_dim} and layers {list(layers)} has {n_params:,} "
             f"parameters: with their gradients {needed / 2**30:,.1f} GiB, more than {where}"
         )
 
 
-def _as_numeric_array(name: str, value: Any) -> np.ndarray:
+def as_numeric_array(name: str, value: Any) -> np.ndarray:
+    """`value` as a NumPy array of a real (float, integer or bool) dtype, not yet converted; ValueError
+    naming `name` for anything else (ragged lists, strings, objects, complex numbers)."""
     try:
         arr = np.asarray(value)
     except Exception as exc:  # e.g. ragged nested lists
@@ -142,6 +201,9 @@ def _as_numeric_array(name: str, value: Any) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}")
     return arr
+
+
+_as_numeric_array = as_numeric_array  # its name before it was public, kept for callers on other branches
 
 
 def _as_float32_c(arr: np.ndarray) -> np.ndarray:
@@ -157,7 +219,7 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
     """Returns X as a C-contiguous float32 (n_samples, n_features) array without copying when it
     already is one. Raises ValueError naming `name` for a wrong shape, an empty array, a wrong
     feature count or non-finite values."""
-    arr = _as_numeric_array(name, X)
+    arr = as_numeric_array(name, X)
     if arr.ndim != 2:
         hint = " (for one sample use x.reshape(1, -1))" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}")
@@ -204,7 +266,7 @@ def as_targets(
     """Class labels -> C-contiguous int64 (n,) in [0, n_outputs); regression targets -> C-contiguous
     float32 (n, n_outputs) (a 1-D y is accepted when the model has one output). `x_name` names the
     features array in the message for a sample-count mismatch."""
-    arr = _as_numeric_array(name, y)
+    arr = as_numeric_array(name, y)
     if arr.ndim == 0 or arr.shape[0] != n_samples:
         got = "a scalar" if arr.ndim == 0 else f"{arr.shape[0]} rows"
         raise ValueError(f"{name} has {got} but {x_name} has {n_samples} samples: they must match")

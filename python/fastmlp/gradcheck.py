@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Dict, Optional
 import numpy as np
 
 from ._validation import non_negative_int, positive_int, real_number
+from .layers import tensor_table
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -54,7 +55,6 @@ def check_gradients(
         error over its checked entries}. A correct backward pass gives values around 1e-2 or below;
         a wrong one gives values near 1 or above.
     """
-    from .io import _tensor_names
     from .model import Sequential
 
     if not isinstance(model, Sequential):
@@ -83,7 +83,8 @@ def check_gradients(
         noise = 10.0 * 2.0**-23 * abs(loss) / eps if np.isfinite(loss) else 0.0
         atol = max(1e-3 * largest, noise, 1e-12)
     params = model.parameters()
-    names = _tensor_names(model)
+    assert model.input_dim is not None
+    names = [name for name, _ in tensor_table(model.layers, model.input_dim).parameters]
     result: Dict[str, float] = {}
     for name, p, g in zip(names, params, analytic):
         flat_p, flat_g = p.reshape(-1), g.reshape(-1).astype(np.float64)

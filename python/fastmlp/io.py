@@ -40,9 +40,9 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from . import _checkpoint, _core
+from . import layers as _layers
 from ._atomic import TEMP_SUFFIX, write_atomically
-from . import activations as _activations
-from . import initializers as _initializers
+from ._validation import check_keys, int_in, is_int
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -62,7 +62,6 @@ MAX_WIDTH = 2**31 - 1  # input_dim and units
 # Activation values per sample a model may need beyond 2 per parameter (see _check_architecture).
 ACTIVATION_SLACK = 2**16
 _METADATA_KEYS = ("format", "format_version", "architecture", "weights_crc32", _checkpoint.KEY)
-_BUFFER_SUFFIXES = (".running_mean", ".running_var")
 _MAX_INT_DIGITS = 20  # JSON integers longer than this are rejected before int() sees them
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -73,150 +72,58 @@ class _Invalid(Exception):
 
 
 # =============================================================================== architecture
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _int_in(what: str, value: Any, low: int, high: int) -> int:
-    if not _is_int(value) or not low <= value <= high:
-        raise _Invalid(f"{what} must be an integer in [{low}, {high}], got {value!r}")
-    return int(value)
-
-
-def _check_keys(what: str, obj: Dict[str, Any], required: Tuple[str, ...], optional: Tuple[str, ...] = ()) -> None:
-    missing = [k for k in required if k not in obj]
-    if missing:
-        raise _Invalid(f"{what} lacks {', '.join(map(repr, missing))}")
-    unknown = sorted(set(obj) - set(required) - set(optional))
-    if unknown:
-        raise _Invalid(f"{what} has unknown keys {unknown}")
-
-
-def _check_number(what: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
-    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-    if ok:
-        ok = (low < value if low_open else low <= value) and value <= high
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
-        raise _Invalid(f"{what} must be a number in {interval}, got {value!r}")
-
-
-def _check_bool(what: str, value: Any) -> None:
-    if not isinstance(value, bool):
-        raise _Invalid(f"{what} must be true or false, got {value!r}")
-
-
-def _check_regularizer(what: str, config: Any) -> None:
-    if not isinstance(config, dict):
-        raise _Invalid(f"{what} must be a JSON object, got {type(config).__name__}")
-    keys = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}.get(str(config.get("type")))
-    if keys is None:
-        raise _Invalid(f"{what} has unknown type {config.get('type')!r} (expected 'L1', 'L2' or 'L1L2')")
-    _check_keys(what, config, ("type", *keys))
-    for key in keys:
-        _check_number(f"{what}.{key}", config[key], 0.0, 3.4e38)
-
-
 def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
     """Validates a model configuration (``Sequential.get_config()``) without building anything and
     returns the tensors it needs, in ``parameters()`` order then ``buffers()`` order:
-    [(name, shape), ...].
+    [(name, shape), ...]. See ``_architecture_tensors``."""
+    table = _architecture_tensors(config)
+    return table.parameters + table.buffers
 
-    Widths are bounded by MAX_WIDTH and the layer count by MAX_LAYERS; the parameter count is
-    computed with Python integers (no overflow) and is checked against the bytes the file holds
-    by the caller, so a file claiming a 10**12-unit layer is rejected, not allocated. The
-    activation values one sample needs (what predict/fit allocate per row: each layer's output,
-    plus a mask for Dropout) must stay within 2 per parameter plus ACTIVATION_SLACK: every model
-    without stacked Dropout layers does, and a small file cannot declare thousands of wide
-    Dropout layers that would need gigabytes at the first predict."""
-    if not isinstance(config, dict):
-        raise _Invalid(f"the architecture must be a JSON object, got {type(config).__name__}")
-    _check_keys("the architecture", config, ("input_dim", "layers"), ("seed",))
-    width = _int_in("input_dim", config["input_dim"], 1, MAX_WIDTH)
-    _int_in("seed", config.get("seed", 0), 0, 2**64 - 1)
-    layers = config["layers"]
-    if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
-        raise _Invalid(f"layers must be a list of 1 to {MAX_LAYERS} layers")
-    tensors: List[Tuple[str, Tuple[int, ...]]] = []
-    buffers: List[Tuple[str, Tuple[int, ...]]] = []
-    has_dense = False
-    n_params = 0
-    activation_values = 0
-    for i, layer in enumerate(layers):
-        what = f"layers[{i}]"
-        if not isinstance(layer, dict):
-            raise _Invalid(f"{what} must be a JSON object, got {type(layer).__name__}")
-        kind = layer.get("type")
-        if kind == "Dense":
-            _check_keys(what, layer, ("type", "units"), ("activation", "kernel_init", "bias_init", "kernel_regularizer"))
-            units = _int_in(f"{what}.units", layer["units"], 1, MAX_WIDTH)
-            activation = layer.get("activation")
-            if activation is not None and not isinstance(activation, (str, dict)):
-                raise _Invalid(
-                    f"{what}.activation must be a string or a JSON object such as "
-                    f'{{"name": "leaky_relu", "negative_slope": 0.2}}, got {activation!r}'
-                )
-            try:
-                act = _activations.get(activation)
-            except (ValueError, TypeError) as exc:
-                raise _Invalid(f"{what}: {exc}") from None
-            if act.name == "softmax" and i != len(layers) - 1:
-                raise _Invalid(f"{what}: softmax is only allowed on the last layer")
-            for key, check in (
-                ("kernel_init", _initializers.kernel_init_name),
-                ("bias_init", _initializers.bias_init_name),
-            ):
-                value = layer.get(key)
-                if value is not None and not isinstance(value, str):
-                    raise _Invalid(f"{what}.{key} must be a string, got {value!r}")
-                try:
-                    check(value)
-                except ValueError as exc:
-                    raise _Invalid(f"{what}: {exc}") from None
-            if "kernel_regularizer" in layer:
-                _check_regularizer(f"{what}.kernel_regularizer", layer["kernel_regularizer"])
-            has_dense = True
-            tensors += [(f"layers.{i}.weight", (units, width)), (f"layers.{i}.bias", (units,))]
-            n_params += units * (width + 1)
-            width = units
-            activation_values += width
-        elif kind == "Dropout":
-            _check_keys(what, layer, ("type", "rate"))
-            rate = layer["rate"]
-            if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate < 1.0:
-                raise _Invalid(f"{what}.rate must be a number in [0, 1), got {rate!r}")
-            activation_values += 2 * width
-        elif kind in ("LayerNorm", "BatchNorm"):
-            affine_key = "elementwise_affine" if kind == "LayerNorm" else "affine"
-            keys = ("type", "eps", affine_key) + (("momentum", "track_running_stats") if kind == "BatchNorm" else ())
-            _check_keys(what, layer, keys)
-            _check_number(f"{what}.eps", layer["eps"], 0.0, 3.4e38, low_open=True)
-            if not np.float32(layer["eps"]) > 0:
-                raise _Invalid(f"{what}.eps must be a number in (0, 3.4e+38], got {layer['eps']!r} (0 in float32)")
-            _check_bool(f"{what}.{affine_key}", layer[affine_key])
-            if layer[affine_key]:
-                tensors += [(f"layers.{i}.weight", (width,)), (f"layers.{i}.bias", (width,))]
-                n_params += 2 * width
-            if kind == "BatchNorm":
-                _check_number(f"{what}.momentum", layer["momentum"], 0.0, 1.0)
-                _check_bool(f"{what}.track_running_stats", layer["track_running_stats"])
-                if layer["track_running_stats"]:
-                    buffers += [(f"layers.{i}.running_mean", (width,)), (f"layers.{i}.running_var", (width,))]
-                activation_values += width
-            else:
-                activation_values += width + 2  # the output and each row's mean and 1/std
-        else:
-            raise _Invalid(
-                f"{what} has unknown layer type {kind!r} (expected 'Dense', 'Dropout', 'LayerNorm' or 'BatchNorm')"
-            )
-    if not has_dense:
-        raise _Invalid("the architecture has no Dense layer")
-    if activation_values > 2 * n_params + ACTIVATION_SLACK:
+
+def _architecture_tensors(config: Any) -> _layers.TensorTable:
+    """Validates a model configuration without building anything; returns its tensor table.
+
+    Each layer is read by its class's strict ``from_config`` (the constructor's checks), so a file
+    holds only what ``fm.Dense(...)`` and friends accept. Widths are bounded by MAX_WIDTH and the
+    layer count by MAX_LAYERS; the parameter count is computed with Python integers (no overflow)
+    and is checked against the bytes the file holds by the caller, so a file claiming a
+    10**12-unit layer is rejected, not allocated. The activation values one sample needs (what
+    predict/fit allocate per row: each layer's output, plus e.g. a mask for Dropout) must stay
+    within 2 per parameter plus ACTIVATION_SLACK: every model without stacked Dropout layers does,
+    and a small file cannot declare thousands of wide Dropout layers that would need gigabytes at
+    the first predict."""
+    try:
+        check_keys("the architecture", config, ("input_dim", "layers"), ("seed",))
+        input_dim = int_in("input_dim", config["input_dim"], 1, MAX_WIDTH)
+        int_in("seed", config.get("seed", 0), 0, 2**64 - 1)
+        stack, activation_values = _read_layers(config["layers"], input_dim)
+        _layers.check_layer_stack(stack)
+    except (ValueError, TypeError) as exc:
+        raise _Invalid(str(exc)) from None
+    table = _layers.tensor_table(stack, input_dim)
+    if activation_values > 2 * table.num_params + ACTIVATION_SLACK:
         raise _Invalid(
-            f"the architecture needs {activation_values} activation values per sample for only {n_params} "
+            f"the architecture needs {activation_values} activation values per sample for only {table.num_params} "
             "parameters (stacked Dropout or normalisation layers?)"
         )
-    return tensors + buffers
+    return table
+
+
+def _read_layers(configs: Any, input_dim: int) -> Tuple[List[_layers.Layer], int]:
+    """The layers of a configuration's "layers" list, each no wider than MAX_WIDTH, and the
+    activation values one sample needs in them."""
+    if not isinstance(configs, list) or not 1 <= len(configs) <= MAX_LAYERS:
+        raise ValueError(f"layers must be a list of 1 to {MAX_LAYERS} layers")
+    stack: List[_layers.Layer] = []
+    width, activation_values = input_dim, 0
+    for i, layer_config in enumerate(configs):
+        layer = _layers.from_config(layer_config, f"layers[{i}]")
+        activation_values += layer.activation_values(width)
+        width = layer.output_width(width)
+        if width > MAX_WIDTH:
+            raise ValueError(f"layers[{i}] outputs {width} features; a file may declare at most {MAX_WIDTH}")
+        stack.append(layer)
+    return stack, activation_values
 
 
 def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
@@ -224,12 +131,6 @@ def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     for t in tensors:
         crc = zlib.crc32((t if sys.byteorder == "little" else t.astype("<f4")).data, crc)
     return f"{crc:08x}"
-
-
-def _tensor_names(model: "Sequential") -> List[str]:
-    """The names of model.parameters() in saved files ("layers.{i}.weight" / ".bias"), in order."""
-    names = [name for name, _ in _check_architecture(model.get_config())]
-    return names[: len(model.parameters())]
 
 
 # =============================================================================== save
@@ -383,16 +284,17 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         raise _Invalid(f"weights_crc32 must be 8 lowercase hex digits, got {crc!r}")
     config = _parse_json("the architecture metadata", metadata["architecture"])
     try:
-        expected = _check_architecture(config)
+        table = _architecture_tensors(config)
     except _Invalid as exc:
         raise _Invalid(f"invalid architecture: {exc}") from None
+    expected = table.parameters + table.buffers
     training: Optional[Tuple[Any, Any, Dict[str, Any]]] = None
     if _checkpoint.KEY in metadata:
         try:
             training = _checkpoint.parse(_parse_json("the training metadata", metadata[_checkpoint.KEY]))
         except ValueError as exc:
             raise _Invalid(str(exc)) from None
-        n_params = sum(math.prod(shape) for name, shape in expected if not name.endswith(_BUFFER_SUFFIXES))
+        n_params = table.num_params
         expected = expected + [(_checkpoint.TENSOR_PREFIX + name, (n_params,))
                                for name in _checkpoint.state_names(training[1])]
 
@@ -410,16 +312,16 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         if not isinstance(entry, dict):
             raise _Invalid(f"tensor {name}: its header entry must be a JSON object")
         try:
-            _check_keys(f"tensor {name}", entry, ("dtype", "shape", "data_offsets"))
-        except _Invalid as exc:
+            check_keys(f"tensor {name}", entry, ("dtype", "shape", "data_offsets"))
+        except ValueError as exc:
             raise _Invalid(f"{exc} in its header entry") from None
         if entry["dtype"] != "F32":
             raise _Invalid(f"tensor {name} has dtype {entry['dtype']!r}; fastmlp stores 'F32' (float32)")
         got = entry["shape"]
-        if not isinstance(got, list) or not all(_is_int(s) for s in got) or tuple(got) != shape:
+        if not isinstance(got, list) or not all(is_int(s) for s in got) or tuple(got) != shape:
             raise _Invalid(f"tensor {name} has shape {got!r}; the architecture needs {list(shape)}")
         span = entry["data_offsets"]
-        if not isinstance(span, list) or len(span) != 2 or not all(_is_int(v) for v in span):
+        if not isinstance(span, list) or len(span) != 2 or not all(is_int(v) for v in span):
             raise _Invalid(f"tensor {name}: data_offsets must be two integers [begin, end], got {span!r}")
         begin, end = span
         if begin < 0 or begin > end:

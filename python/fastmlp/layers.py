@@ -1,20 +1,126 @@
-"""Layers of a Sequential model. They are descriptions: the C++ core owns the weights."""
+"""Layers of a Sequential model. They are descriptions: the C++ core owns the weights.
+
+Each layer class owns its schema, and every consumer (``fm.io``, ``Sequential.summary`` and its
+size check, ``fm.check_gradients``, ``fm.onnx``, ``fm.to_torch``/``fm.from_torch``) reads it here:
+
+* its configuration: ``get_config()`` and the strict classmethod ``from_config(config, name)``,
+  with the keys in ``config_keys`` (always written) and ``optional_config_keys``;
+* for a given input width: ``output_width``, the tensors it owns (``tensors``: trainable
+  parameters and non-trainable buffers, names relative to the layer such as ``"weight"``), their
+  count (``num_params``) and the activation values one sample needs (``activation_values``);
+* where it may stand in a stack (``check_position``) and how ``summary`` shows it (``summary_kind``).
+
+A layer kind registers its class in one place, the ``@register`` decorator, which makes its config
+``"type"`` (the class name) known to ``from_config``. ``tensor_table`` gives the tensors of a whole
+stack under the names saved files use (``layers.{i}.weight``, ...).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+import math
+from typing import Any, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
+
+import numpy as np
 
 from . import activations as _activations
 from . import initializers as _initializers
 from . import regularizers as _regularizers
-from ._validation import check_bool, positive_float32, positive_int, real_number
+from ._validation import check_bool, check_keys, check_mapping, in_context, number_in, positive_float32, positive_int
 
-__all__ = ["Layer", "Dense", "Dropout", "LayerNorm", "BatchNorm", "from_config", "check_layer_order"]
+__all__ = [
+    "Layer",
+    "Dense",
+    "Dropout",
+    "LayerNorm",
+    "BatchNorm",
+    "from_config",
+    "check_layer_order",
+    "check_layer_stack",
+    "register",
+    "layer_types",
+    "kind_lookup",
+    "tensor_table",
+    "tensors_by_layer",
+    "TensorTable",
+]
+
+#: (name, shape): a tensor a layer owns, named relative to its layer ("weight") or, in a
+#: TensorTable of a stack, as in saved files ("layers.0.weight").
+TensorSpec = Tuple[str, Tuple[int, ...]]
+
+
+class TensorTable(NamedTuple):
+    """Tensors as (name, shape) pairs, shapes in Python ints (nothing is allocated): the trainable
+    `parameters` in ``model.parameters()`` order, then the non-trainable `buffers` in
+    ``model.buffers()`` order."""
+
+    parameters: List[TensorSpec]
+    buffers: List[TensorSpec]
+
+    @property
+    def num_params(self) -> int:
+        """The number of trainable values (exact: Python integers)."""
+        return sum(math.prod(shape) for _, shape in self.parameters)
+
+    @property
+    def num_buffer_values(self) -> int:
+        """The number of non-trainable values (running statistics)."""
+        return sum(math.prod(shape) for _, shape in self.buffers)
 
 
 class Layer:
-    """Base class of layers."""
+    """Base class of layers; the defaults describe an element-wise layer without tensors."""
+
+    #: Keys besides "type" that get_config always writes and from_config requires.
+    config_keys: ClassVar[Tuple[str, ...]] = ()
+    #: Keys get_config writes only when not the default; from_config accepts them.
+    optional_config_keys: ClassVar[Tuple[str, ...]] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], name: str = "config") -> "Layer":
+        """The layer whose ``get_config()`` is `config`, strictly: TypeError or ValueError naming
+        `name` (e.g. ``"layers[2]"``) and the key for a missing or unknown key, another layer's
+        "type", or a bad value (the constructor's own checks)."""
+        if check_mapping(name, config).get("type") != cls.__name__:
+            raise ValueError(f"{name} has type {config.get('type')!r}, expected {cls.__name__!r}")
+        check_keys(name, config, ("type", *cls.config_keys), cls.optional_config_keys)
+        try:
+            return cls(**cls._arguments(config))
+        except (TypeError, ValueError) as exc:
+            raise in_context(name, exc) from None
+
+    @classmethod
+    def _arguments(cls, config: Mapping[str, Any]) -> Dict[str, Any]:
+        """The constructor's keyword arguments for a configuration whose keys are checked."""
+        return {key: value for key, value in config.items() if key != "type"}
+
+    def output_width(self, input_width: int) -> int:
+        """The features per sample this layer outputs for `input_width` input features."""
+        return input_width
+
+    def tensors(self, input_width: int) -> TensorTable:
+        """The tensors this layer owns for `input_width` input features, named relative to the
+        layer (``"weight"``, ``"bias"``, ``"running_mean"``, ``"running_var"``), in the order the
+        core lays them out."""
+        return TensorTable([], [])
+
+    def num_params(self, input_width: int) -> int:
+        """The number of trainable values for `input_width` input features."""
+        return self.tensors(input_width).num_params
+
+    def activation_values(self, input_width: int) -> int:
+        """The float32 values one sample needs in this layer during predict/fit (its output, plus
+        whatever the layer keeps per sample), for `input_width` input features."""
+        return self.output_width(input_width)
+
+    def check_position(self, index: int, n_layers: int) -> None:
+        """ValueError, naming ``layers[index]``, if this layer may not stand at `index` of a stack
+        of `n_layers`."""
+
+    def summary_kind(self) -> str:
+        """How ``Sequential.summary`` names this layer's type: ``"Dense, relu"``, ``"Dropout"``."""
+        return type(self).__name__
 
     def get_config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -27,6 +133,37 @@ class Layer:
         return f"{type(self).__name__}({args})"
 
 
+_LayerClass = TypeVar("_LayerClass", bound=Type[Layer])
+_LAYER_TYPES: Dict[str, Type[Layer]] = {}
+
+
+def register(cls: _LayerClass) -> _LayerClass:
+    """Class decorator: makes a Layer subclass known to ``from_config`` (and so to ``fm.load``)
+    under the configuration "type" it writes, its class name."""
+    if not (isinstance(cls, type) and issubclass(cls, Layer)):
+        raise TypeError(f"register takes a subclass of fm.layers.Layer, got {cls!r}")
+    _LAYER_TYPES[cls.__name__] = cls
+    return cls
+
+
+def layer_types() -> Dict[str, Type[Layer]]:
+    """{configuration "type": layer class} of every registered layer kind (a copy)."""
+    return dict(_LAYER_TYPES)
+
+
+_Entry = TypeVar("_Entry")
+
+
+def kind_lookup(table: Mapping[type, _Entry], layer: Layer) -> Optional[_Entry]:
+    """The entry of a per-kind `table` (e.g. an exporter per layer class) for `layer`'s class, or
+    for its nearest base class that has one; None when there is none."""
+    for cls in type(layer).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+@register
 class Dense(Layer):
     """Fully connected layer: ``y = activation(x @ W.T + b)``.
 
@@ -37,6 +174,9 @@ class Dense(Layer):
     ``kernel_regularizer`` (``fm.regularizers.L1/L2/L1L2`` or ``"l1"``, ``"l2"``, ``"l1_l2"``) adds a
     penalty on W to the loss and its gradient to W's, as Keras.
     """
+
+    config_keys = ("units",)
+    optional_config_keys = ("activation", "kernel_init", "bias_init", "kernel_regularizer")
 
     def __init__(
         self,
@@ -51,6 +191,33 @@ class Dense(Layer):
         self.kernel_init = _initializers.kernel_init_name(kernel_init)
         self.bias_init = _initializers.bias_init_name(bias_init)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+
+    @classmethod
+    def _arguments(cls, config: Mapping[str, Any]) -> Dict[str, Any]:
+        arguments = super()._arguments(config)
+        if "kernel_regularizer" in arguments:  # stored as its get_config(), never as a name
+            arguments["kernel_regularizer"] = _regularizers.from_config(
+                arguments["kernel_regularizer"], "kernel_regularizer"
+            )
+        return arguments
+
+    def output_width(self, input_width: int) -> int:
+        return self.units
+
+    def tensors(self, input_width: int) -> TensorTable:
+        """weight (units, input_width) and bias (units,), PyTorch's layout."""
+        return TensorTable([("weight", (self.units, input_width)), ("bias", (self.units,))], [])
+
+    def check_position(self, index: int, n_layers: int) -> None:
+        """A softmax activation is allowed only on the last layer, the model's output."""
+        if self.activation.name == "softmax" and index != n_layers - 1:
+            raise ValueError(
+                f"layers[{index}] (Dense({self.units}, activation='softmax')): softmax is only allowed on the last "
+                f"layer, the model's output, and {n_layers - 1 - index} layer(s) follow it"
+            )
+
+    def summary_kind(self) -> str:
+        return f"Dense, {self.activation.name}"
 
     def get_config(self) -> Dict[str, Any]:
         config: Dict[str, Any] = {
@@ -74,15 +241,19 @@ class Dense(Layer):
         return spec
 
 
+@register
 class Dropout(Layer):
     """Inverted dropout: while training, zeroes each value with probability ``rate`` and scales the
     rest by 1/(1-rate); the identity in predict and evaluate. Masks come from the model's seed."""
 
+    config_keys = ("rate",)
+
     def __init__(self, rate: float) -> None:
-        rate = real_number("rate", rate)
-        if not 0.0 <= rate < 1.0:  # also rejects NaN
-            raise ValueError(f"rate must be in [0, 1), got {rate}")
-        self.rate = rate
+        self.rate = number_in("rate", rate, 0.0, 1.0, high_open=True)
+
+    def activation_values(self, input_width: int) -> int:
+        """The output and the mask."""
+        return 2 * input_width
 
     def get_config(self) -> Dict[str, Any]:
         return {"type": "Dropout", "rate": self.rate}
@@ -92,19 +263,65 @@ class Dropout(Layer):
 
 
 def check_layer_order(layers: Sequence[Layer]) -> None:
-    """ValueError, naming the layer, for a softmax activation anywhere but on the last layer."""
+    """ValueError, naming the layer, for a layer where its kind may not stand (``check_position``:
+    a softmax activation anywhere but on the last layer)."""
     for i, layer in enumerate(layers):
-        if isinstance(layer, Dense) and layer.activation.name == "softmax" and i != len(layers) - 1:
-            raise ValueError(
-                f"layers[{i}] (Dense({layer.units}, activation='softmax')): softmax is only allowed on the last "
-                f"layer, the model's output, and {len(layers) - 1 - i} layer(s) follow it"
-            )
+        layer.check_position(i, len(layers))
+
+
+def check_layer_stack(layers: Sequence[Layer]) -> None:
+    """ValueError unless `layers` can form a model: at least one Dense layer (the model's output
+    width is the last one's units), and every layer where its kind may stand."""
+    if not any(isinstance(layer, Dense) for layer in layers):
+        raise ValueError("layers has no Dense layer; it must contain at least one fm.Dense layer")
+    check_layer_order(layers)
+
+
+def tensor_table(layers: Sequence[Layer], input_dim: int) -> TensorTable:
+    """The tensors of a stack of layers taking `input_dim` features, named as in saved files and
+    ONNX exports: ``layers.{i}.weight`` / ``.bias`` / ``.running_mean`` / ``.running_var`` (i the
+    index in `layers`), with their shapes; parameters in ``parameters()`` order, then buffers in
+    ``buffers()`` order. Nothing is allocated (shapes are Python ints), so it also sizes models too
+    large to build."""
+    parameters: List[TensorSpec] = []
+    buffers: List[TensorSpec] = []
+    width = input_dim
+    for i, layer in enumerate(layers):
+        own = layer.tensors(width)
+        parameters += [(f"layers.{i}.{name}", shape) for name, shape in own.parameters]
+        buffers += [(f"layers.{i}.{name}", shape) for name, shape in own.buffers]
+        width = layer.output_width(width)
+    return TensorTable(parameters, buffers)
+
+
+def tensors_by_layer(
+    layers: Sequence[Layer], input_dim: int, arrays: Sequence[np.ndarray]
+) -> List[Dict[str, np.ndarray]]:
+    """`arrays` laid out as ``parameters() + buffers()`` of a model of `layers` taking `input_dim`
+    features, grouped per layer: ``[{name relative to the layer ("weight", "running_mean", ...):
+    array}, ...]``, one dict per layer (empty for a layer without tensors). AssertionError when
+    the arrays' shapes are not the tensor table's (a bug, not a user error)."""
+    table = tensor_table(layers, input_dim)
+    entries = table.parameters + table.buffers
+    if [tuple(a.shape) for a in arrays] != [shape for _, shape in entries]:
+        raise AssertionError(f"tensors of shapes {[a.shape for a in arrays]} do not match the tensor table {entries}")
+    grouped: List[Dict[str, np.ndarray]] = [{} for _ in layers]
+    for (name, _), array in zip(entries, arrays):
+        _, index, own = name.split(".", 2)
+        grouped[int(index)][own] = array
+    return grouped
 
 
 def _check_eps(eps: Any) -> float:
     return positive_float32("eps", eps)
 
 
+def _affine(width: int) -> List[TensorSpec]:
+    """A normalisation layer's gamma and beta, named as PyTorch names them."""
+    return [("weight", (width,)), ("bias", (width,))]
+
+
+@register
 class LayerNorm(Layer):
     """Layer normalisation over the features of each sample, as ``torch.nn.LayerNorm(features)``:
     ``y = (x - mean) / sqrt(var + eps) * gamma + beta`` with the mean and biased variance of each
@@ -113,9 +330,19 @@ class LayerNorm(Layer):
     there are none. They are trainable parameters, after the previous layer's in ``parameters()``.
     """
 
+    config_keys = ("eps", "elementwise_affine")
+
     def __init__(self, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
         self.eps = _check_eps(eps)
         self.elementwise_affine = check_bool("elementwise_affine", elementwise_affine)
+
+    def tensors(self, input_width: int) -> TensorTable:
+        """gamma ("weight") and beta ("bias"), (input_width,) each, with elementwise_affine."""
+        return TensorTable(_affine(input_width) if self.elementwise_affine else [], [])
+
+    def activation_values(self, input_width: int) -> int:
+        """The output and each row's mean and 1/std."""
+        return input_width + 2
 
     def get_config(self) -> Dict[str, Any]:
         return {"type": "LayerNorm", "eps": self.eps, "elementwise_affine": self.elementwise_affine}
@@ -124,6 +351,7 @@ class LayerNorm(Layer):
         return ("layer_norm", self.eps, self.elementwise_affine)
 
 
+@register
 class BatchNorm(Layer):
     """Batch normalisation of each feature, as ``torch.nn.BatchNorm1d(features)``.
 
@@ -138,16 +366,24 @@ class BatchNorm(Layer):
     that diverges leaves them unchanged, like the weights.
     """
 
+    config_keys = ("momentum", "eps", "affine", "track_running_stats")
+
     def __init__(
         self, momentum: float = 0.1, eps: float = 1e-5, affine: bool = True, track_running_stats: bool = True
     ) -> None:
-        momentum = real_number("momentum", momentum)
-        if not 0.0 <= momentum <= 1.0:  # also rejects NaN
-            raise ValueError(f"momentum must be in [0, 1], got {momentum}")
-        self.momentum = momentum
+        self.momentum = number_in("momentum", momentum, 0.0, 1.0)
         self.eps = _check_eps(eps)
         self.affine = check_bool("affine", affine)
         self.track_running_stats = check_bool("track_running_stats", track_running_stats)
+
+    def tensors(self, input_width: int) -> TensorTable:
+        """gamma ("weight") and beta ("bias") with affine; running_mean and running_var buffers
+        with track_running_stats; (input_width,) each."""
+        parameters = _affine(input_width) if self.affine else []
+        buffers: List[TensorSpec] = []
+        if self.track_running_stats:
+            buffers = [("running_mean", (input_width,)), ("running_var", (input_width,))]
+        return TensorTable(parameters, buffers)
 
     def get_config(self) -> Dict[str, Any]:
         return {
@@ -162,25 +398,11 @@ class BatchNorm(Layer):
         return ("batch_norm", self.momentum, self.eps, self.affine, self.track_running_stats)
 
 
-def from_config(config: Dict[str, Any]) -> Layer:
-    """Rebuilds a layer from its get_config() dictionary."""
-    kind = config.get("type")
-    if kind == "Dense":
-        regularizer = config.get("kernel_regularizer")
-        return Dense(
-            config["units"],
-            activation=config.get("activation"),
-            kernel_init=config.get("kernel_init"),
-            bias_init=config.get("bias_init"),
-            kernel_regularizer=None if regularizer is None else _regularizers.from_config(regularizer),
-        )
-    if kind == "Dropout":
-        return Dropout(config["rate"])
-    if kind == "LayerNorm":
-        return LayerNorm(eps=config["eps"], elementwise_affine=config["elementwise_affine"])
-    if kind == "BatchNorm":
-        return BatchNorm(
-            momentum=config["momentum"], eps=config["eps"], affine=config["affine"],
-            track_running_stats=config["track_running_stats"],
-        )
-    raise ValueError(f"unknown layer type {kind!r} in the model configuration")
+def from_config(config: Mapping[str, Any], name: str = "config") -> Layer:
+    """Rebuilds a layer from its ``get_config()`` dictionary, through the class registered for its
+    "type". Strict (see ``Layer.from_config``): errors name `name` (e.g. ``"layers[2]"``) and the key."""
+    kind = check_mapping(name, config).get("type")
+    cls = _LAYER_TYPES.get(kind) if isinstance(kind, str) else None
+    if cls is None:
+        raise ValueError(f"{name} has unknown layer type {kind!r}; expected one of: {', '.join(_LAYER_TYPES)}")
+    return cls.from_config(config, name)

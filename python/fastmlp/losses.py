@@ -202,14 +202,11 @@ def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.nda
 
 def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> Optional[np.ndarray]:
     """None, or float32 (n,) of non-negative finite weights, not all zero."""
+    from ._validation import as_numeric_array
+
     if sample_weight is None:
         return None
-    try:
-        arr = np.asarray(sample_weight)
-    except Exception as exc:  # e.g. ragged nested lists
-        raise ValueError(f"{name} must be a numeric array: {exc}") from None
-    if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}")
+    arr = as_numeric_array(name, sample_weight)
     if arr.ndim != 1 or arr.shape[0] != n:
         raise ValueError(f"{name} must have shape ({n},), one weight per sample, got shape {arr.shape}")
     with np.errstate(over="ignore"):

@@ -28,7 +28,7 @@ from ._validation import (
 )
 from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
-from .layers import BatchNorm, Dense, Layer, LayerNorm, check_layer_order, from_config
+from .layers import Dense, Layer, check_layer_order, from_config, tensor_table
 
 __all__ = ["Sequential"]
 
@@ -75,12 +75,13 @@ class Sequential:
 
     # ---------------------------------------------------------------- building
     def _build(self, input_dim: int) -> None:
-        check_model_size(input_dim, [layer.units for layer in self.layers if isinstance(layer, Dense)])
+        table = tensor_table(self.layers, input_dim)
+        check_model_size(input_dim, table.num_params, self.layers)
         self._net = _core.Network(input_dim, [layer._core_spec() for layer in self.layers], self.seed)
-        weights = self._net.parameters()[0::2]
-        for layer, weight in zip((l for l in self.layers if isinstance(l, Dense)), weights):
-            if layer.kernel_init == "orthogonal":  # C++ drew the normals; QR needs LAPACK
-                _initializers.orthogonalize(weight)
+        views = dict(zip((name for name, _ in table.parameters), self._net.parameters()))
+        for i, layer in enumerate(self.layers):
+            if isinstance(layer, Dense) and layer.kernel_init == "orthogonal":  # C++ drew the normals; QR needs LAPACK
+                _initializers.orthogonalize(views[f"layers.{i}.weight"])
         self.input_dim = input_dim
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
@@ -486,19 +487,12 @@ class Sequential:
             index = counts.get(kind, 0)
             counts[kind] = index + 1
             name = kind.lower() if index == 0 else f"{kind.lower()}_{index}"
-            params = frozen = 0
-            if isinstance(layer, Dense):
-                params = layer.units * (width + 1)
-                width = layer.units
-                kind = f"Dense, {layer.activation.name}"
-            elif isinstance(layer, LayerNorm):
-                params = 2 * width if layer.elementwise_affine else 0
-            elif isinstance(layer, BatchNorm):
-                params = 2 * width if layer.affine else 0
-                frozen = 2 * width if layer.track_running_stats else 0  # running mean and variance
+            tensors = layer.tensors(width)
+            params, frozen = tensors.num_params, tensors.num_buffer_values
+            width = layer.output_width(width)
             total += params
             non_trainable += frozen
-            rows.append((f"{name} ({kind})", f"(None, {width})", f"{params + frozen:,}"))
+            rows.append((f"{name} ({layer.summary_kind()})", f"(None, {width})", f"{params + frozen:,}"))
         w0 = max(len(r[0]) for r in rows) + 3
         w1 = max(len(r[1]) for r in rows) + 3
         w2 = max(len(r[2]) for r in rows)

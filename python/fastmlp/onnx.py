@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from . import activations as _activations
 from ._atomic import write_atomically
-from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm
+from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
 
 __all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET"]
 
@@ -189,62 +189,76 @@ def _describe(i: int, layer: Layer) -> str:
     return f"layers[{i}] ({text})"
 
 
+# An exporter appends the nodes of one layer: (graph, layer, input tensor name, prefix "layers.{i}",
+# input width, the layer's tensors by their names relative to it) -> the output tensor's name.
+_Exporter = Callable[[_GraphBuilder, Any, str, str, int, Mapping[str, np.ndarray]], str]
+
+
+def _dense(
+    g: _GraphBuilder, layer: Dense, x: str, prefix: str, width: int, tensors: Mapping[str, np.ndarray]
+) -> str:
+    w = g.constant(f"{prefix}.weight", tensors["weight"])
+    c = g.constant(f"{prefix}.bias", tensors["bias"])
+    return _activation(g, layer.activation, g.node("Gemm", [x, w, c], prefix, transB=1), prefix)
+
+
+def _dropout(
+    g: _GraphBuilder, layer: Dropout, x: str, prefix: str, width: int, tensors: Mapping[str, np.ndarray]
+) -> str:
+    return x
+
+
+def _gamma_beta(g: _GraphBuilder, prefix: str, width: int, tensors: Mapping[str, np.ndarray]) -> Tuple[str, str]:
+    """A norm layer's gamma and beta constants; 1 and 0 (width,) for a layer without them."""
+    gamma = tensors.get("weight", np.ones(width, np.float32))
+    beta = tensors.get("bias", np.zeros(width, np.float32))
+    return g.constant(f"{prefix}.weight", gamma), g.constant(f"{prefix}.bias", beta)
+
+
+def _layer_norm(
+    g: _GraphBuilder, layer: LayerNorm, x: str, prefix: str, width: int, tensors: Mapping[str, np.ndarray]
+) -> str:
+    gamma, beta = _gamma_beta(g, prefix, width, tensors)
+    return g.node("LayerNormalization", [x, gamma, beta], prefix, axis=-1, epsilon=float(layer.eps))
+
+
+def _batch_norm(
+    g: _GraphBuilder, layer: BatchNorm, x: str, prefix: str, width: int, tensors: Mapping[str, np.ndarray]
+) -> str:
+    scale, shift = _gamma_beta(g, prefix, width, tensors)
+    if layer.track_running_stats:
+        mean = g.constant(f"{prefix}.running_mean", tensors["running_mean"])
+        var = g.constant(f"{prefix}.running_var", tensors["running_var"])
+        return g.node("BatchNormalization", [x, scale, shift, mean, var], prefix, epsilon=float(layer.eps))
+    # the statistics of the whole batch (biased variance), as predict
+    centred = g.node("Sub", [x, _reduce_mean_rows(g, x, prefix)], prefix)
+    var = _reduce_mean_rows(g, g.node("Mul", [centred, centred], prefix), prefix)
+    std = g.node("Sqrt", [g.node("Add", [var, g.constant(f"{prefix}/eps", layer.eps)], prefix)], prefix)
+    normed = g.node("Div", [centred, std], prefix)
+    return g.node("Add", [g.node("Mul", [normed, scale], prefix), shift], prefix)
+
+
+_EXPORTERS: Dict[type, _Exporter] = {Dense: _dense, Dropout: _dropout, LayerNorm: _layer_norm, BatchNorm: _batch_norm}
+
+
+def _exporter(i: int, layer: Layer) -> _Exporter:
+    """The exporter of `layer`'s kind (or of the nearest base class that has one)."""
+    exporter = kind_lookup(_EXPORTERS, layer)
+    if exporter is not None:
+        return exporter
+    raise ValueError(
+        f"{_describe(i, layer)}: layer type {type(layer).__name__} has no ONNX export; "
+        f"supported: {', '.join(cls.__name__ for cls in _EXPORTERS)}"
+    )
+
+
 def _build_graph(g: _GraphBuilder, model: Any, params: List[np.ndarray], buffers: List[np.ndarray]) -> str:
     """Appends every layer's nodes to `g`; returns the name of the last tensor."""
-    p = iter(params)
-    b = iter(buffers)
     x = "input"
     width = int(model.input_dim)
-    for i, layer in enumerate(model.layers):
-        prefix = f"layers.{i}"
-        if isinstance(layer, Dense):
-            weight, bias = next(p), next(p)
-            if weight.shape != (layer.units, width) or bias.shape != (layer.units,):
-                raise AssertionError(f"{_describe(i, layer)}: unexpected parameter shapes {weight.shape}, {bias.shape}")
-            w = g.constant(f"{prefix}.weight", weight)
-            c = g.constant(f"{prefix}.bias", bias)
-            x = g.node("Gemm", [x, w, c], prefix, transB=1)
-            x = _activation(g, layer.activation, x, prefix)
-            width = layer.units
-        elif isinstance(layer, Dropout):
-            continue
-        elif isinstance(layer, LayerNorm):
-            if layer.elementwise_affine:
-                gamma, beta = next(p), next(p)
-            else:
-                gamma, beta = np.ones(width, np.float32), np.zeros(width, np.float32)
-            x = g.node(
-                "LayerNormalization",
-                [x, g.constant(f"{prefix}.weight", gamma), g.constant(f"{prefix}.bias", beta)],
-                prefix,
-                axis=-1,
-                epsilon=float(layer.eps),
-            )
-        elif isinstance(layer, BatchNorm):
-            if layer.affine:
-                gamma, beta = next(p), next(p)
-            else:
-                gamma, beta = np.ones(width, np.float32), np.zeros(width, np.float32)
-            scale = g.constant(f"{prefix}.weight", gamma)
-            shift = g.constant(f"{prefix}.bias", beta)
-            if layer.track_running_stats:
-                mean = g.constant(f"{prefix}.running_mean", next(b))
-                var = g.constant(f"{prefix}.running_var", next(b))
-                x = g.node("BatchNormalization", [x, scale, shift, mean, var], prefix, epsilon=float(layer.eps))
-            else:  # the statistics of the whole batch (biased variance), as predict
-                centred = g.node("Sub", [x, _reduce_mean_rows(g, x, prefix)], prefix)
-                var = _reduce_mean_rows(g, g.node("Mul", [centred, centred], prefix), prefix)
-                std = g.node("Sqrt", [g.node("Add", [var, g.constant(f"{prefix}/eps", layer.eps)], prefix)], prefix)
-                normed = g.node("Div", [centred, std], prefix)
-                x = g.node("Add", [g.node("Mul", [normed, scale], prefix), shift], prefix)
-        else:
-            raise ValueError(
-                f"{_describe(i, layer)}: layer type {type(layer).__name__} has no ONNX export; "
-                "supported: Dense, Dropout, LayerNorm, BatchNorm"
-            )
-    leftover = sum(1 for _ in p) + sum(1 for _ in b)
-    if leftover:
-        raise AssertionError(f"{leftover} parameter or buffer tensors were not used by any layer")
+    for i, (layer, tensors) in enumerate(zip(model.layers, tensors_by_layer(model.layers, width, params + buffers))):
+        x = _exporter(i, layer)(g, layer, x, f"layers.{i}", width, tensors)
+        width = layer.output_width(width)
     return x
 
 
@@ -291,7 +305,7 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     path = os.fspath(path)
     if not isinstance(path, str):  # an os.PathLike returning bytes
         path = os.fsdecode(path)
-    if model._net is None or model.input_dim is None:
+    if model.input_dim is None:
         raise RuntimeError(
             f"cannot export the model to {path!r}: it has no weights yet; give Sequential an input_dim "
             "or call fit/predict first"
@@ -299,11 +313,7 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     onnx = _import_onnx()
     opset = _check_opset(onnx, opset)
     for i, layer in enumerate(model.layers):  # name an unsupported layer before touching weights
-        if not isinstance(layer, (Dense, Dropout, LayerNorm, BatchNorm)):
-            raise ValueError(
-                f"{_describe(i, layer)}: layer type {type(layer).__name__} has no ONNX export; "
-                "supported: Dense, Dropout, LayerNorm, BatchNorm"
-            )
+        _exporter(i, layer)
         if isinstance(layer, Dense) and layer.activation.name not in _SUPPORTED_ACTIVATIONS:
             raise ValueError(
                 f"{_describe(i, layer)}: activation {layer.activation!r} (name {layer.activation.name!r}) has no "

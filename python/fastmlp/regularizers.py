@@ -8,16 +8,19 @@ the C++ core, one pass over the penalised layer's weights per step.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Union
+from typing import Any, ClassVar, Dict, Optional, Tuple, Type, Union
 
+from ._validation import check_keys, check_mapping, in_context, non_negative_float32
 from ._validation import not_an_instance_error, unknown_name_error
-from ._validation import non_negative_float32
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "get", "from_config"]
 
 
 class Regularizer:
     """A kernel penalty ``l1 * sum(|W|) + l2 * sum(W**2)``; l1, l2 are finite and >= 0."""
+
+    #: The keys besides "type" that get_config writes (and from_config requires).
+    config_keys: ClassVar[Tuple[str, ...]] = ("l1", "l2")
 
     def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         self.l1 = non_negative_float32("l1", l1)
@@ -43,6 +46,8 @@ class Regularizer:
 class L1(Regularizer):
     """``l1 * sum(|W|)`` (Keras: ``keras.regularizers.L1(l1=0.01)``)."""
 
+    config_keys = ("l1",)
+
     def __init__(self, l1: float = 0.01) -> None:
         super().__init__(l1=l1, l2=0.0)
 
@@ -52,6 +57,8 @@ class L1(Regularizer):
 
 class L2(Regularizer):
     """``l2 * sum(W**2)`` (Keras: ``keras.regularizers.L2(l2=0.01)``; note: no factor 1/2)."""
+
+    config_keys = ("l2",)
 
     def __init__(self, l2: float = 0.01) -> None:
         super().__init__(l1=0.0, l2=l2)
@@ -65,6 +72,7 @@ class L1L2(Regularizer):
 
 
 _BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
+_BY_TYPE: Dict[str, Type[Regularizer]] = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(regularizer: Union[str, Regularizer, None]) -> Optional[Regularizer]:
@@ -83,13 +91,15 @@ def get(regularizer: Union[str, Regularizer, None]) -> Optional[Regularizer]:
     )
 
 
-def from_config(config: Dict[str, Any]) -> Regularizer:
-    """Rebuilds a regulariser from its get_config() dictionary."""
-    kind = config.get("type")
-    if kind == "L1":
-        return L1(config["l1"])
-    if kind == "L2":
-        return L2(config["l2"])
-    if kind == "L1L2":
-        return L1L2(config["l1"], config["l2"])
-    raise ValueError(f"unknown regularizer type {kind!r} (expected 'L1', 'L2' or 'L1L2')")
+def from_config(config: Any, name: str = "config") -> Regularizer:
+    """Rebuilds a regulariser from its ``get_config()`` dictionary, strictly: TypeError or
+    ValueError naming `name` (e.g. ``"kernel_regularizer"``) for an unknown "type", a missing or
+    unknown key, or a bad value."""
+    cls = _BY_TYPE.get(str(check_mapping(name, config).get("type")))
+    if cls is None:
+        raise ValueError(f"{name} has unknown type {config.get('type')!r} (expected 'L1', 'L2' or 'L1L2')")
+    check_keys(name, config, ("type", *cls.config_keys))
+    try:
+        return cls(**{key: config[key] for key in cls.config_keys})
+    except (TypeError, ValueError) as exc:
+        raise in_context(name, exc) from None

@@ -26,13 +26,13 @@ torch is an optional dependency, imported only when these functions run.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
 from . import activations as _act
 from ._validation import non_negative_int, positive_int
-from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm
+from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
 from .model import Sequential
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,9 +158,8 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
         raise ValueError("module is an empty torch.nn.Sequential; it needs at least one torch.nn.Linear")
 
     layers: List[Layer] = []
-    # Per fm layer, the tensors that fill its parameters() / buffers() slots, in order.
-    params: List[np.ndarray] = []
-    buffers: List[np.ndarray] = []
+    # Per fm layer, its tensors by the names the layer schema gives them ("weight", "running_mean", ...).
+    tensors: List[Dict[str, np.ndarray]] = []
     width: Optional[int] = None  # features flowing out of the previous module
     first_width: Optional[int] = None
     # Index in `layers` of the last Dense whose activation is still free to set, and whether only a
@@ -191,10 +190,8 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
                 raise ValueError(f"{where}: a lazy module must be run once before conversion")
             in_f, out_f = int(child.in_features), int(child.out_features)
             need_width(where, in_f)
-            params.append(_array(where, "weight", child.weight, (out_f, in_f)))
-            params.append(
-                np.zeros(out_f, np.float32) if child.bias is None else _array(where, "bias", child.bias, (out_f,))
-            )
+            bias = np.zeros(out_f, np.float32) if child.bias is None else _array(where, "bias", child.bias, (out_f,))
+            tensors.append({"weight": _array(where, "weight", child.weight, (out_f, in_f)), "bias": bias})
             layers.append(Dense(out_f))
             open_dense, after_dropout = len(layers) - 1, False
             width = out_f
@@ -227,6 +224,7 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
                 layers.append(Dropout(float(child.p)))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: {exc}") from None
+            tensors.append({})
             after_dropout = open_dense is not None
             continue
         if kind is nn.LayerNorm:
@@ -241,14 +239,14 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
                 layers.append(LayerNorm(eps=float(child.eps), elementwise_affine=bool(child.elementwise_affine)))
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: {exc}") from None
+            own: Dict[str, np.ndarray] = {}
             if child.elementwise_affine:
-                params.append(_array(where, "weight", child.weight, shape))
+                own["weight"] = _array(where, "weight", child.weight, shape)
                 # LayerNorm(bias=False) has a weight but no bias: fastmlp's beta is then zero.
-                params.append(
-                    np.zeros(shape, np.float32)
-                    if child.bias is None
-                    else _array(where, "bias", child.bias, shape)
+                own["bias"] = (
+                    np.zeros(shape, np.float32) if child.bias is None else _array(where, "bias", child.bias, shape)
                 )
+            tensors.append(own)
             open_dense, after_dropout = None, False
             continue
         if kind is nn.BatchNorm1d:
@@ -268,15 +266,16 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
                 )
             except (TypeError, ValueError) as exc:
                 raise ValueError(f"{where}: {exc}") from None
+            own = {}
             if child.affine:
-                params.append(_array(where, "weight", child.weight, (features,)))
-                params.append(_array(where, "bias", child.bias, (features,)))
+                own["weight"] = _array(where, "weight", child.weight, (features,))
+                own["bias"] = _array(where, "bias", child.bias, (features,))
             if child.track_running_stats:
-                buffers.append(_array(where, "running_mean", child.running_mean, (features,)))
-                running_var = _array(where, "running_var", child.running_var, (features,))
-                if (running_var < 0).any():
+                own["running_mean"] = _array(where, "running_mean", child.running_mean, (features,))
+                own["running_var"] = _array(where, "running_var", child.running_var, (features,))
+                if (own["running_var"] < 0).any():
                     raise ValueError(f"{where}: running_var has negative values")
-                buffers.append(running_var)
+            tensors.append(own)
             open_dense, after_dropout = None, False
             continue
         raise ValueError(
@@ -292,13 +291,12 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
         raise ValueError(f"input_dim is {input_dim}, but the module's first layer expects {first_width} features")
 
     model = Sequential(layers, input_dim=first_width, seed=seed)
-    targets, buffer_targets = model.parameters(), model.buffers()
-    if len(targets) != len(params) or len(buffer_targets) != len(buffers):  # pragma: no cover - layout drift
-        raise AssertionError("fastmlp's parameter layout does not match the converted tensors")
-    for target, value in zip(targets, params):
-        target[...] = value
-    for target, value in zip(buffer_targets, buffers):
-        target[...] = value
+    targets = tensors_by_layer(model.layers, first_width, model.parameters() + model.buffers())
+    for target, source in zip(targets, tensors):
+        if target.keys() != source.keys():  # pragma: no cover - the conversion and the schema disagree
+            raise AssertionError(f"fastmlp's layer tensors {sorted(target)} do not match the converted {sorted(source)}")
+        for name, view in target.items():
+            view[...] = source[name]
     return model
 
 
@@ -325,6 +323,54 @@ def _torch_activation(nn: Any, activation: _act.Activation) -> Any:
     raise ValueError(f"activation {activation!r} has no torch counterpart")  # pragma: no cover
 
 
+# A converter returns the torch modules computing one fm layer: (torch, layer, input width, the
+# layer's float32 tensors by their names relative to it) -> [module, ...].
+_ToTorch = Callable[[Any, Any, int, Mapping[str, np.ndarray]], List[Any]]
+
+
+def _fill(torch: Any, module: Any, tensors: Mapping[str, np.ndarray]) -> None:
+    """Copies `tensors` into the module's parameters and buffers of the same names (fastmlp names
+    its tensors as PyTorch does)."""
+    with torch.no_grad():
+        for name, array in tensors.items():
+            getattr(module, name).copy_(torch.from_numpy(array))
+
+
+def _dense_to_torch(torch: Any, layer: Dense, width: int, tensors: Mapping[str, np.ndarray]) -> List[Any]:
+    # skip_init: no random initialisation, so torch's global generator is not consumed.
+    linear = torch.nn.utils.skip_init(torch.nn.Linear, width, layer.units, dtype=torch.float32, device="cpu")
+    _fill(torch, linear, tensors)
+    act = _torch_activation(torch.nn, layer.activation)
+    return [linear] if act is None else [linear, act]
+
+
+def _dropout_to_torch(torch: Any, layer: Dropout, width: int, tensors: Mapping[str, np.ndarray]) -> List[Any]:
+    return [torch.nn.Dropout(p=layer.rate)]
+
+
+def _layer_norm_to_torch(torch: Any, layer: LayerNorm, width: int, tensors: Mapping[str, np.ndarray]) -> List[Any]:
+    norm = torch.nn.LayerNorm(width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, dtype=torch.float32)
+    _fill(torch, norm, tensors)
+    return [norm]
+
+
+def _batch_norm_to_torch(torch: Any, layer: BatchNorm, width: int, tensors: Mapping[str, np.ndarray]) -> List[Any]:
+    norm = torch.nn.BatchNorm1d(
+        width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine,
+        track_running_stats=layer.track_running_stats, dtype=torch.float32,
+    )
+    _fill(torch, norm, tensors)
+    return [norm]
+
+
+_TO_TORCH: Dict[type, _ToTorch] = {
+    Dense: _dense_to_torch,
+    Dropout: _dropout_to_torch,
+    LayerNorm: _layer_norm_to_torch,
+    BatchNorm: _batch_norm_to_torch,
+}
+
+
 def to_torch(model: Sequential) -> "torch.nn.Sequential":
     """A ``torch.nn.Sequential`` computing what ``model.predict`` computes, with copies of its weights.
 
@@ -348,54 +394,16 @@ def to_torch(model: Sequential) -> "torch.nn.Sequential":
     nn = th.nn
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
-    params = [np.array(p, dtype=np.float32, copy=True) for p in model.parameters()]
-    buffers = [np.array(b, dtype=np.float32, copy=True) for b in model.buffers()]
+    arrays = [np.array(a, dtype=np.float32, copy=True) for a in model.parameters() + model.buffers()]
     assert model.input_dim is not None
-    p_iter, b_iter = iter(params), iter(buffers)
-
-    def fill(tensor: Any) -> None:
-        with th.no_grad():
-            tensor.copy_(th.from_numpy(next(p_iter)))
-
     modules: List[Any] = []
     width = model.input_dim
-    f32 = th.float32
-    for layer in model.layers:
-        if isinstance(layer, Dense):
-            # skip_init: no random initialisation, so torch's global generator is not consumed.
-            linear = nn.utils.skip_init(nn.Linear, width, layer.units, dtype=f32, device="cpu")
-            fill(linear.weight)
-            fill(linear.bias)
-            modules.append(linear)
-            act = _torch_activation(nn, layer.activation)
-            if act is not None:
-                modules.append(act)
-            width = layer.units
-        elif isinstance(layer, Dropout):
-            modules.append(nn.Dropout(p=layer.rate))
-        elif isinstance(layer, LayerNorm):
-            norm = nn.LayerNorm(width, eps=layer.eps, elementwise_affine=layer.elementwise_affine, dtype=f32)
-            if layer.elementwise_affine:
-                fill(norm.weight)
-                fill(norm.bias)
-            modules.append(norm)
-        elif isinstance(layer, BatchNorm):
-            bn = nn.BatchNorm1d(
-                width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine,
-                track_running_stats=layer.track_running_stats, dtype=f32,
-            )
-            if layer.affine:
-                fill(bn.weight)
-                fill(bn.bias)
-            if layer.track_running_stats:
-                with th.no_grad():
-                    bn.running_mean.copy_(th.from_numpy(next(b_iter)))
-                    bn.running_var.copy_(th.from_numpy(next(b_iter)))
-            modules.append(bn)
-        else:  # pragma: no cover - a layer type added to fastmlp without interop
+    for layer, tensors in zip(model.layers, tensors_by_layer(model.layers, width, arrays)):
+        converter = kind_lookup(_TO_TORCH, layer)
+        if converter is None:  # pragma: no cover - a layer type added to fastmlp without interop
             raise ValueError(f"{type(layer).__name__} layers have no torch counterpart yet")
-    if next(p_iter, None) is not None or next(b_iter, None) is not None:  # pragma: no cover
-        raise AssertionError("fastmlp's parameter layout does not match the torch modules")
+        modules += converter(th, layer, width, tensors)
+        width = layer.output_width(width)
     net: "torch.nn.Sequential" = nn.Sequential(*modules)
     net.eval()
     return net
