@@ -19,17 +19,17 @@ Metric names in ``compile``:
   values. That pass costs about a third of a training epoch; cheap metrics do not pay it. The
   values equal the functions below on ``model.predict(X)`` (argmax for labels) with
   ``zero_division=0``, ``labels=range(outputs)`` for top-k, and sklearn's defaults otherwise.
+
+How those names are parsed and computed during ``fit``/``evaluate`` is private
+(``fastmlp._compiled_metrics``); this module holds the functions and ``NAMES``.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
-
-from ._validation import unknown_name_error
 
 __all__ = [
     "NAMES",
@@ -43,13 +43,13 @@ __all__ = [
     "mean_squared_error",
     "mean_absolute_error",
     "r2_score",
-    "resolve",
-    "from_stats",
-    "from_predictions",
-    "needs_predictions",
 ]
 
 ArrayLike = Any
+
+#: the metric names ``compile(metrics=[...])`` accepts (besides aliases and the ``_micro``/
+#: ``_macro``/``_weighted`` and ``top_<k>_accuracy`` variants)
+NAMES = ("accuracy", "mse", "mae", "precision", "recall", "f1", "top_k_accuracy", "r2")
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -528,121 +528,3 @@ def r2_score(
     else:
         weights = mo
     return float(_average(scores, weights=weights))
-
-
-# ---------------------------------------------------------------------------------- compile(metrics=)
-#: metrics gathered by the C++ core with the loss: name -> whether it needs class labels
-_CORE_METRICS = {"accuracy": True, "mse": False, "mae": False}
-_ALIASES = {
-    "acc": "accuracy",
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "r2_score": "r2",
-    "precision_score": "precision",
-    "recall_score": "recall",
-    "f1_score": "f1",
-    "top_k_categorical_accuracy": "top_k_accuracy",
-    "sparse_top_k_categorical_accuracy": "top_k_accuracy",
-}
-_PRF_NAMES = {f"{m}{s}": (m, s[1:] if s else "macro") for m in ("precision", "recall", "f1")
-              for s in ("", "_macro", "_micro", "_weighted")}
-_TOP_K = re.compile(r"top_(\d+)_accuracy")
-NAMES = ("accuracy", "mse", "mae", "precision", "recall", "f1", "top_k_accuracy", "r2")
-
-
-def _prediction_metric(key: str) -> Optional[Tuple[bool, Callable[[np.ndarray, np.ndarray], float]]]:
-    """(needs class labels, fn(y, outputs) -> value) for a prediction-based metric name, else None."""
-    if key in _PRF_NAMES:
-        which, average = _PRF_NAMES[key]
-        index = ("precision", "recall", "f1").index(which)
-
-        def prf(y: np.ndarray, out: np.ndarray) -> float:
-            pred = np.argmax(out, axis=1)
-            return float(_prf(y, pred, None, 1, average, None, 0.0, "")[index])
-
-        return True, prf
-    if key == "top_k_accuracy" or _TOP_K.fullmatch(key):
-        match = _TOP_K.fullmatch(key)
-        k = int(match.group(1)) if match else 5
-        if k < 1:
-            return None
-
-        def top_k(y: np.ndarray, out: np.ndarray) -> float:
-            return float(np.mean(_top_k_hits(y, out, k)))
-
-        return True, top_k
-    if key == "r2":
-        def r2(y: np.ndarray, out: np.ndarray) -> float:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedMetricWarning)  # one sample: nan
-                return float(r2_score(y, out))
-
-        return False, r2
-    return None
-
-
-def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> List[str]:
-    """Canonical metric names; ValueError for unknown names or a metric the loss cannot support."""
-    out: List[str] = []
-    for m in metrics:
-        if not isinstance(m, str):
-            raise TypeError(f"metrics must be names (strings), got {type(m).__name__}")
-        key = _ALIASES.get(m.lower(), m.lower())
-        if key in _CORE_METRICS:
-            needs_labels = _CORE_METRICS[key]
-        else:
-            found = _prediction_metric(key)
-            if found is None:
-                raise unknown_name_error("metric", m, NAMES)
-            needs_labels = found[0]
-        if needs_labels != classification:
-            need = (
-                "a classification loss (cross_entropy, binary_cross_entropy)"
-                if needs_labels
-                else "a regression loss (mse, mae, huber)"
-            )
-            raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
-        if key not in out:
-            out.append(key)
-    return out
-
-
-def needs_predictions(metrics: Sequence[str]) -> bool:
-    """Whether any of these (canonical) metrics is computed from a predict pass."""
-    return any(m not in _CORE_METRICS for m in metrics)
-
-
-def from_stats(stats: Dict[str, float], metrics: Sequence[str], n_outputs: int) -> Dict[str, float]:
-    """{"loss": ..., <core metric>: ...} from the core's statistics dictionary (metrics that need
-    predictions are left out; see from_predictions)."""
-    samples = max(int(stats["samples"]), 1)
-    out = {"loss": float(stats["loss"])}
-    for m in metrics:
-        if m == "accuracy":
-            # one prediction per sample, or per output for binary_cross_entropy
-            out[m] = float(stats["correct"]) / max(int(stats.get("predictions", samples)), 1)
-        elif m == "mse":
-            out[m] = float(stats["sq_error_sum"]) / (samples * n_outputs)
-        elif m == "mae":
-            out[m] = float(stats["abs_error_sum"]) / (samples * n_outputs)
-    return out
-
-
-def from_predictions(y: np.ndarray, outputs: np.ndarray, metrics: Sequence[str]) -> Dict[str, float]:
-    """{<metric>: value} for the prediction-based metrics among ``metrics``.
-
-    y: (n,) int64 labels or (n, outputs) float32 targets; outputs: (n, outputs) float32 model outputs."""
-    out: Dict[str, float] = {}
-    for m in metrics:
-        if m in _CORE_METRICS:
-            continue
-        found = _prediction_metric(m)
-        assert found is not None, m
-        out[m] = found[1](y, outputs)
-    return out
-
-
-def ordered(logs: Dict[str, float], metrics: Sequence[str]) -> Dict[str, float]:
-    """``logs`` with "loss" first and then the metrics in the order compile was given them."""
-    keys = ["loss", *metrics]
-    return {k: logs[k] for k in keys if k in logs}

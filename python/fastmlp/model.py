@@ -10,10 +10,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import _compiled_metrics, _core
 from . import initializers as _initializers
 from . import losses as _losses
-from . import metrics as _metrics
 from . import optim as _optim
 from . import schedules as _schedules
 from ._validation import (
@@ -143,7 +142,7 @@ class Sequential:
             raise TypeError(
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
-        self._metrics = _metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
+        self._metrics = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
         if self._net is not None:
@@ -268,7 +267,7 @@ class Sequential:
             if not isinstance(cb, Callback):
                 raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
         terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
-        predictive = _metrics.needs_predictions(self._metrics)
+        predictive = _compiled_metrics.needs_predictions(self._metrics)
 
         history = History()
         all_callbacks: List[Callback] = [*callbacks]
@@ -304,10 +303,10 @@ class Sequential:
                             )
                         logs = self._nan_logs(validation is not None)
                     else:
-                        logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
+                        logs = _compiled_metrics.from_stats(stats, self._metrics, self.output_dim)
                         if predictive:
-                            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
-                        logs = _metrics.ordered(logs, self._metrics)
+                            logs.update(_compiled_metrics.from_predictions(y, net.predict(X), self._metrics))
+                        logs = _compiled_metrics.ordered(logs, self._metrics)
                         if validation is not None:
                             for key, value in self._evaluate_arrays(*validation).items():
                                 logs["val_" + key] = value
@@ -401,10 +400,10 @@ class Sequential:
         """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
         pass when a compiled metric needs the predictions."""
         net = self._require_built()
-        logs = _metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
-        if _metrics.needs_predictions(self._metrics):
-            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
-        return _metrics.ordered(logs, self._metrics)
+        logs = _compiled_metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
+        if _compiled_metrics.needs_predictions(self._metrics):
+            logs.update(_compiled_metrics.from_predictions(y, net.predict(X), self._metrics))
+        return _compiled_metrics.ordered(logs, self._metrics)
 
     # ---------------------------------------------------------------- state
     def _require_built(self) -> _core.Network:

@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._validation import float32_number, non_negative_float32, non_negative_int, positive_float32, positive_int
+from . import _compiled_metrics
+from ._validation import (
+    float32_number,
+    monitor_mode,
+    monitor_name,
+    non_negative_float32,
+    non_negative_int,
+    positive_float32,
+    positive_int,
+)
 from .callbacks import Callback
 
 if TYPE_CHECKING:
@@ -301,8 +310,9 @@ class ReduceLROnPlateau(LRSchedule):
     Improvement (``threshold_mode='rel'``): ``value < best * (1 - threshold)`` in "min" mode,
     ``value > best * (1 + threshold)`` in "max" mode; ``'abs'``: ``best -/+ threshold``. After a
     reduction (``lr = max(lr * factor, min_lr)``, skipped when it would change lr by at most
-    ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy-like names, else
-    "min". When ``monitor`` is not logged (e.g. "val_loss" without validation data), "loss" is used.
+    ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy, precision, recall,
+    f1 and r2 names, else "min" (the rule of EarlyStopping and ModelCheckpoint). When ``monitor`` is
+    not logged (e.g. "val_loss" without validation data), "loss" is used.
     """
 
     def __init__(
@@ -318,12 +328,8 @@ class ReduceLROnPlateau(LRSchedule):
         eps: float = 1e-8,
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be a string such as 'val_loss', got {monitor!r}")
-        self.monitor = monitor
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        self.mode = mode
+        self.monitor = monitor_name(monitor)
+        self.mode = monitor_mode(mode)
         self.factor = float32_number("factor", factor)
         if not 0.0 <= self.factor < 1.0:
             raise ValueError(f"factor must be in [0, 1), got {self.factor}")
@@ -348,9 +354,6 @@ class ReduceLROnPlateau(LRSchedule):
         """The current lr (this schedule has no closed form: it depends on the monitored values)."""
         return self.lr if self.lr is not None else self._require_base_lr()
 
-    def _maximise(self, key: str) -> bool:
-        return self.mode == "max" or (self.mode == "auto" and "acc" in key)
-
     def _is_better(self, value: float, best: float, maximise: bool) -> bool:
         if self.threshold_mode == "rel":
             return value > best * (1.0 + self.threshold) if maximise else value < best * (1.0 - self.threshold)
@@ -369,7 +372,7 @@ class ReduceLROnPlateau(LRSchedule):
         if key not in logs:
             return
         value = float(logs[key])
-        maximise = self._maximise(key)
+        maximise = _compiled_metrics.maximise(key, self.mode)
         self.last_step += 1
         if self.best is None:
             self.best = -math.inf if maximise else math.inf  # PyTorch's "worst" start
