@@ -60,7 +60,7 @@ def check_gradients(
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
     model._require_compiled("check_gradients")
-    X = model._ensure_built(X)
+    X = model._validated_features(X)
     y = model._targets(y, X.shape[0])
     eps = real_number("eps", eps)
     if not 0.0 < eps < 1.0:

@@ -81,7 +81,7 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred") -> Tu
     return t, p
 
 
-def _weights(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> Optional[np.ndarray]:
+def _sample_weight_array(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> Optional[np.ndarray]:
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight)
@@ -120,7 +120,7 @@ def accuracy_score(y_true: ArrayLike, y_pred: ArrayLike, *, normalize: bool = Tr
 
     y_true, y_pred: (n,) class labels. sample_weight: optional (n,) weights."""
     t, p = _pair(y_true, y_pred)
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     return float(_average(t == p, weights=w, normalize=normalize))
 
 
@@ -139,7 +139,7 @@ def confusion_matrix(
     t, p = _pair(y_true, y_pred)
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     if w is None:
         w = np.ones(t.shape[0], dtype=np.int64)
     if labels is None:
@@ -238,7 +238,7 @@ def _prf(
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
     _zero_division_value(zero_division)
     t, p = _pair(y_true, y_pred)
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     present = np.union1d(t, p)
     if average == "binary":
         if present.shape[0] > 2:
@@ -372,7 +372,7 @@ def top_k_accuracy_score(
         raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, got shape {score.shape}")
     if score.shape[0] != t.shape[0]:
         raise ValueError(f"y_true and y_score must have the same number of samples, got {t.shape[0]} and {score.shape[0]}")
-    w = _weights(sample_weight, t.shape[0], allow_all_zero=True)
+    w = _sample_weight_array(sample_weight, t.shape[0], allow_all_zero=True)
     n_score_classes = score.shape[1] if score.ndim == 2 else 2
     if labels is None:
         classes = np.unique(t)
@@ -444,7 +444,7 @@ def _regression_pair(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayL
         raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
     floats = [a.dtype for a in (t, p) if a.dtype.kind == "f"]
     dtype = np.result_type(*floats) if floats else np.float64
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     if w is not None:
         dtype = np.result_type(dtype, w.dtype) if w.dtype.kind == "f" else dtype
         w = w.astype(dtype)

@@ -84,7 +84,8 @@ class Sequential:
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
 
-    def _ensure_built(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+    def _validated_features(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+        """X as a C-contiguous float32 (n, input_dim) array, building the model on its first call."""
         if self._net is None:
             arr = as_features(X, None, name)
             self._build(arr.shape[1])
@@ -157,12 +158,12 @@ class Sequential:
         assert self._loss is not None
         return self._loss._targets(y, n, self.output_dim, name, x_name)
 
-    def _weights(
+    def _weight_vectors(
         self, y: np.ndarray, sample_weight: Optional[ArrayLike], class_weight: Optional[Dict[int, float]]
     ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         """Validated float32 sample weights (n,) and class-weight vector, or None for each."""
         assert self._loss is not None
-        return _losses._weights(self._loss, y, self.output_dim, sample_weight, class_weight)
+        return _losses._sample_and_class_weights(self._loss, y, self.output_dim, sample_weight, class_weight)
 
     # ---------------------------------------------------------------- training
     def fit(
@@ -217,10 +218,10 @@ class Sequential:
                 fit stops and returns instead (see TerminateOnNaN).
         """
         self._require_compiled("fit")
-        X = self._ensure_built(X)
+        X = self._validated_features(X)
         net = self._require_built()
         y = self._targets(y, X.shape[0])
-        sw, cw = self._weights(y, sample_weight, class_weight)
+        sw, cw = self._weight_vectors(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
         initial_epoch = non_negative_int("initial_epoch", initial_epoch)
@@ -364,9 +365,9 @@ class Sequential:
         sample_weight (n,) or class_weight are given); ``gradients()`` then holds its gradient.
         Raises FloatingPointError, without updating, when that loss or its gradient is NaN or infinite."""
         self._require_compiled("train_step")
-        x = self._ensure_built(x, "x")
+        x = self._validated_features(x, "x")
         y = self._targets(y, x.shape[0], x_name="x")
-        sw, cw = self._weights(y, sample_weight, class_weight)
+        sw, cw = self._weight_vectors(y, sample_weight, class_weight)
         stats = self._require_built().train_step(x, y, sw, cw)
         loss = float(stats["loss"])
         if stats["diverged"]:
@@ -383,7 +384,7 @@ class Sequential:
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Network outputs for X (n, input_dim): float32 (n, outputs), dropout off. These are
         logits for a linear output layer trained with cross_entropy, probabilities for a softmax one."""
-        X = self._ensure_built(X)
+        X = self._validated_features(X)
         assert self._net is not None
         return self._net.predict(X)
 
@@ -391,9 +392,9 @@ class Sequential:
         """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off. With sample_weight (n,)
         the loss is the weighted mean as in ``fit``; metrics stay unweighted."""
         self._require_compiled("evaluate")
-        X = self._ensure_built(X)
+        X = self._validated_features(X)
         y = self._targets(y, X.shape[0])
-        sw, _ = self._weights(y, sample_weight, None)
+        sw, _ = self._weight_vectors(y, sample_weight, None)
         return self._evaluate_arrays(X, y, sw)
 
     def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
