@@ -6,6 +6,7 @@ import math
 import os
 import sys
 import time
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -32,6 +33,42 @@ from .layers import BatchNorm, Dense, Layer, LayerNorm, check_layer_order, from_
 __all__ = ["Sequential"]
 
 ArrayLike = Any
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    """fit's validated inputs: X float32 (n, input_dim), y as the loss takes it (int64 (n,) labels
+    or float32 (n, outputs)), optional float32 sample weights (n,) and class-weight vector, the
+    validation arrays (or None), and the batching."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: Optional[np.ndarray]
+    class_weight: Optional[np.ndarray]
+    validation: Optional[Tuple[np.ndarray, np.ndarray]]
+    batch_size: int
+    shuffle: bool
+
+
+def _checked_verbose(verbose: Any) -> int:
+    if isinstance(verbose, bool):
+        verbose = int(verbose)
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _checked_callbacks(callbacks: Optional[Sequence[Callback]]) -> List[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list of fm.callbacks.Callback objects, got {type(callbacks).__name__}"
+        )
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
+    return list(callbacks)
 
 
 class Sequential:
@@ -219,20 +256,29 @@ class Sequential:
         """
         self._require_compiled("fit")
         X = self._validated_features(X)
-        net = self._require_built()
         y = self._targets(y, X.shape[0])
         sw, cw = self._weight_vectors(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
         initial_epoch = non_negative_int("initial_epoch", initial_epoch)
-        if isinstance(verbose, bool):
-            verbose = int(verbose)
-        if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        verbose = _checked_verbose(verbose)
+        X, y, sw, validation = self._validation_arrays(X, y, sw, validation_data, validation_split)
+        data = _TrainingData(X, y, sw, cw, validation, batch_size, bool(shuffle))
+        return self._train(data, _checked_callbacks(callbacks), initial_epoch, epochs, verbose)
+
+    def _validation_arrays(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: Optional[np.ndarray],
+        validation_data: Optional[Tuple[ArrayLike, ArrayLike]],
+        validation_split: float,
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[Tuple[np.ndarray, np.ndarray]]]:
+        """(X, y, sample weights) left for training and the validated validation arrays (or None):
+        validation_data when given, else the last rows held out by validation_split."""
         split = real_number("validation_split", validation_split)
         if not 0.0 <= split < 1.0:  # also rejects NaN
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 got = (
@@ -243,33 +289,28 @@ class Sequential:
                 raise ValueError(f"validation_data must be a tuple (X_val, y_val), got {got}")
             Xv = as_features(validation_data[0], self.input_dim, "validation_data[0]")
             yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
-            validation = (Xv, yv)
-        elif split > 0.0:
-            n = X.shape[0]
-            split_at = int(math.floor(n * (1.0 - split)))
-            if split_at == 0 or split_at == n:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves {split_at} of the {n} samples for training and "
-                    f"{n - split_at} for validation; both need at least one"
-                )
-            validation = (X[split_at:], y[split_at:])  # contiguous views, no copy
-            X, y = X[:split_at], y[:split_at]
-            if sw is not None:  # the held-out rows' weights are not used
-                sw = np.ascontiguousarray(sw[:split_at])
-                if not sw.any():
-                    raise ValueError("sample_weight is zero for every training row left by validation_split")
-        if callbacks is None:
-            callbacks = []
-        elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-            raise TypeError(
-                f"callbacks must be a list of fm.callbacks.Callback objects, got {type(callbacks).__name__}"
+            return X, y, sw, (Xv, yv)
+        if split == 0.0:
+            return X, y, sw, None
+        n = X.shape[0]
+        split_at = int(math.floor(n * (1.0 - split)))
+        if split_at == 0 or split_at == n:
+            raise ValueError(
+                f"validation_split={validation_split} leaves {split_at} of the {n} samples for training and "
+                f"{n - split_at} for validation; both need at least one"
             )
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
-        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
-        predictive = _compiled_metrics.needs_predictions(self._metrics)
+        validation = (X[split_at:], y[split_at:])  # contiguous views, no copy
+        if sw is not None:  # the held-out rows' weights are not used
+            sw = np.ascontiguousarray(sw[:split_at])
+            if not sw.any():
+                raise ValueError("sample_weight is zero for every training row left by validation_split")
+        return X[:split_at], y[:split_at], sw, validation
 
+    def _train(
+        self, data: _TrainingData, callbacks: List[Callback], initial_epoch: int, epochs: int, verbose: int
+    ) -> History:
+        """fit's epoch loop with its callbacks (History last), on validated inputs."""
+        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
         history = History()
         all_callbacks: List[Callback] = [*callbacks]
         step_schedule = self._lr_schedule_hook(all_callbacks)
@@ -283,54 +324,84 @@ class Sequential:
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                bar = self._progress_bar(epoch, epochs, X.shape[0]) if verbose == 1 else None
-                try:
-                    start = time.perf_counter()
-                    progress = None if bar is None else bar.report
-                    if step_schedule is None:
-                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress)
-                    else:  # per-batch learning rates (and momenta) for this epoch, applied in C++
-                        step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
-                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress,
-                                                **step_values)
-                        step_schedule._advance(int(stats["steps"]) - int(stats["diverged"]))
-                    elapsed = time.perf_counter() - start
-                    if stats["diverged"]:
-                        if not terminate_on_nan:
-                            raise FloatingPointError(
-                                f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or "
-                                "its gradient is NaN or infinite. The weights are those before that step. Lower the "
-                                "learning rate, scale the inputs, or check the data."
-                            )
-                        logs = self._nan_logs(validation is not None)
-                    else:
-                        logs = _compiled_metrics.from_stats(stats, self._metrics, self.output_dim)
-                        if predictive:
-                            logs.update(_compiled_metrics.from_predictions(y, net.predict(X), self._metrics))
-                        logs = _compiled_metrics.ordered(logs, self._metrics)
-                        if validation is not None:
-                            for key, value in self._evaluate_arrays(*validation).items():
-                                logs["val_" + key] = value
-                    rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
-                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                    if bar is not None:
-                        bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
-                        bar = None
-                    elif verbose == 2:
-                        print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
-                finally:
-                    if bar is not None:
-                        bar.close()
+                diverged, logs = self._fit_epoch(epoch, epochs, data, step_schedule, terminate_on_nan, verbose)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
-                if not stats["diverged"]:
+                if not diverged:
                     self._epoch = epoch + 1
-                if self.stop_training or stats["diverged"]:
+                if self.stop_training or diverged:
                     break
         finally:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _fit_epoch(
+        self,
+        epoch: int,
+        epochs: int,
+        data: _TrainingData,
+        step_schedule: Optional[_schedules.LRSchedule],
+        terminate_on_nan: bool,
+        verbose: int,
+    ) -> Tuple[bool, Dict[str, float]]:
+        """Trains one epoch; returns (whether it diverged, its logs), after showing its progress
+        bar (verbose 1) or line (verbose 2)."""
+        bar = self._progress_bar(epoch, epochs, data.X.shape[0]) if verbose == 1 else None
+        try:
+            start = time.perf_counter()
+            stats = self._train_epoch(data, step_schedule, None if bar is None else bar.report)
+            elapsed = time.perf_counter() - start
+            logs = self._epoch_logs(epoch, stats, data, terminate_on_nan)
+            rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+            if bar is not None:
+                bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
+                bar = None
+            elif verbose == 2:
+                print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
+        finally:
+            if bar is not None:
+                bar.close()
+        return bool(stats["diverged"]), logs
+
+    def _train_epoch(
+        self,
+        data: _TrainingData,
+        step_schedule: Optional[_schedules.LRSchedule],
+        progress: Optional[Callable[[int, float], Any]],
+    ) -> Dict[str, Any]:
+        """One C++ epoch over the data; a per-batch schedule gives its learning rates (and momenta)."""
+        net = self._require_built()
+        X, y, sw, cw = data.X, data.y, data.sample_weight, data.class_weight
+        if step_schedule is None:
+            return net.train_epoch(X, y, data.batch_size, data.shuffle, sw, cw, progress=progress)
+        step_values = step_schedule._epoch_values(-(-X.shape[0] // data.batch_size))
+        stats = net.train_epoch(X, y, data.batch_size, data.shuffle, sw, cw, progress=progress, **step_values)
+        step_schedule._advance(int(stats["steps"]) - int(stats["diverged"]))
+        return stats
+
+    def _epoch_logs(
+        self, epoch: int, stats: Dict[str, Any], data: _TrainingData, terminate_on_nan: bool
+    ) -> Dict[str, float]:
+        """The epoch's logs ("loss", metrics, "val_" values); all NaN after a divergence under
+        TerminateOnNaN, which otherwise raises FloatingPointError."""
+        if stats["diverged"]:
+            if not terminate_on_nan:
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or "
+                    "its gradient is NaN or infinite. The weights are those before that step. Lower the "
+                    "learning rate, scale the inputs, or check the data."
+                )
+            return self._nan_logs(data.validation is not None)
+        logs = _compiled_metrics.from_stats(stats, self._metrics, self.output_dim)
+        if _compiled_metrics.needs_predictions(self._metrics):
+            logs.update(_compiled_metrics.from_predictions(data.y, self._require_built().predict(data.X), self._metrics))
+        logs = _compiled_metrics.ordered(logs, self._metrics)
+        if data.validation is not None:
+            for key, value in self._evaluate_arrays(*data.validation).items():
+                logs["val_" + key] = value
+        return logs
 
     def _lr_schedule_hook(self, all_callbacks: List[Callback]) -> Optional[_schedules.LRSchedule]:
         """Adds compile's lr_schedule after the callbacks (so that they see the lr each epoch
