@@ -460,13 +460,26 @@ class Sequential:
         return self._net.predict(X)
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Dict[str, float]:
-        """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off. With sample_weight (n,)
-        the loss is the weighted mean as in ``fit``; metrics stay unweighted."""
+        """{"loss": mean loss, <metric>: value, ...} over X (n, input_dim) and y (as for ``fit``),
+        dropout off. With sample_weight (n,) the loss is the weighted mean as in ``fit``; metrics
+        stay unweighted.
+
+        Raises:
+            FloatingPointError: the loss is NaN or infinite (the forward pass overflowed: diverged
+                weights, or inputs far larger than the model was trained on), as ``fit`` does.
+        """
         self._require_compiled("evaluate")
         X = self._validated_features(X)
         y = self._targets(y, X.shape[0])
         sw, _ = self._weight_vectors(y, sample_weight, None)
-        return self._evaluate_arrays(X, y, sw)
+        logs = self._evaluate_arrays(X, y, sw)
+        if not math.isfinite(logs["loss"]):
+            raise FloatingPointError(
+                f"evaluate: the loss is {logs['loss']} (the forward pass overflowed to NaN or infinity). "
+                "The weights may have diverged (retrain with a lower learning rate, or load an earlier "
+                "checkpoint) or X holds values far outside the training data's range: scale the inputs."
+            )
+        return logs
 
     def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
         """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
