@@ -270,8 +270,11 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
     tensors: Dict[str, np.ndarray] = dict(zip(names, params))
     architecture = json.dumps(config)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
-    if include_optimizer and model._loss is not None and model._optimizer is not None:
-        training, optimizer_tensors = _checkpoint.capture(model)
+    if include_optimizer and model.compiled:
+        try:
+            training, optimizer_tensors = _checkpoint.capture(model)
+        except ValueError as exc:
+            raise ValueError(f"cannot save the model to {path!r}: {exc}") from None
         for name in sorted(optimizer_tensors):
             if not _core.all_finite(optimizer_tensors[name]):
                 raise ValueError(

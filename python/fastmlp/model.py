@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 
@@ -30,9 +31,38 @@ from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
 from .layers import BatchNorm, Dense, Layer, LayerNorm, check_layer_order, from_config
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "CompileSettings", "TrainingState"]
 
 ArrayLike = Any
+
+
+class CompileSettings(TypedDict):
+    """``compile``'s keyword arguments, as the model holds them (canonical metric names; a
+    clipping bound of None is off)."""
+
+    loss: _losses.Loss
+    optimizer: _optim.Optimizer
+    metrics: List[str]
+    lr_schedule: Optional[_schedules.LRSchedule]
+    clip_norm: Optional[float]
+    clip_value: Optional[float]
+
+
+class TrainingState(CompileSettings):
+    """Everything a checkpoint holds besides the architecture, weights and buffers
+    (``Sequential.training_state()``): the compile settings (``lr_schedule`` a detached copy with
+    its progress), and
+
+    - ``learning_rate``: the rate in use (float32 in the core; schedules change it),
+    - ``optimizer_state``: as ``optimizer_state()``, ``{"step": int, name: float32 (num_params,)}``,
+    - ``epoch``: epochs completed (``Sequential.epoch``),
+    - ``rng_state``: the shuffling and dropout generators, 8 uint64 words (none all-zero per 4).
+    """
+
+    learning_rate: float
+    optimizer_state: Dict[str, Any]
+    epoch: int
+    rng_state: List[int]
 
 
 @dataclass(frozen=True)
@@ -48,6 +78,13 @@ class _TrainingData:
     validation: Optional[Tuple[np.ndarray, np.ndarray]]
     batch_size: int
     shuffle: bool
+
+
+def _detached_copy(schedule: _schedules.LRSchedule) -> _schedules.LRSchedule:
+    """A copy of `schedule` with its configuration and progress, attached to no model."""
+    clone = copy.deepcopy(schedule, memo={id(schedule.model): None})
+    clone.model = None
+    return clone
 
 
 def _checked_verbose(verbose: Any) -> int:
@@ -136,6 +173,26 @@ class Sequential:
         self._net.set_gradient_clipping(*self._clip)
 
     @property
+    def built(self) -> bool:
+        """Whether the weights exist (``input_dim`` known: given, or taken from the first data)."""
+        return self._net is not None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``compile`` has chosen a loss and an optimizer."""
+        return self._loss is not None and self._optimizer is not None
+
+    @property
+    def loss(self) -> Optional[_losses.Loss]:
+        """The compiled loss object (``fm.losses``), or None before ``compile``."""
+        return self._loss
+
+    @property
+    def optimizer(self) -> Optional[_optim.Optimizer]:
+        """The compiled optimizer configuration (``fm.optim``), or None before ``compile``."""
+        return self._optimizer
+
+    @property
     def output_dim(self) -> int:
         for layer in reversed(self.layers):
             if isinstance(layer, Dense):
@@ -188,7 +245,7 @@ class Sequential:
 
     def _require_compiled(self, what: str) -> None:
         """Checked before X, so that a failed call on an unbuilt model does not build it."""
-        if self._loss is None or self._optimizer is None:
+        if not self.compiled:
             raise RuntimeError(f"call model.compile(loss=..., optimizer=...) before {what}")
 
     def _targets(self, y: ArrayLike, n: int, name: str = "y", x_name: str = "X") -> np.ndarray:
@@ -524,10 +581,6 @@ class Sequential:
         self._require_compiled("setting learning_rate")
         self._require_built().set_learning_rate(non_negative_float32("learning_rate", lr))
 
-    def _base_learning_rate(self) -> float:
-        assert self._optimizer is not None
-        return float(getattr(self._optimizer, "lr"))
-
     def optimizer_state(self) -> Dict[str, Any]:
         """A copy of the optimizer's state: ``{"step": int, name: float32 array (num_params,), ...}``
         with PyTorch's state names (flat, in the layout of the parameter buffer): SGD
@@ -548,13 +601,83 @@ class Sequential:
     def num_params(self) -> int:
         return int(self._require_built().num_params)
 
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike) -> Tuple[float, List[np.ndarray]]:
+        """The mean loss over X (n, input_dim) and y (as for ``fit``) and its gradient, in
+        inference mode (dropout off, as ``predict``), without changing the weights, buffers or
+        optimizer state: (loss as float, float32 copies laid out as ``parameters()``:
+        ``[dW0 (out, in), db0 (out,), ...]``). ``gradients()`` then shows the same values. Unweighted
+        and unclipped; a NaN or infinite loss is returned as is (this is a diagnostic: see
+        ``fm.check_gradients``). Validates X and y as ``fit``; builds the model on first use."""
+        self._require_compiled("loss_and_gradients")
+        X = self._validated_features(X)
+        return self._compute_gradients(X, self._targets(y, X.shape[0]))
+
     def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
-        """(mean loss, gradient copies laid out as parameters()) on validated arrays, in inference
-        mode (dropout off), without changing the weights or the optimizer state. Overwrites
-        ``gradients()``."""
+        """loss_and_gradients on validated arrays."""
         net = self._require_built()
         stats = net.compute_gradients(X, y)
         return float(stats["loss"]), [g.copy() for g in net.gradients()]
+
+    # ---------------------------------------------------------------- training state and pickling
+    def _compile_settings(self) -> CompileSettings:
+        """What compile was given, as compile takes it again (the schedule a detached copy)."""
+        assert self._loss is not None and self._optimizer is not None
+        schedule = None if self._lr_schedule is None else _detached_copy(self._lr_schedule)
+        return {"loss": self._loss, "optimizer": self._optimizer, "metrics": list(self._metrics),
+                "lr_schedule": schedule, "clip_norm": self._clip[0] or None, "clip_value": self._clip[1] or None}
+
+    def training_state(self) -> TrainingState:
+        """A snapshot of everything a checkpoint holds besides the architecture, weights and
+        buffers (see ``TrainingState``): the compile settings (the lr_schedule as a copy with its
+        progress), the learning rate in use, a copy of the optimizer state, the epoch counter and
+        the generator states. ``set_training_state`` on a model of the same architecture makes its
+        training continue exactly as this one's would. Needs a compiled, built model."""
+        self._require_compiled("training_state")
+        net = self._require_built()
+        return {
+            **self._compile_settings(),
+            "learning_rate": self.learning_rate,
+            "optimizer_state": self.optimizer_state(),
+            "epoch": self._epoch,
+            "rng_state": list(net.rng_state()),
+        }
+
+    def set_training_state(self, state: TrainingState) -> None:
+        """Restores what ``training_state()`` returned (from this model or one of the same
+        architecture): compiles with its settings (using its lr_schedule object) and puts back the
+        learning rate, optimizer state, epoch counter and generators. The model must be built.
+        Raises TypeError or ValueError (missing or unknown keys, invalid values, an optimizer state
+        that does not fit) and then leaves the model as it was."""
+        net = self._require_built()
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from training_state(), got {type(state).__name__}")
+        keys = TrainingState.__required_keys__
+        missing = sorted(k for k in keys if k not in state)
+        unknown = sorted(str(k) for k in state if k not in keys)
+        if missing or unknown:
+            raise ValueError(f"the training state lacks {missing} / has unknown keys {unknown}")
+        epoch = non_negative_int("epoch", state["epoch"])
+        previous = self.training_state() if self.compiled else None
+        previous_schedule = self._lr_schedule
+        try:
+            self._compile_with(state)
+            self.learning_rate = state["learning_rate"]
+            self.set_optimizer_state(state["optimizer_state"])
+            net.set_rng_state(state["rng_state"])
+        except BaseException:
+            if previous is None:  # back to uncompiled
+                self._loss = self._optimizer = None
+                self._metrics, self._clip = [], (0.0, 0.0)
+            else:
+                self.set_training_state(previous)
+            self._lr_schedule = previous_schedule
+            raise
+        self._epoch = epoch
+
+    def _compile_with(self, settings: CompileSettings) -> None:
+        self.compile(loss=settings["loss"], optimizer=settings["optimizer"], metrics=settings["metrics"],
+                     lr_schedule=settings["lr_schedule"], clip_norm=settings["clip_norm"],
+                     clip_value=settings["clip_value"])
 
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> str:
         """A Keras-style table of the layers, their output shapes and parameter counts, with the
@@ -637,10 +760,12 @@ class Sequential:
 
     def save(self, path: Union[str, "os.PathLike[str]"], include_optimizer: bool = True) -> None:
         """Writes the architecture and weights to a safetensors file, atomically. For a compiled
-        model with ``include_optimizer`` (the default) it also writes the training state (loss,
-        optimizer and its state, metrics, clipping, learning rate, step and epoch counters,
-        generator states): ``fm.load`` then returns the model compiled, and training continues bit
-        for bit as if it had not stopped. Learning-rate schedules are not saved."""
+        model with ``include_optimizer`` (the default) it also writes the training state
+        (``training_state()``: loss, optimizer and its state, metrics, clipping, the
+        ``compile(lr_schedule=...)`` schedule and its progress, learning rate, step and epoch
+        counters, generator states): ``fm.load`` then returns the model compiled, and training
+        continues bit for bit as if it had not stopped. Raises ValueError for a schedule class
+        checkpoints cannot hold (one not from ``fm.schedules``)."""
         from .io import save
 
         self._require_built()
