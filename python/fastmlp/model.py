@@ -679,6 +679,30 @@ class Sequential:
                      lr_schedule=settings["lr_schedule"], clip_norm=settings["clip_norm"],
                      clip_value=settings["clip_value"])
 
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickles through the checkpoint format (``fm.io.to_bytes``): a built model as the bytes
+        of its safetensors file (weights, buffers and, compiled, the training state); an unbuilt one
+        as its configuration and compile settings."""
+        from ._checkpoint import compile_settings_json
+        from .io import to_bytes
+
+        if self.built:
+            return {"checkpoint": to_bytes(self)}
+        settings = compile_settings_json(self._compile_settings()) if self.compiled else None
+        return {"config": self.get_config(), "compile": settings}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        from ._checkpoint import parse_compile_settings
+        from .io import from_bytes
+
+        if "checkpoint" in state:
+            restored = from_bytes(state["checkpoint"])
+        else:
+            restored = Sequential.from_config(state["config"])
+            if state["compile"] is not None:
+                restored._compile_with(parse_compile_settings(state["compile"]))
+        self.__dict__.update(restored.__dict__)
+
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> str:
         """A Keras-style table of the layers, their output shapes and parameter counts, with the
         totals. Prints it (with ``print_fn`` when given, called once with the whole text) and

@@ -76,7 +76,6 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ign
     validate_data,
 )
 
-from . import _checkpoint
 from . import optim as _optim
 from .callbacks import Callback
 from .layers import Dense, Layer
@@ -148,28 +147,6 @@ def _hidden_sizes(value: Any) -> List[int]:
                 f"got {value!r}"
             )
     return [int(s) for s in sizes]
-
-
-# ------------------------------------------------------------------------------ pickling support
-def _pack_model(model: Sequential) -> Dict[str, Any]:
-    """A picklable, exact copy of a compiled model: architecture, weights, buffers, training state."""
-    training, tensors = _checkpoint.capture(model)
-    return {
-        "config": model.get_config(),
-        "parameters": [p.copy() for p in model.parameters()],
-        "buffers": [b.copy() for b in model.buffers()],
-        "training": training,
-        "tensors": {k: np.array(v, dtype=np.float32, copy=True) for k, v in tensors.items()},
-    }
-
-
-def _unpack_model(packed: Dict[str, Any]) -> Sequential:
-    model = Sequential.from_config(packed["config"])
-    for view, value in zip(model.parameters() + model.buffers(), packed["parameters"] + packed["buffers"]):
-        view[...] = value
-    loss, optimizer, rest = _checkpoint.parse(packed["training"])
-    _checkpoint.restore(model, loss, optimizer, rest, packed["tensors"])
-    return model
 
 
 # ------------------------------------------------------------------------------ the epoch hook
@@ -550,20 +527,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         """Copies of the bias vectors: float32 (fan_out,) each."""
         check_is_fitted(self)
         return [np.array(b) for b in self.model_.parameters()[1::2]]
-
-    # -------------------------------------------------------------- pickling
-    def __getstate__(self) -> Dict[str, Any]:
-        state: Dict[str, Any] = dict(super().__getstate__())
-        model = state.get("model_")
-        if isinstance(model, Sequential):
-            state["model_"] = _pack_model(model)
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        state = dict(state)
-        if isinstance(state.get("model_"), dict):
-            state["model_"] = _unpack_model(state["model_"])
-        super().__setstate__(state)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-ignore]
