@@ -59,3 +59,10 @@ def test_in_fit_early_stopping_checkpoint_and_plateau_pick_the_same_best_f1(tmp_
     assert len(set(scores)) > 1  # the score moved, so min and max differ
     assert stop.best == checkpoint.best == plateau.best == max(scores)
 
+
+def test_the_sklearn_wrappers_score_in_the_same_direction():
+    pytest.importorskip("sklearn")
+    from fastmlp.sklearn import MLPClassifier, MLPRegressor
+
+    assert higher_is_better(MLPClassifier._score_name) and higher_is_better(MLPRegressor._score_name)
+    assert not higher_is_better("loss")
