@@ -280,3 +280,86 @@ def as_targets(
     if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
+
+
+# --- added for sklearn/_checkpoint (H3)
+def is_integer(value: Any) -> bool:
+    """An integer (Python or NumPy), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def integer_at_least(name: str, value: Any, minimum: int) -> int:
+    """`value` as int; TypeError for a non-integer, ValueError below `minimum` (both naming `name`)."""
+    message = f"{name} must be an integer >= {minimum}, got {value!r}"
+    if not is_integer(value):
+        raise TypeError(message)
+    if int(value) < minimum:
+        raise ValueError(message)
+    return int(value)
+
+
+def real_in_interval(
+    name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = True
+) -> float:
+    """A finite real number in the interval from `low` to `high` (each end closed unless `*_open`),
+    as float; TypeError for a non-number, ValueError otherwise, both naming `name` and the interval."""
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    message = f"{name} must be a real number in {interval}, got {value!r}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(message)
+    number = float(value)
+    inside = (number > low if low_open else number >= low) and (number < high if high_open else number <= high)
+    if not (math.isfinite(number) and inside):
+        raise ValueError(message)
+    return number
+
+
+def one_of(name: str, value: Any, choices: Sequence[str]) -> str:
+    """`value` if it is one of the strings `choices`, else ValueError listing them."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
+    return value
+
+
+def monitor_name(value: Any) -> str:
+    """The logged value a callback or schedule watches ("val_loss", "accuracy", ...)."""
+    if not isinstance(value, str):
+        raise TypeError(f"monitor must be a string such as 'val_loss', got {value!r}")
+    return value
+
+
+def monitor_mode(value: Any) -> str:
+    """"min", "max" or "auto" (the direction of ``fastmlp._compiled_metrics.higher_is_better``)."""
+    if value not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {value!r}")
+    return str(value)
+
+
+def json_object(name: str, value: Any) -> dict[str, Any]:
+    """A parsed JSON object (dict), else ValueError naming `name`."""
+    if not isinstance(value, dict):
+        raise ValueError(f"{name} must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def exact_keys(name: str, obj: dict[str, Any], required: Sequence[str], optional: Sequence[str] = ()) -> None:
+    """ValueError naming `name` when `obj` lacks a required key or has one not listed."""
+    missing = [k for k in required if k not in obj]
+    unknown = sorted(str(k) for k in obj if k not in required and k not in optional)
+    if missing or unknown:
+        raise ValueError(f"{name} lacks {missing} / has unknown keys {unknown}")
+
+
+def json_list(name: str, value: Any, length: Optional[int] = None) -> list[Any]:
+    """A parsed JSON array (list), of `length` items when given, else ValueError naming `name`."""
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        size = f" of {length} items" if length is not None else ""
+        raise ValueError(f"{name} must be a list (a JSON array){size}, got {value!r}")
+    return value
+
+
+def hex_word(name: str, value: Any, digits: int) -> int:
+    """An unsigned integer written as exactly `digits` lowercase hex digits, else ValueError."""
+    if not isinstance(value, str) or len(value) != digits or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"{name} must be {digits} lowercase hex digits, got {value!r}")
+    return int(value, 16)

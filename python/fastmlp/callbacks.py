@@ -12,9 +12,12 @@ import inspect
 import math
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
 
 import numpy as np
+
+from ._compiled_metrics import maximise
+from ._validation import monitor_mode, monitor_name
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -28,30 +31,6 @@ __all__ = [
     "CSVLogger",
     "TerminateOnNaN",
 ]
-
-#: substrings of metric names that are better when higher ("auto" mode of monitoring callbacks)
-_HIGHER_IS_BETTER = ("acc", "precision", "recall", "f1", "r2")
-
-
-def _higher_is_better(key: str, mode: str) -> bool:
-    """For mode "min"/"max" as given; for "auto": max for accuracy-like names, min otherwise (loss, mse, mae)."""
-    if mode != "auto":
-        return mode == "max"
-    name = key[4:] if key.startswith("val_") else key
-    return any(part in name for part in _HIGHER_IS_BETTER)
-
-
-def _check_mode(mode: Any) -> str:
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-    return str(mode)
-
-
-def _check_monitor(monitor: Any) -> str:
-    if not isinstance(monitor, str):
-        raise TypeError(f"monitor must be a string such as 'val_loss', got {monitor!r}")
-    return monitor
-
 
 class Callback:
     """Base class. ``self.model`` is set by fit; set ``model.stop_training = True`` to stop."""
@@ -109,12 +88,12 @@ class EarlyStopping(Callback):
     ) -> None:
         from ._validation import non_negative_int, real_number
 
-        self.monitor = _check_monitor(monitor)
+        self.monitor = monitor_name(monitor)
         self.patience = non_negative_int("patience", patience)
         self.min_delta = abs(real_number("min_delta", min_delta))
         if math.isnan(self.min_delta):
             raise ValueError(f"min_delta must be a number, got {min_delta!r}")
-        self.mode = _check_mode(mode)
+        self.mode = monitor_mode(mode)
         self.restore_best_weights = bool(restore_best_weights)
         self.stopped_epoch: Optional[int] = None
         self.best: Optional[float] = None
@@ -128,7 +107,7 @@ class EarlyStopping(Callback):
         self._best_weights = None
 
     def _maximise(self, key: str) -> bool:
-        return _higher_is_better(key, self.mode)
+        return maximise(key, self.mode)
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
         key = self.monitor if self.monitor in logs else "loss"
@@ -174,10 +153,10 @@ class ModelCheckpoint(Callback):
         self.filepath = os.fspath(filepath)
         if not self.filepath:
             raise ValueError("filepath must not be empty")
-        self.monitor = _check_monitor(monitor)
+        self.monitor = monitor_name(monitor)
         self.verbose = int(verbose)
         self.save_best_only = bool(save_best_only)
-        self.mode = _check_mode(mode)
+        self.mode = monitor_mode(mode)
         self.best: Optional[float] = None
         self.best_epoch: Optional[int] = None
         self.last_path: Optional[str] = None
@@ -201,7 +180,7 @@ class ModelCheckpoint(Callback):
             value = logs.get(key)
             if value is None or math.isnan(value):
                 return
-            better = self.best is None or (value > self.best if _higher_is_better(key, self.mode) else value < self.best)
+            better = self.best is None or (value > self.best if maximise(key, self.mode) else value < self.best)
             if not better:
                 return
             self.best, self.best_epoch = float(value), epoch

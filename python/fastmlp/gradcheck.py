@@ -59,9 +59,8 @@ def check_gradients(
 
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
-    model._require_compiled("check_gradients")
-    X = model._ensure_built(X)
-    y = model._targets(y, X.shape[0])
+    if not model.compiled:
+        raise RuntimeError("call model.compile(loss=..., optimizer=...) before check_gradients")
     eps = real_number("eps", eps)
     if not 0.0 < eps < 1.0:
         raise ValueError(f"eps must be in (0, 1), got {eps}")
@@ -73,8 +72,7 @@ def check_gradients(
         max_checks_per_tensor = positive_int("max_checks_per_tensor", max_checks_per_tensor)
     rng = np.random.default_rng(non_negative_int("seed", seed, below=2**64, below_text="2**64"))
 
-    net = model._require_built()
-    loss, analytic = model._compute_gradients(X, y)
+    loss, analytic = model.loss_and_gradients(X, y)  # validates X and y
     if atol is None:
         largest = max((float(np.max(np.abs(g))) for g in analytic if g.size), default=0.0)
         # float32 rounding in the forward pass perturbs each loss by ~2^-23 |loss| at most, so
@@ -98,9 +96,9 @@ def check_gradients(
             plus, minus = np.float32(float(orig) + h), np.float32(float(orig) - h)
             try:
                 flat_p[i] = plus
-                loss_plus = float(net.evaluate(X, y)["loss"])
+                loss_plus = _loss_at(model, X, y)
                 flat_p[i] = minus
-                loss_minus = float(net.evaluate(X, y)["loss"])
+                loss_minus = _loss_at(model, X, y)
             finally:
                 flat_p[i] = orig
             fd = (loss_plus - loss_minus) / (float(plus) - float(minus))
@@ -108,3 +106,11 @@ def check_gradients(
             worst = max(worst, err) if np.isfinite(err) else float("inf")
         result[name] = float(worst)
     return result
+
+
+def _loss_at(model: "Sequential", X: Any, y: Any) -> float:
+    """The mean loss over (X, y) at the current parameters; infinity where it is not finite."""
+    try:
+        return model.evaluate(X, y)["loss"]
+    except FloatingPointError:
+        return float("inf")

@@ -22,6 +22,9 @@ in a weight, a partly written file of full length); it is optional, so files wri
 without it still load. A compiled model also stores its training state (``training``: JSON, and
 tensors ``optimizer.<state name>``; see ``_checkpoint``), so that ``load`` returns it compiled and
 training resumes bit for bit. No other metadata keys are accepted.
+
+``to_bytes`` / ``from_bytes`` write and read the same file as bytes, with the same checks; a
+``Sequential`` pickles through them.
 """
 
 from __future__ import annotations
@@ -34,9 +37,11 @@ import stat
 import struct
 import sys
 import zlib
-from typing import TYPE_CHECKING, Any, Dict, List, NoReturn, Optional, Tuple, Union
+from io import BytesIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, NoReturn, Optional, Tuple, Union
 
 import numpy as np
+from safetensors.numpy import save as save_bytes
 from safetensors.numpy import save_file
 
 from . import _checkpoint, _core
@@ -47,7 +52,7 @@ from ._validation import check_keys, int_in, is_int
 if TYPE_CHECKING:
     from .model import Sequential
 
-__all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION", "TEMP_SUFFIX"]
+__all__ = ["save", "load", "to_bytes", "from_bytes", "FORMAT_NAME", "FORMAT_VERSION", "TEMP_SUFFIX"]
 
 FORMAT_NAME = "fastmlp"
 FORMAT_VERSION = 1
@@ -154,35 +159,8 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
     path = os.fspath(path)
     if not isinstance(path, str):
         path = os.fsdecode(path)
-    config = model.get_config()
-    try:
-        names = [name for name, _ in _check_architecture(config)]
-    except _Invalid as exc:
-        raise ValueError(f"cannot save the model to {path!r}: {exc}") from None
-    params = model.parameters() + model.buffers()
-    for name, view in zip(names, params):
-        if not _core.all_finite(view):
-            raise ValueError(
-                f"cannot save the model to {path!r}: {name} contains NaN or infinite values "
-                "(a diverged model); load would refuse the file, so the previous file is kept"
-            )
-        if name.endswith(".running_var") and bool((view < 0).any()):
-            raise ValueError(f"cannot save the model to {path!r}: {name} holds a negative variance")
-    tensors: Dict[str, np.ndarray] = dict(zip(names, params))
-    architecture = json.dumps(config)
-    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
-    if include_optimizer and model._loss is not None and model._optimizer is not None:
-        training, optimizer_tensors = _checkpoint.capture(model)
-        for name in sorted(optimizer_tensors):
-            if not _core.all_finite(optimizer_tensors[name]):
-                raise ValueError(
-                    f"cannot save the model to {path!r}: the optimizer state {name} contains NaN or infinite "
-                    "values; save with include_optimizer=False to keep the weights only"
-                )
-            tensors[name] = optimizer_tensors[name]
-            params.append(optimizer_tensors[name])
-        metadata[_checkpoint.KEY] = json.dumps(training)
-    metadata["weights_crc32"] = _crc32(architecture, params)
+    tensors, metadata = _file_contents(model, include_optimizer, repr(path))
+
     def write(tmp: str) -> None:
         try:
             save_file(tensors, tmp, metadata=metadata)
@@ -192,6 +170,62 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
             raise OSError(errno.EIO, f"writing {tmp!r} failed: {exc}", tmp) from exc
 
     write_atomically(path, write, "save the model")
+
+
+def to_bytes(model: "Sequential", include_optimizer: bool = True) -> bytes:
+    """The bytes of the file ``save(model, path, include_optimizer)`` would write (a standard
+    safetensors file; ``from_bytes`` reads it back). Raises RuntimeError for a model without
+    weights yet, and ValueError as ``save``."""
+    from .model import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
+    if not model.built:
+        raise RuntimeError("the model has no weights yet: give Sequential an input_dim or call fit first")
+    if not isinstance(include_optimizer, (bool, np.bool_)):
+        raise TypeError(f"include_optimizer must be True or False, got {include_optimizer!r}")
+    tensors, metadata = _file_contents(model, bool(include_optimizer), "bytes")
+    return bytes(save_bytes(tensors, metadata=metadata))
+
+
+def _file_contents(
+    model: "Sequential", include_optimizer: bool, destination: str
+) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
+    """(tensors, metadata) of `model`'s file, checked as ``save`` documents; `destination` names
+    where it goes in error messages."""
+    config = model.get_config()
+    try:
+        names = [name for name, _ in _check_architecture(config)]
+    except _Invalid as exc:
+        raise ValueError(f"cannot save the model to {destination}: {exc}") from None
+    params = model.parameters() + model.buffers()
+    for name, view in zip(names, params):
+        if not _core.all_finite(view):
+            raise ValueError(
+                f"cannot save the model to {destination}: {name} contains NaN or infinite values "
+                "(a diverged model); load would refuse the file, so the previous file is kept"
+            )
+        if name.endswith(".running_var") and bool((view < 0).any()):
+            raise ValueError(f"cannot save the model to {destination}: {name} holds a negative variance")
+    tensors: Dict[str, np.ndarray] = dict(zip(names, params))
+    architecture = json.dumps(config)
+    metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
+    if include_optimizer and model.compiled:
+        try:
+            training, optimizer_tensors = _checkpoint.capture(model)
+        except ValueError as exc:
+            raise ValueError(f"cannot save the model to {destination}: {exc}") from None
+        for name in sorted(optimizer_tensors):
+            if not _core.all_finite(optimizer_tensors[name]):
+                raise ValueError(
+                    f"cannot save the model to {destination}: the optimizer state {name} contains NaN or infinite "
+                    "values; save with include_optimizer=False to keep the weights only"
+                )
+            tensors[name] = optimizer_tensors[name]
+            params.append(optimizer_tensors[name])
+        metadata[_checkpoint.KEY] = json.dumps(training)
+    metadata["weights_crc32"] = _crc32(architecture, params)
+    return tensors, metadata
 
 
 # =============================================================================== load
@@ -370,8 +404,6 @@ def load(path: PathLike) -> "Sequential":
             corrupted, hostile, non-finite weights, unsupported version); the message names
             `path` and what is wrong.
     """
-    from .model import Sequential
-
     path = os.fspath(path)
     if not isinstance(path, str):
         path = os.fsdecode(path)
@@ -388,9 +420,26 @@ def load(path: PathLike) -> "Sequential":
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "cannot load a model from a directory", path)
         raise ValueError(f"cannot load a fastmlp model from {path!r}: it is not a regular file")
-    with os.fdopen(fd, "rb", buffering=0) as f:
+    return _read_model(os.fdopen(fd, "rb", buffering=0), st.st_size, repr(path))
+
+
+def from_bytes(data: Union[bytes, bytearray, memoryview]) -> "Sequential":
+    """The model in `data`, bytes of a file ``save`` or ``to_bytes`` wrote, checked as ``load``
+    checks a file. Raises TypeError for anything but bytes, ValueError (naming what is wrong)
+    for data that is not a valid fastmlp model."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"data must be bytes, got {type(data).__name__}")
+    view = memoryview(data).cast("B")
+    return _read_model(BytesIO(view), len(view), "bytes")
+
+
+def _read_model(stream: BinaryIO, size: int, source: str) -> "Sequential":
+    """Reads the `size` bytes of `stream` (positioned at 0, closed afterwards) as ``load``
+    documents; `source` names them in the ValueError for invalid data."""
+    from .model import Sequential
+
+    with stream as f:
         try:
-            size = st.st_size
             if size < 8:
                 raise _Invalid(f"the file is {size} bytes long, too short for a safetensors header (8 bytes)")
             (n,) = struct.unpack("<Q", _read_exact(f, 8, "the header length"))
@@ -435,5 +484,5 @@ def load(path: PathLike) -> "Sequential":
                 except ValueError as exc:
                     raise _Invalid(str(exc)) from None
         except _Invalid as exc:
-            raise ValueError(f"cannot load a fastmlp model from {path!r}: {exc}") from None
+            raise ValueError(f"cannot load a fastmlp model from {source}: {exc}") from None
     return model

@@ -220,7 +220,7 @@ def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> O
     return arr
 
 
-def _weights(
+def _sample_and_class_weights(
     loss: Loss, y: np.ndarray, n_outputs: int, sample_weight: Any, class_weight: Any
 ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
     """Validated (sample_weight (n,), class_weight vector) for the converted targets y, or Nones.

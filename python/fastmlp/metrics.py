@@ -19,17 +19,17 @@ Metric names in ``compile``:
   values. That pass costs about a third of a training epoch; cheap metrics do not pay it. The
   values equal the functions below on ``model.predict(X)`` (argmax for labels) with
   ``zero_division=0``, ``labels=range(outputs)`` for top-k, and sklearn's defaults otherwise.
+
+How those names are parsed and computed during ``fit``/``evaluate`` is private
+(``fastmlp._compiled_metrics``); this module holds the functions and ``NAMES``.
 """
 
 from __future__ import annotations
 
-import re
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Optional, Tuple
 
 import numpy as np
-
-from ._validation import unknown_name_error
 
 __all__ = [
     "NAMES",
@@ -43,13 +43,13 @@ __all__ = [
     "mean_squared_error",
     "mean_absolute_error",
     "r2_score",
-    "resolve",
-    "from_stats",
-    "from_predictions",
-    "needs_predictions",
 ]
 
 ArrayLike = Any
+
+#: the metric names ``compile(metrics=[...])`` accepts (besides aliases and the ``_micro``/
+#: ``_macro``/``_weighted`` and ``top_<k>_accuracy`` variants)
+NAMES = ("accuracy", "mse", "mae", "precision", "recall", "f1", "top_k_accuracy", "r2")
 
 
 class UndefinedMetricWarning(UserWarning):
@@ -81,7 +81,7 @@ def _pair(y_true: ArrayLike, y_pred: ArrayLike, pred_name: str = "y_pred") -> Tu
     return t, p
 
 
-def _weights(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> Optional[np.ndarray]:
+def _sample_weight_array(sample_weight: ArrayLike, n: int, allow_all_zero: bool = False) -> Optional[np.ndarray]:
     if sample_weight is None:
         return None
     w = np.asarray(sample_weight)
@@ -120,7 +120,7 @@ def accuracy_score(y_true: ArrayLike, y_pred: ArrayLike, *, normalize: bool = Tr
 
     y_true, y_pred: (n,) class labels. sample_weight: optional (n,) weights."""
     t, p = _pair(y_true, y_pred)
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     return float(_average(t == p, weights=w, normalize=normalize))
 
 
@@ -139,7 +139,7 @@ def confusion_matrix(
     t, p = _pair(y_true, y_pred)
     if normalize not in (None, "true", "pred", "all"):
         raise ValueError(f"normalize must be None, 'true', 'pred' or 'all', got {normalize!r}")
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     if w is None:
         w = np.ones(t.shape[0], dtype=np.int64)
     if labels is None:
@@ -238,7 +238,7 @@ def _prf(
         raise ValueError(f"average must be one of {_AVERAGES}, got {average!r}")
     _zero_division_value(zero_division)
     t, p = _pair(y_true, y_pred)
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     present = np.union1d(t, p)
     if average == "binary":
         if present.shape[0] > 2:
@@ -372,7 +372,7 @@ def top_k_accuracy_score(
         raise ValueError(f"`y_score` needs to be of shape `(n_samples, n_classes)`, got shape {score.shape}")
     if score.shape[0] != t.shape[0]:
         raise ValueError(f"y_true and y_score must have the same number of samples, got {t.shape[0]} and {score.shape[0]}")
-    w = _weights(sample_weight, t.shape[0], allow_all_zero=True)
+    w = _sample_weight_array(sample_weight, t.shape[0], allow_all_zero=True)
     n_score_classes = score.shape[1] if score.ndim == 2 else 2
     if labels is None:
         classes = np.unique(t)
@@ -444,7 +444,7 @@ def _regression_pair(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayL
         raise ValueError(f"y_true and y_pred must have the same shape, got {t.shape} and {p.shape}")
     floats = [a.dtype for a in (t, p) if a.dtype.kind == "f"]
     dtype = np.result_type(*floats) if floats else np.float64
-    w = _weights(sample_weight, t.shape[0])
+    w = _sample_weight_array(sample_weight, t.shape[0])
     if w is not None:
         dtype = np.result_type(dtype, w.dtype) if w.dtype.kind == "f" else dtype
         w = w.astype(dtype)
@@ -528,121 +528,3 @@ def r2_score(
     else:
         weights = mo
     return float(_average(scores, weights=weights))
-
-
-# ---------------------------------------------------------------------------------- compile(metrics=)
-#: metrics gathered by the C++ core with the loss: name -> whether it needs class labels
-_CORE_METRICS = {"accuracy": True, "mse": False, "mae": False}
-_ALIASES = {
-    "acc": "accuracy",
-    "mean_squared_error": "mse",
-    "mean_absolute_error": "mae",
-    "r2_score": "r2",
-    "precision_score": "precision",
-    "recall_score": "recall",
-    "f1_score": "f1",
-    "top_k_categorical_accuracy": "top_k_accuracy",
-    "sparse_top_k_categorical_accuracy": "top_k_accuracy",
-}
-_PRF_NAMES = {f"{m}{s}": (m, s[1:] if s else "macro") for m in ("precision", "recall", "f1")
-              for s in ("", "_macro", "_micro", "_weighted")}
-_TOP_K = re.compile(r"top_(\d+)_accuracy")
-NAMES = ("accuracy", "mse", "mae", "precision", "recall", "f1", "top_k_accuracy", "r2")
-
-
-def _prediction_metric(key: str) -> Optional[Tuple[bool, Callable[[np.ndarray, np.ndarray], float]]]:
-    """(needs class labels, fn(y, outputs) -> value) for a prediction-based metric name, else None."""
-    if key in _PRF_NAMES:
-        which, average = _PRF_NAMES[key]
-        index = ("precision", "recall", "f1").index(which)
-
-        def prf(y: np.ndarray, out: np.ndarray) -> float:
-            pred = np.argmax(out, axis=1)
-            return float(_prf(y, pred, None, 1, average, None, 0.0, "")[index])
-
-        return True, prf
-    if key == "top_k_accuracy" or _TOP_K.fullmatch(key):
-        match = _TOP_K.fullmatch(key)
-        k = int(match.group(1)) if match else 5
-        if k < 1:
-            return None
-
-        def top_k(y: np.ndarray, out: np.ndarray) -> float:
-            return float(np.mean(_top_k_hits(y, out, k)))
-
-        return True, top_k
-    if key == "r2":
-        def r2(y: np.ndarray, out: np.ndarray) -> float:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UndefinedMetricWarning)  # one sample: nan
-                return float(r2_score(y, out))
-
-        return False, r2
-    return None
-
-
-def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> List[str]:
-    """Canonical metric names; ValueError for unknown names or a metric the loss cannot support."""
-    out: List[str] = []
-    for m in metrics:
-        if not isinstance(m, str):
-            raise TypeError(f"metrics must be names (strings), got {type(m).__name__}")
-        key = _ALIASES.get(m.lower(), m.lower())
-        if key in _CORE_METRICS:
-            needs_labels = _CORE_METRICS[key]
-        else:
-            found = _prediction_metric(key)
-            if found is None:
-                raise unknown_name_error("metric", m, NAMES)
-            needs_labels = found[0]
-        if needs_labels != classification:
-            need = (
-                "a classification loss (cross_entropy, binary_cross_entropy)"
-                if needs_labels
-                else "a regression loss (mse, mae, huber)"
-            )
-            raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
-        if key not in out:
-            out.append(key)
-    return out
-
-
-def needs_predictions(metrics: Sequence[str]) -> bool:
-    """Whether any of these (canonical) metrics is computed from a predict pass."""
-    return any(m not in _CORE_METRICS for m in metrics)
-
-
-def from_stats(stats: Dict[str, float], metrics: Sequence[str], n_outputs: int) -> Dict[str, float]:
-    """{"loss": ..., <core metric>: ...} from the core's statistics dictionary (metrics that need
-    predictions are left out; see from_predictions)."""
-    samples = max(int(stats["samples"]), 1)
-    out = {"loss": float(stats["loss"])}
-    for m in metrics:
-        if m == "accuracy":
-            # one prediction per sample, or per output for binary_cross_entropy
-            out[m] = float(stats["correct"]) / max(int(stats.get("predictions", samples)), 1)
-        elif m == "mse":
-            out[m] = float(stats["sq_error_sum"]) / (samples * n_outputs)
-        elif m == "mae":
-            out[m] = float(stats["abs_error_sum"]) / (samples * n_outputs)
-    return out
-
-
-def from_predictions(y: np.ndarray, outputs: np.ndarray, metrics: Sequence[str]) -> Dict[str, float]:
-    """{<metric>: value} for the prediction-based metrics among ``metrics``.
-
-    y: (n,) int64 labels or (n, outputs) float32 targets; outputs: (n, outputs) float32 model outputs."""
-    out: Dict[str, float] = {}
-    for m in metrics:
-        if m in _CORE_METRICS:
-            continue
-        found = _prediction_metric(m)
-        assert found is not None, m
-        out[m] = found[1](y, outputs)
-    return out
-
-
-def ordered(logs: Dict[str, float], metrics: Sequence[str]) -> Dict[str, float]:
-    """``logs`` with "loss" first and then the metrics in the order compile was given them."""
-    keys = ["loss", *metrics]
-    return {k: logs[k] for k in keys if k in logs}

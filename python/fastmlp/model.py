@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypedDict, Union
 
 import numpy as np
 
-from . import _core
+from . import _compiled_metrics, _core
 from . import initializers as _initializers
 from . import losses as _losses
-from . import metrics as _metrics
 from . import optim as _optim
 from . import schedules as _schedules
 from ._validation import (
@@ -30,9 +31,81 @@ from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
 from .layers import Dense, Layer, check_layer_order, from_config, tensor_table
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "CompileSettings", "TrainingState"]
 
 ArrayLike = Any
+
+
+class CompileSettings(TypedDict):
+    """``compile``'s keyword arguments, as the model holds them (canonical metric names; a
+    clipping bound of None is off)."""
+
+    loss: _losses.Loss
+    optimizer: _optim.Optimizer
+    metrics: List[str]
+    lr_schedule: Optional[_schedules.LRSchedule]
+    clip_norm: Optional[float]
+    clip_value: Optional[float]
+
+
+class TrainingState(CompileSettings):
+    """Everything a checkpoint holds besides the architecture, weights and buffers
+    (``Sequential.training_state()``): the compile settings (``lr_schedule`` a detached copy with
+    its progress), and
+
+    - ``learning_rate``: the rate in use (float32 in the core; schedules change it),
+    - ``optimizer_state``: as ``optimizer_state()``, ``{"step": int, name: float32 (num_params,)}``,
+    - ``epoch``: epochs completed (``Sequential.epoch``),
+    - ``rng_state``: the shuffling and dropout generators, 8 uint64 words (none all-zero per 4).
+    """
+
+    learning_rate: float
+    optimizer_state: Dict[str, Any]
+    epoch: int
+    rng_state: List[int]
+
+
+@dataclass(frozen=True)
+class _TrainingData:
+    """fit's validated inputs: X float32 (n, input_dim), y as the loss takes it (int64 (n,) labels
+    or float32 (n, outputs)), optional float32 sample weights (n,) and class-weight vector, the
+    validation arrays (or None), and the batching."""
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: Optional[np.ndarray]
+    class_weight: Optional[np.ndarray]
+    validation: Optional[Tuple[np.ndarray, np.ndarray]]
+    batch_size: int
+    shuffle: bool
+
+
+def _detached_copy(schedule: _schedules.LRSchedule) -> _schedules.LRSchedule:
+    """A copy of `schedule` with its configuration and progress, attached to no model."""
+    clone = copy.deepcopy(schedule, memo={id(schedule.model): None})
+    clone.model = None
+    return clone
+
+
+def _checked_verbose(verbose: Any) -> int:
+    if isinstance(verbose, bool):
+        verbose = int(verbose)
+    if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
+        raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    return int(verbose)
+
+
+def _checked_callbacks(callbacks: Optional[Sequence[Callback]]) -> List[Callback]:
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
+        raise TypeError(
+            f"callbacks must be a list of fm.callbacks.Callback objects, got {type(callbacks).__name__}"
+        )
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
+    return list(callbacks)
 
 
 class Sequential:
@@ -86,7 +159,8 @@ class Sequential:
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
 
-    def _ensure_built(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+    def _validated_features(self, X: ArrayLike, name: str = "X") -> np.ndarray:
+        """X as a C-contiguous float32 (n, input_dim) array, building the model on its first call."""
         if self._net is None:
             arr = as_features(X, None, name)
             self._build(arr.shape[1])
@@ -98,6 +172,26 @@ class Sequential:
         self._net.set_loss(self._loss.name, **self._loss._core_args())
         self._optimizer._install(self._net)
         self._net.set_gradient_clipping(*self._clip)
+
+    @property
+    def built(self) -> bool:
+        """Whether the weights exist (``input_dim`` known: given, or taken from the first data)."""
+        return self._net is not None
+
+    @property
+    def compiled(self) -> bool:
+        """Whether ``compile`` has chosen a loss and an optimizer."""
+        return self._loss is not None and self._optimizer is not None
+
+    @property
+    def loss(self) -> Optional[_losses.Loss]:
+        """The compiled loss object (``fm.losses``), or None before ``compile``."""
+        return self._loss
+
+    @property
+    def optimizer(self) -> Optional[_optim.Optimizer]:
+        """The compiled optimizer configuration (``fm.optim``), or None before ``compile``."""
+        return self._optimizer
 
     @property
     def output_dim(self) -> int:
@@ -144,7 +238,7 @@ class Sequential:
             raise TypeError(
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
-        self._metrics = _metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
+        self._metrics = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
         if self._net is not None:
@@ -152,19 +246,19 @@ class Sequential:
 
     def _require_compiled(self, what: str) -> None:
         """Checked before X, so that a failed call on an unbuilt model does not build it."""
-        if self._loss is None or self._optimizer is None:
+        if not self.compiled:
             raise RuntimeError(f"call model.compile(loss=..., optimizer=...) before {what}")
 
     def _targets(self, y: ArrayLike, n: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         assert self._loss is not None
         return self._loss._targets(y, n, self.output_dim, name, x_name)
 
-    def _weights(
+    def _weight_vectors(
         self, y: np.ndarray, sample_weight: Optional[ArrayLike], class_weight: Optional[Dict[int, float]]
     ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         """Validated float32 sample weights (n,) and class-weight vector, or None for each."""
         assert self._loss is not None
-        return _losses._weights(self._loss, y, self.output_dim, sample_weight, class_weight)
+        return _losses._sample_and_class_weights(self._loss, y, self.output_dim, sample_weight, class_weight)
 
     # ---------------------------------------------------------------- training
     def fit(
@@ -219,21 +313,30 @@ class Sequential:
                 fit stops and returns instead (see TerminateOnNaN).
         """
         self._require_compiled("fit")
-        X = self._ensure_built(X)
-        net = self._require_built()
+        X = self._validated_features(X)
         y = self._targets(y, X.shape[0])
-        sw, cw = self._weights(y, sample_weight, class_weight)
+        sw, cw = self._weight_vectors(y, sample_weight, class_weight)
         epochs = non_negative_int("epochs", epochs)
         batch_size = positive_int("batch_size", batch_size)
         initial_epoch = non_negative_int("initial_epoch", initial_epoch)
-        if isinstance(verbose, bool):
-            verbose = int(verbose)
-        if not isinstance(verbose, (int, np.integer)) or verbose not in (0, 1, 2):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        verbose = _checked_verbose(verbose)
+        X, y, sw, validation = self._validation_arrays(X, y, sw, validation_data, validation_split)
+        data = _TrainingData(X, y, sw, cw, validation, batch_size, bool(shuffle))
+        return self._train(data, _checked_callbacks(callbacks), initial_epoch, epochs, verbose)
+
+    def _validation_arrays(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        sw: Optional[np.ndarray],
+        validation_data: Optional[Tuple[ArrayLike, ArrayLike]],
+        validation_split: float,
+    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[Tuple[np.ndarray, np.ndarray]]]:
+        """(X, y, sample weights) left for training and the validated validation arrays (or None):
+        validation_data when given, else the last rows held out by validation_split."""
         split = real_number("validation_split", validation_split)
         if not 0.0 <= split < 1.0:  # also rejects NaN
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
-        validation = None
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 got = (
@@ -244,33 +347,28 @@ class Sequential:
                 raise ValueError(f"validation_data must be a tuple (X_val, y_val), got {got}")
             Xv = as_features(validation_data[0], self.input_dim, "validation_data[0]")
             yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
-            validation = (Xv, yv)
-        elif split > 0.0:
-            n = X.shape[0]
-            split_at = int(math.floor(n * (1.0 - split)))
-            if split_at == 0 or split_at == n:
-                raise ValueError(
-                    f"validation_split={validation_split} leaves {split_at} of the {n} samples for training and "
-                    f"{n - split_at} for validation; both need at least one"
-                )
-            validation = (X[split_at:], y[split_at:])  # contiguous views, no copy
-            X, y = X[:split_at], y[:split_at]
-            if sw is not None:  # the held-out rows' weights are not used
-                sw = np.ascontiguousarray(sw[:split_at])
-                if not sw.any():
-                    raise ValueError("sample_weight is zero for every training row left by validation_split")
-        if callbacks is None:
-            callbacks = []
-        elif isinstance(callbacks, Callback) or not isinstance(callbacks, (list, tuple)):
-            raise TypeError(
-                f"callbacks must be a list of fm.callbacks.Callback objects, got {type(callbacks).__name__}"
+            return X, y, sw, (Xv, yv)
+        if split == 0.0:
+            return X, y, sw, None
+        n = X.shape[0]
+        split_at = int(math.floor(n * (1.0 - split)))
+        if split_at == 0 or split_at == n:
+            raise ValueError(
+                f"validation_split={validation_split} leaves {split_at} of the {n} samples for training and "
+                f"{n - split_at} for validation; both need at least one"
             )
-        for cb in callbacks:
-            if not isinstance(cb, Callback):
-                raise not_an_instance_error("callbacks", cb, "fm.callbacks.Callback objects")
-        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
-        predictive = _metrics.needs_predictions(self._metrics)
+        validation = (X[split_at:], y[split_at:])  # contiguous views, no copy
+        if sw is not None:  # the held-out rows' weights are not used
+            sw = np.ascontiguousarray(sw[:split_at])
+            if not sw.any():
+                raise ValueError("sample_weight is zero for every training row left by validation_split")
+        return X[:split_at], y[:split_at], sw, validation
 
+    def _train(
+        self, data: _TrainingData, callbacks: List[Callback], initial_epoch: int, epochs: int, verbose: int
+    ) -> History:
+        """fit's epoch loop with its callbacks (History last), on validated inputs."""
+        terminate_on_nan = any(isinstance(cb, TerminateOnNaN) for cb in callbacks)
         history = History()
         all_callbacks: List[Callback] = [*callbacks]
         step_schedule = self._lr_schedule_hook(all_callbacks)
@@ -284,54 +382,84 @@ class Sequential:
             for epoch in range(initial_epoch, epochs):
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
-                bar = self._progress_bar(epoch, epochs, X.shape[0]) if verbose == 1 else None
-                try:
-                    start = time.perf_counter()
-                    progress = None if bar is None else bar.report
-                    if step_schedule is None:
-                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress)
-                    else:  # per-batch learning rates (and momenta) for this epoch, applied in C++
-                        step_values = step_schedule._epoch_values(-(-X.shape[0] // batch_size))
-                        stats = net.train_epoch(X, y, batch_size, bool(shuffle), sw, cw, progress=progress,
-                                                **step_values)
-                        step_schedule._advance(int(stats["steps"]) - int(stats["diverged"]))
-                    elapsed = time.perf_counter() - start
-                    if stats["diverged"]:
-                        if not terminate_on_nan:
-                            raise FloatingPointError(
-                                f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or "
-                                "its gradient is NaN or infinite. The weights are those before that step. Lower the "
-                                "learning rate, scale the inputs, or check the data."
-                            )
-                        logs = self._nan_logs(validation is not None)
-                    else:
-                        logs = _metrics.from_stats(stats, self._metrics, self.output_dim)
-                        if predictive:
-                            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
-                        logs = _metrics.ordered(logs, self._metrics)
-                        if validation is not None:
-                            for key, value in self._evaluate_arrays(*validation).items():
-                                logs["val_" + key] = value
-                    rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
-                    shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-                    if bar is not None:
-                        bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
-                        bar = None
-                    elif verbose == 2:
-                        print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
-                finally:
-                    if bar is not None:
-                        bar.close()
+                diverged, logs = self._fit_epoch(epoch, epochs, data, step_schedule, terminate_on_nan, verbose)
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
-                if not stats["diverged"]:
+                if not diverged:
                     self._epoch = epoch + 1
-                if self.stop_training or stats["diverged"]:
+                if self.stop_training or diverged:
                     break
         finally:
             for cb in all_callbacks:
                 cb.on_train_end()
         return history
+
+    def _fit_epoch(
+        self,
+        epoch: int,
+        epochs: int,
+        data: _TrainingData,
+        step_schedule: Optional[_schedules.LRSchedule],
+        terminate_on_nan: bool,
+        verbose: int,
+    ) -> Tuple[bool, Dict[str, float]]:
+        """Trains one epoch; returns (whether it diverged, its logs), after showing its progress
+        bar (verbose 1) or line (verbose 2)."""
+        bar = self._progress_bar(epoch, epochs, data.X.shape[0]) if verbose == 1 else None
+        try:
+            start = time.perf_counter()
+            stats = self._train_epoch(data, step_schedule, None if bar is None else bar.report)
+            elapsed = time.perf_counter() - start
+            logs = self._epoch_logs(epoch, stats, data, terminate_on_nan)
+            rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
+            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
+            if bar is not None:
+                bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
+                bar = None
+            elif verbose == 2:
+                print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
+        finally:
+            if bar is not None:
+                bar.close()
+        return bool(stats["diverged"]), logs
+
+    def _train_epoch(
+        self,
+        data: _TrainingData,
+        step_schedule: Optional[_schedules.LRSchedule],
+        progress: Optional[Callable[[int, float], Any]],
+    ) -> Dict[str, Any]:
+        """One C++ epoch over the data; a per-batch schedule gives its learning rates (and momenta)."""
+        net = self._require_built()
+        X, y, sw, cw = data.X, data.y, data.sample_weight, data.class_weight
+        if step_schedule is None:
+            return net.train_epoch(X, y, data.batch_size, data.shuffle, sw, cw, progress=progress)
+        step_values = step_schedule._epoch_values(-(-X.shape[0] // data.batch_size))
+        stats = net.train_epoch(X, y, data.batch_size, data.shuffle, sw, cw, progress=progress, **step_values)
+        step_schedule._advance(int(stats["steps"]) - int(stats["diverged"]))
+        return stats
+
+    def _epoch_logs(
+        self, epoch: int, stats: Dict[str, Any], data: _TrainingData, terminate_on_nan: bool
+    ) -> Dict[str, float]:
+        """The epoch's logs ("loss", metrics, "val_" values); all NaN after a divergence under
+        TerminateOnNaN, which otherwise raises FloatingPointError."""
+        if stats["diverged"]:
+            if not terminate_on_nan:
+                raise FloatingPointError(
+                    f"training diverged at epoch {epoch + 1}, step {stats['steps']}: the batch loss or "
+                    "its gradient is NaN or infinite. The weights are those before that step. Lower the "
+                    "learning rate, scale the inputs, or check the data."
+                )
+            return self._nan_logs(data.validation is not None)
+        logs = _compiled_metrics.from_stats(stats, self._metrics, self.output_dim)
+        if _compiled_metrics.needs_predictions(self._metrics):
+            logs.update(_compiled_metrics.from_predictions(data.y, self._require_built().predict(data.X), self._metrics))
+        logs = _compiled_metrics.ordered(logs, self._metrics)
+        if data.validation is not None:
+            for key, value in self._evaluate_arrays(*data.validation).items():
+                logs["val_" + key] = value
+        return logs
 
     def _lr_schedule_hook(self, all_callbacks: List[Callback]) -> Optional[_schedules.LRSchedule]:
         """Adds compile's lr_schedule after the callbacks (so that they see the lr each epoch
@@ -366,9 +494,9 @@ class Sequential:
         sample_weight (n,) or class_weight are given); ``gradients()`` then holds its gradient.
         Raises FloatingPointError, without updating, when that loss or its gradient is NaN or infinite."""
         self._require_compiled("train_step")
-        x = self._ensure_built(x, "x")
+        x = self._validated_features(x, "x")
         y = self._targets(y, x.shape[0], x_name="x")
-        sw, cw = self._weights(y, sample_weight, class_weight)
+        sw, cw = self._weight_vectors(y, sample_weight, class_weight)
         stats = self._require_built().train_step(x, y, sw, cw)
         loss = float(stats["loss"])
         if stats["diverged"]:
@@ -385,27 +513,40 @@ class Sequential:
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Network outputs for X (n, input_dim): float32 (n, outputs), dropout off. These are
         logits for a linear output layer trained with cross_entropy, probabilities for a softmax one."""
-        X = self._ensure_built(X)
+        X = self._validated_features(X)
         assert self._net is not None
         return self._net.predict(X)
 
     def evaluate(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> Dict[str, float]:
-        """{"loss": mean loss, <metric>: value, ...} over (X, y), dropout off. With sample_weight (n,)
-        the loss is the weighted mean as in ``fit``; metrics stay unweighted."""
+        """{"loss": mean loss, <metric>: value, ...} over X (n, input_dim) and y (as for ``fit``),
+        dropout off. With sample_weight (n,) the loss is the weighted mean as in ``fit``; metrics
+        stay unweighted.
+
+        Raises:
+            FloatingPointError: the loss is NaN or infinite (the forward pass overflowed: diverged
+                weights, or inputs far larger than the model was trained on), as ``fit`` does.
+        """
         self._require_compiled("evaluate")
-        X = self._ensure_built(X)
+        X = self._validated_features(X)
         y = self._targets(y, X.shape[0])
-        sw, _ = self._weights(y, sample_weight, None)
-        return self._evaluate_arrays(X, y, sw)
+        sw, _ = self._weight_vectors(y, sample_weight, None)
+        logs = self._evaluate_arrays(X, y, sw)
+        if not math.isfinite(logs["loss"]):
+            raise FloatingPointError(
+                f"evaluate: the loss is {logs['loss']} (the forward pass overflowed to NaN or infinity). "
+                "The weights may have diverged (retrain with a lower learning rate, or load an earlier "
+                "checkpoint) or X holds values far outside the training data's range: scale the inputs."
+            )
+        return logs
 
     def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
         """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
         pass when a compiled metric needs the predictions."""
         net = self._require_built()
-        logs = _metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
-        if _metrics.needs_predictions(self._metrics):
-            logs.update(_metrics.from_predictions(y, net.predict(X), self._metrics))
-        return _metrics.ordered(logs, self._metrics)
+        logs = _compiled_metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
+        if _compiled_metrics.needs_predictions(self._metrics):
+            logs.update(_compiled_metrics.from_predictions(y, net.predict(X), self._metrics))
+        return _compiled_metrics.ordered(logs, self._metrics)
 
     # ---------------------------------------------------------------- state
     def _require_built(self) -> _core.Network:
@@ -441,10 +582,6 @@ class Sequential:
         self._require_compiled("setting learning_rate")
         self._require_built().set_learning_rate(non_negative_float32("learning_rate", lr))
 
-    def _base_learning_rate(self) -> float:
-        assert self._optimizer is not None
-        return float(getattr(self._optimizer, "lr"))
-
     def optimizer_state(self) -> Dict[str, Any]:
         """A copy of the optimizer's state: ``{"step": int, name: float32 array (num_params,), ...}``
         with PyTorch's state names (flat, in the layout of the parameter buffer): SGD
@@ -465,13 +602,107 @@ class Sequential:
     def num_params(self) -> int:
         return int(self._require_built().num_params)
 
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike) -> Tuple[float, List[np.ndarray]]:
+        """The mean loss over X (n, input_dim) and y (as for ``fit``) and its gradient, in
+        inference mode (dropout off, as ``predict``), without changing the weights, buffers or
+        optimizer state: (loss as float, float32 copies laid out as ``parameters()``:
+        ``[dW0 (out, in), db0 (out,), ...]``). ``gradients()`` then shows the same values. Unweighted
+        and unclipped; a NaN or infinite loss is returned as is (this is a diagnostic: see
+        ``fm.check_gradients``). Validates X and y as ``fit``; builds the model on first use."""
+        self._require_compiled("loss_and_gradients")
+        X = self._validated_features(X)
+        return self._compute_gradients(X, self._targets(y, X.shape[0]))
+
     def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
-        """(mean loss, gradient copies laid out as parameters()) on validated arrays, in inference
-        mode (dropout off), without changing the weights or the optimizer state. Overwrites
-        ``gradients()``."""
+        """loss_and_gradients on validated arrays."""
         net = self._require_built()
         stats = net.compute_gradients(X, y)
         return float(stats["loss"]), [g.copy() for g in net.gradients()]
+
+    # ---------------------------------------------------------------- training state and pickling
+    def _compile_settings(self) -> CompileSettings:
+        """What compile was given, as compile takes it again (the schedule a detached copy)."""
+        assert self._loss is not None and self._optimizer is not None
+        schedule = None if self._lr_schedule is None else _detached_copy(self._lr_schedule)
+        return {"loss": self._loss, "optimizer": self._optimizer, "metrics": list(self._metrics),
+                "lr_schedule": schedule, "clip_norm": self._clip[0] or None, "clip_value": self._clip[1] or None}
+
+    def training_state(self) -> TrainingState:
+        """A snapshot of everything a checkpoint holds besides the architecture, weights and
+        buffers (see ``TrainingState``): the compile settings (the lr_schedule as a copy with its
+        progress), the learning rate in use, a copy of the optimizer state, the epoch counter and
+        the generator states. ``set_training_state`` on a model of the same architecture makes its
+        training continue exactly as this one's would. Needs a compiled, built model."""
+        self._require_compiled("training_state")
+        net = self._require_built()
+        return {
+            **self._compile_settings(),
+            "learning_rate": self.learning_rate,
+            "optimizer_state": self.optimizer_state(),
+            "epoch": self._epoch,
+            "rng_state": list(net.rng_state()),
+        }
+
+    def set_training_state(self, state: TrainingState) -> None:
+        """Restores what ``training_state()`` returned (from this model or one of the same
+        architecture): compiles with its settings (using its lr_schedule object) and puts back the
+        learning rate, optimizer state, epoch counter and generators. The model must be built.
+        Raises TypeError or ValueError (missing or unknown keys, invalid values, an optimizer state
+        that does not fit) and then leaves the model as it was."""
+        net = self._require_built()
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from training_state(), got {type(state).__name__}")
+        keys = TrainingState.__required_keys__
+        missing = sorted(k for k in keys if k not in state)
+        unknown = sorted(str(k) for k in state if k not in keys)
+        if missing or unknown:
+            raise ValueError(f"the training state lacks {missing} / has unknown keys {unknown}")
+        epoch = non_negative_int("epoch", state["epoch"])
+        previous = self.training_state() if self.compiled else None
+        previous_schedule = self._lr_schedule
+        try:
+            self._compile_with(state)
+            self.learning_rate = state["learning_rate"]
+            self.set_optimizer_state(state["optimizer_state"])
+            net.set_rng_state(state["rng_state"])
+        except BaseException:
+            if previous is None:  # back to uncompiled
+                self._loss = self._optimizer = None
+                self._metrics, self._clip = [], (0.0, 0.0)
+            else:
+                self.set_training_state(previous)
+            self._lr_schedule = previous_schedule
+            raise
+        self._epoch = epoch
+
+    def _compile_with(self, settings: CompileSettings) -> None:
+        self.compile(loss=settings["loss"], optimizer=settings["optimizer"], metrics=settings["metrics"],
+                     lr_schedule=settings["lr_schedule"], clip_norm=settings["clip_norm"],
+                     clip_value=settings["clip_value"])
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickles through the checkpoint format (``fm.io.to_bytes``): a built model as the bytes
+        of its safetensors file (weights, buffers and, compiled, the training state); an unbuilt one
+        as its configuration and compile settings."""
+        from ._checkpoint import compile_settings_json
+        from .io import to_bytes
+
+        if self.built:
+            return {"checkpoint": to_bytes(self)}
+        settings = compile_settings_json(self._compile_settings()) if self.compiled else None
+        return {"config": self.get_config(), "compile": settings}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        from ._checkpoint import parse_compile_settings
+        from .io import from_bytes
+
+        if "checkpoint" in state:
+            restored = from_bytes(state["checkpoint"])
+        else:
+            restored = Sequential.from_config(state["config"])
+            if state["compile"] is not None:
+                restored._compile_with(parse_compile_settings(state["compile"]))
+        self.__dict__.update(restored.__dict__)
 
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> str:
         """A Keras-style table of the layers, their output shapes and parameter counts, with the
@@ -547,10 +778,12 @@ class Sequential:
 
     def save(self, path: Union[str, "os.PathLike[str]"], include_optimizer: bool = True) -> None:
         """Writes the architecture and weights to a safetensors file, atomically. For a compiled
-        model with ``include_optimizer`` (the default) it also writes the training state (loss,
-        optimizer and its state, metrics, clipping, learning rate, step and epoch counters,
-        generator states): ``fm.load`` then returns the model compiled, and training continues bit
-        for bit as if it had not stopped. Learning-rate schedules are not saved."""
+        model with ``include_optimizer`` (the default) it also writes the training state
+        (``training_state()``: loss, optimizer and its state, metrics, clipping, the
+        ``compile(lr_schedule=...)`` schedule and its progress, learning rate, step and epoch
+        counters, generator states): ``fm.load`` then returns the model compiled, and training
+        continues bit for bit as if it had not stopped. Raises ValueError for a schedule class
+        checkpoints cannot hold (one not from ``fm.schedules``)."""
         from .io import save
 
         self._require_built()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Tuple, Type, Union
 
+import numpy as np
 
 from ._validation import check_bool, float32_number, non_negative_float32, not_an_instance_error, positive_float32, real_number
 
@@ -24,7 +25,19 @@ def _check_betas(betas: Any) -> Tuple[float, float]:
 
 
 class Optimizer:
-    """Base class for optimizer configurations."""
+    """Base class for optimizer configurations.
+
+    Attributes:
+        lr: the learning rate ``compile`` installs (and the base rate of ``fm.schedules``).
+    """
+
+    lr: float
+
+    @property
+    def has_momentum(self) -> bool:
+        """Whether the update keeps a momentum the 1cycle policy can cycle (``OneCycleLR``): SGD
+        and RMSprop with momentum > 0 (in float32, as the core stores it), Adam and AdamW (beta1)."""
+        return False
 
     def _install(self, net: Any) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -44,6 +57,10 @@ class SGD(Optimizer):
     ``buf = momentum * buf + (1 - dampening) * g`` after; ``g = g + momentum * buf`` if nesterov
     else ``buf``; ``p -= lr * g``.
     """
+
+    @property
+    def has_momentum(self) -> bool:
+        return bool(np.float32(self.momentum) > 0.0)
 
     def __init__(
         self,
@@ -74,6 +91,10 @@ class Adam(Optimizer):
     Optimizer state: ``exp_avg``, ``exp_avg_sq`` (and ``max_exp_avg_sq``)."""
 
     _decoupled = False
+
+    @property
+    def has_momentum(self) -> bool:
+        return True
 
     def __init__(
         self,
@@ -119,6 +140,10 @@ class RMSprop(Optimizer):
     ``buf = momentum * buf + g / avg; p -= lr * buf``, else ``p -= lr * g / avg``.
     Optimizer state: ``square_avg`` (and ``momentum_buffer``, ``grad_avg``). ``alpha`` must be in
     [0, 1] (PyTorch only checks >= 0; above 1 the average can turn negative)."""
+
+    @property
+    def has_momentum(self) -> bool:
+        return bool(np.float32(self.momentum) > 0.0)
 
     def __init__(
         self,

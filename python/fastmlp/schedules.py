@@ -14,6 +14,11 @@ momentum) per batch, so batch ``k`` (counted over all fits) trains with ``get_lr
 
 The base learning rate of the epoch schedules is the optimizer's ``lr`` (from ``compile``), read
 when the schedule first starts. The learning rate is changed without resetting optimizer state.
+
+A schedule given to ``compile(lr_schedule=...)`` is saved with the model's training state
+(``model.save``, ``fm.load``, pickling): its class, ``get_config()`` and ``state_dict()`` (the
+progress: ``last_step``, ``base_lr`` and ReduceLROnPlateau's plateau tracking), so that a resumed
+``fit`` continues the schedule where it stopped.
 """
 
 from __future__ import annotations
@@ -24,11 +29,22 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._validation import float32_number, non_negative_float32, non_negative_int, positive_float32, positive_int
+from . import _compiled_metrics
+from ._validation import (
+    float32_number,
+    monitor_mode,
+    monitor_name,
+    non_negative_float32,
+    non_negative_int,
+    positive_float32,
+    positive_int,
+    real_number,
+)
 from .callbacks import Callback
 
 if TYPE_CHECKING:
     from .model import Sequential  # noqa: F401  (string annotations)
+    from .optim import Optimizer
 
 __all__ = [
     "LRSchedule",
@@ -46,6 +62,18 @@ def _unit_interval(name: str, value: Any) -> float:
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return float(value)
+
+
+#: bound of the step and epoch counters a state_dict may hold (as the checkpoint's counters)
+_MAX_COUNT = 2**62
+
+
+def _count(name: str, value: Any) -> int:
+    return non_negative_int(name, value, below=_MAX_COUNT, below_text="2**62")
+
+
+def _optional_rate(name: str, value: Any) -> Optional[float]:
+    return None if value is None else non_negative_float32(name, value)
 
 
 class LRSchedule(Callback):
@@ -74,15 +102,45 @@ class LRSchedule(Callback):
             )
         return self.base_lr
 
+    # -- progress, as PyTorch's scheduler.state_dict() / load_state_dict()
+    def state_dict(self) -> Dict[str, Any]:
+        """The progress that ``get_config()`` does not hold: ``{"last_step": int, "base_lr": float
+        or None}`` (ReduceLROnPlateau adds ``lr``, ``best``, ``num_bad_epochs``,
+        ``cooldown_counter``). Checkpoints save it with the configuration."""
+        return {"last_step": self.last_step, "base_lr": self.base_lr}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restores what ``state_dict()`` returned. Raises TypeError or ValueError naming the key
+        (missing or unknown keys, wrong types, out-of-range values) and then changes nothing."""
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
+        expected = self.state_dict()
+        missing = [k for k in expected if k not in state]
+        unknown = sorted(str(k) for k in state if k not in expected)
+        if missing or unknown:
+            raise ValueError(
+                f"the {type(self).__name__} state lacks {missing} / has unknown keys {unknown}"
+            )
+        for key, value in self._checked_state(state).items():
+            setattr(self, key, value)
+
+    def _checked_state(self, state: Dict[str, Any]) -> Dict[str, Any]:
+        """The values of ``state`` (keys already checked), validated."""
+        return {"last_step": _count("last_step", state["last_step"]),
+                "base_lr": _optional_rate("base_lr", state["base_lr"])}
+
     # -- wiring into fit
     def _set_lr(self, lr: float) -> None:
         if self.model is not None:  # a schedule can also be stepped on its own
             self.model.learning_rate = lr
 
+    def _compiled_optimizer(self) -> "Optimizer":
+        assert self.model is not None and self.model.optimizer is not None  # fit checks compile first
+        return self.model.optimizer
+
     def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
-        assert self.model is not None
         if self.base_lr is None:
-            self.base_lr = self.model._base_learning_rate()
+            self.base_lr = self._compiled_optimizer().lr
         if not self.per_step:
             self._set_lr(self.get_lr(self.last_step))
 
@@ -273,8 +331,7 @@ class OneCycleLR(LRSchedule):
 
     def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
         super().on_train_begin(logs)
-        assert self.model is not None
-        if self.cycle_momentum and not self.model._require_built().has_momentum:
+        if self.cycle_momentum and not self._compiled_optimizer().has_momentum:
             raise ValueError(
                 "OneCycleLR(cycle_momentum=True) needs an optimizer with momentum: Adam, AdamW, or SGD/RMSprop "
                 "built with momentum > 0 (the cycle replaces its value); or pass cycle_momentum=False"
@@ -301,8 +358,9 @@ class ReduceLROnPlateau(LRSchedule):
     Improvement (``threshold_mode='rel'``): ``value < best * (1 - threshold)`` in "min" mode,
     ``value > best * (1 + threshold)`` in "max" mode; ``'abs'``: ``best -/+ threshold``. After a
     reduction (``lr = max(lr * factor, min_lr)``, skipped when it would change lr by at most
-    ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy-like names, else
-    "min". When ``monitor`` is not logged (e.g. "val_loss" without validation data), "loss" is used.
+    ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy, precision, recall,
+    f1 and r2 names, else "min" (the rule of EarlyStopping and ModelCheckpoint). When ``monitor`` is
+    not logged (e.g. "val_loss" without validation data), "loss" is used.
     """
 
     def __init__(
@@ -318,12 +376,8 @@ class ReduceLROnPlateau(LRSchedule):
         eps: float = 1e-8,
     ) -> None:
         super().__init__()
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be a string such as 'val_loss', got {monitor!r}")
-        self.monitor = monitor
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
-        self.mode = mode
+        self.monitor = monitor_name(monitor)
+        self.mode = monitor_mode(mode)
         self.factor = float32_number("factor", factor)
         if not 0.0 <= self.factor < 1.0:
             raise ValueError(f"factor must be in [0, 1), got {self.factor}")
@@ -344,12 +398,25 @@ class ReduceLROnPlateau(LRSchedule):
         skip = ("lr", "best", "num_bad_epochs", "cooldown_counter")
         return {k: v for k, v in super().get_config().items() if k not in skip}
 
+    def state_dict(self) -> Dict[str, Any]:
+        return {**super().state_dict(), "lr": self.lr, "best": self.best, "num_bad_epochs": self.num_bad_epochs,
+                "cooldown_counter": self.cooldown_counter}
+
+    def _checked_state(self, state: Dict[str, Any]) -> Dict[str, Any]:
+        best = None if state["best"] is None else real_number("best", state["best"])
+        if best is not None and math.isnan(best):
+            raise ValueError("best must be a number (not NaN) or None, got nan")
+        return {
+            **super()._checked_state(state),
+            "lr": _optional_rate("lr", state["lr"]),
+            "best": best,
+            "num_bad_epochs": _count("num_bad_epochs", state["num_bad_epochs"]),
+            "cooldown_counter": _count("cooldown_counter", state["cooldown_counter"]),
+        }
+
     def get_lr(self, step: int) -> float:
         """The current lr (this schedule has no closed form: it depends on the monitored values)."""
         return self.lr if self.lr is not None else self._require_base_lr()
-
-    def _maximise(self, key: str) -> bool:
-        return self.mode == "max" or (self.mode == "auto" and "acc" in key)
 
     def _is_better(self, value: float, best: float, maximise: bool) -> bool:
         if self.threshold_mode == "rel":
@@ -357,9 +424,8 @@ class ReduceLROnPlateau(LRSchedule):
         return value > best + self.threshold if maximise else value < best - self.threshold
 
     def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
-        assert self.model is not None
         if self.base_lr is None:
-            self.base_lr = self.model._base_learning_rate()
+            self.base_lr = self._compiled_optimizer().lr
         if self.lr is None:
             self.lr = self.base_lr
         self._set_lr(self.lr)
@@ -369,7 +435,7 @@ class ReduceLROnPlateau(LRSchedule):
         if key not in logs:
             return
         value = float(logs[key])
-        maximise = self._maximise(key)
+        maximise = _compiled_metrics.maximise(key, self.mode)
         self.last_step += 1
         if self.best is None:
             self.best = -math.inf if maximise else math.inf  # PyTorch's "worst" start

@@ -58,7 +58,6 @@ the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -76,8 +75,9 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ign
     validate_data,
 )
 
-from . import _checkpoint
 from . import optim as _optim
+from ._compiled_metrics import higher_is_better
+from ._validation import check_bool, integer_at_least, is_integer, one_of, real_in_interval
 from .callbacks import Callback
 from .layers import Dense, Layer
 from .model import Sequential
@@ -94,47 +94,9 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
 # ------------------------------------------------------------------------------ parameter checks
-def _is_int(value: Any) -> bool:
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _is_real(value: Any) -> bool:
-    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _int_param(name: str, value: Any, minimum: int) -> int:
-    if not _is_int(value) or int(value) < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _real_param(name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False,
-                high_open: bool = True) -> float:
-    ok = _is_real(value) and math.isfinite(float(value))
-    if ok:
-        v = float(value)
-        ok = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be a real number in {interval}, got {value!r}")
-    return float(value)
-
-
-def _bool_param(name: str, value: Any) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _choice_param(name: str, value: Any, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
-    return value
-
-
 def _hidden_sizes(value: Any) -> List[int]:
     """hidden_layer_sizes as a list of positive ints (an int means one hidden layer)."""
-    items = [value] if _is_int(value) else value
+    items = [value] if is_integer(value) else value
     try:
         sizes = list(items)
     except TypeError:
@@ -142,34 +104,12 @@ def _hidden_sizes(value: Any) -> List[int]:
             f"hidden_layer_sizes must be a positive integer or a sequence of them such as (100,), got {value!r}"
         ) from None
     for size in sizes:
-        if not _is_int(size) or int(size) <= 0:
+        if not is_integer(size) or int(size) <= 0:
             raise ValueError(
                 f"hidden_layer_sizes must be a positive integer or a sequence of them such as (100,), "
                 f"got {value!r}"
             )
     return [int(s) for s in sizes]
-
-
-# ------------------------------------------------------------------------------ pickling support
-def _pack_model(model: Sequential) -> Dict[str, Any]:
-    """A picklable, exact copy of a compiled model: architecture, weights, buffers, training state."""
-    training, tensors = _checkpoint.capture(model)
-    return {
-        "config": model.get_config(),
-        "parameters": [p.copy() for p in model.parameters()],
-        "buffers": [b.copy() for b in model.buffers()],
-        "training": training,
-        "tensors": {k: np.array(v, dtype=np.float32, copy=True) for k, v in tensors.items()},
-    }
-
-
-def _unpack_model(packed: Dict[str, Any]) -> Sequential:
-    model = Sequential.from_config(packed["config"])
-    for view, value in zip(model.parameters() + model.buffers(), packed["parameters"] + packed["buffers"]):
-        view[...] = value
-    loss, optimizer, rest = _checkpoint.parse(packed["training"])
-    _checkpoint.restore(model, loss, optimizer, rest, packed["tensors"])
-    return model
 
 
 # ------------------------------------------------------------------------------ the epoch hook
@@ -249,6 +189,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
     """What MLPClassifier and MLPRegressor share; see the module docstring."""
 
     _fm_loss: str = "mse"
+    #: the early-stopping validation score as a logged name (its direction: higher_is_better)
+    _score_name: str = "val_r2"
     # fitted state (set by fit; declared for the type checker only)
     model_: Sequential
     n_iter_: int
@@ -319,41 +261,49 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
     # -------------------------------------------------------------- checks
     def _check_params(self) -> List[int]:
-        """Validates every hyperparameter (ValueError naming it); returns the hidden sizes."""
+        """Validates every hyperparameter; returns the hidden sizes. Raises ValueError naming the
+        parameter, as scikit-learn does, also for a wrong type."""
+        try:
+            return self._checked_params()
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
+
+    def _checked_params(self) -> List[int]:
+        """The checks of _check_params, raising the validators' own exception types."""
         if self.solver == "lbfgs":
             raise ValueError(
                 "solver='lbfgs' is not supported by fastmlp.sklearn (fastmlp trains with mini-batch "
                 "optimizers only); use solver='adam' or solver='sgd'"
             )
-        _choice_param("solver", self.solver, _SOLVERS)
+        one_of("solver", self.solver, _SOLVERS)
         sizes = _hidden_sizes(self.hidden_layer_sizes)
-        _choice_param("activation", self.activation, tuple(_ACTIVATIONS))
-        _real_param("alpha", self.alpha, 0.0)
+        one_of("activation", self.activation, tuple(_ACTIVATIONS))
+        real_in_interval("alpha", self.alpha, 0.0)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            if not _is_int(self.batch_size) or int(self.batch_size) < 1:
+            if not is_integer(self.batch_size) or int(self.batch_size) < 1:
                 raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
-        _choice_param("learning_rate", self.learning_rate, _LEARNING_RATES)
-        _real_param("learning_rate_init", self.learning_rate_init, 0.0, low_open=True)
-        _real_param("power_t", self.power_t, 0.0)
-        _int_param("max_iter", self.max_iter, 1)
-        _bool_param("shuffle", self.shuffle)
-        if not (self.random_state is None or _is_int(self.random_state)
+        one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
+        real_in_interval("learning_rate_init", self.learning_rate_init, 0.0, low_open=True)
+        real_in_interval("power_t", self.power_t, 0.0)
+        integer_at_least("max_iter", self.max_iter, 1)
+        check_bool("shuffle", self.shuffle)
+        if not (self.random_state is None or is_integer(self.random_state)
                 or isinstance(self.random_state, np.random.RandomState)):
             raise ValueError(
                 f"random_state must be None, an integer or a numpy.random.RandomState, got {self.random_state!r}"
             )
-        _real_param("tol", self.tol, 0.0)
-        if not isinstance(self.verbose, (bool, np.bool_)) and not _is_int(self.verbose):
+        real_in_interval("tol", self.tol, 0.0)
+        if not isinstance(self.verbose, (bool, np.bool_)) and not is_integer(self.verbose):
             raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
-        _bool_param("warm_start", self.warm_start)
-        _real_param("momentum", self.momentum, 0.0, 1.0, high_open=False)
-        _bool_param("nesterovs_momentum", self.nesterovs_momentum)
-        _bool_param("early_stopping", self.early_stopping)
-        _real_param("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True)
-        _real_param("beta_1", self.beta_1, 0.0, 1.0)
-        _real_param("beta_2", self.beta_2, 0.0, 1.0)
-        _real_param("epsilon", self.epsilon, 0.0, low_open=True)
-        _int_param("n_iter_no_change", self.n_iter_no_change, 1)
+        check_bool("warm_start", self.warm_start)
+        real_in_interval("momentum", self.momentum, 0.0, 1.0, high_open=False)
+        check_bool("nesterovs_momentum", self.nesterovs_momentum)
+        check_bool("early_stopping", self.early_stopping)
+        real_in_interval("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True)
+        real_in_interval("beta_1", self.beta_1, 0.0, 1.0)
+        real_in_interval("beta_2", self.beta_2, 0.0, 1.0)
+        real_in_interval("epsilon", self.epsilon, 0.0, low_open=True)
+        integer_at_least("n_iter_no_change", self.n_iter_no_change, 1)
         return sizes
 
     # -------------------------------------------------------------- building
@@ -508,29 +458,32 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
     def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
                                      sw_val: Optional[np.ndarray]) -> None:
+        """scikit-learn's stopping rule after an epoch, on the validation score with early_stopping,
+        else on the training loss; keeps the best value (and, early stopping, its weights)."""
         if self.early_stopping:
             assert X_val is not None and y_val is not None and self.validation_scores_ is not None
             score = self._validation_score(X_val, y_val, sw_val)
             self.validation_scores_.append(score)
             if self.verbose:
                 print("Validation score: %f" % score)
-            best = self.best_validation_score_
-            assert best is not None
-            if score < best + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > best:
+            assert self.best_validation_score_ is not None
+            if self._count_no_improvement(score, self.best_validation_score_, self._score_name):
                 self.best_validation_score_ = score
                 self._best_params = [p.copy() for p in self.model_.parameters()]
         else:
             assert self.best_loss_ is not None
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
+            if self._count_no_improvement(self.loss_curve_[-1], self.best_loss_, "loss"):
                 self.best_loss_ = self.loss_curve_[-1]
+
+    def _count_no_improvement(self, value: float, best: float, name: str) -> bool:
+        """Counts `value` (the logged quantity `name`) as no improvement unless it beats `best` by
+        more than tol; returns whether it beats `best` at all."""
+        higher = higher_is_better(name)
+        if value < best + self.tol if higher else value > best - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        return value > best if higher else value < best
 
     # -------------------------------------------------------------- inference helpers
     def _outputs(self, X: ArrayLike) -> np.ndarray:
@@ -551,20 +504,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         check_is_fitted(self)
         return [np.array(b) for b in self.model_.parameters()[1::2]]
 
-    # -------------------------------------------------------------- pickling
-    def __getstate__(self) -> Dict[str, Any]:
-        state: Dict[str, Any] = dict(super().__getstate__())
-        model = state.get("model_")
-        if isinstance(model, Sequential):
-            state["model_"] = _pack_model(model)
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        state = dict(state)
-        if isinstance(state.get("model_"), dict):
-            state["model_"] = _unpack_model(state["model_"])
-        super().__setstate__(state)
-
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-ignore]
     """Multi-layer perceptron classifier with scikit-learn's ``MLPClassifier`` interface, trained
@@ -584,6 +523,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     """
 
     _fm_loss = "cross_entropy"
+    _score_name = "val_accuracy"
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:

@@ -1,0 +1,155 @@
+"""The metrics of ``compile(metrics=[...])``: name parsing, the values of one epoch or evaluation
+(from the core's statistics and from a predict pass), and the one rule for which logged values are
+better when higher (used by every monitoring callback, schedule and the scikit-learn wrappers).
+
+The public, scikit-learn-equal metric functions live in ``fastmlp.metrics``; this module only
+wires them into ``fit`` and ``evaluate``.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ._validation import unknown_name_error
+from .metrics import NAMES, UndefinedMetricWarning, _top_k_hits, f1_score, precision_score, r2_score, recall_score
+
+__all__ = ["resolve", "needs_predictions", "from_stats", "from_predictions", "ordered", "higher_is_better",
+           "maximise"]
+
+#: metrics gathered by the C++ core with the loss: name -> whether it needs class labels
+_CORE_METRICS = {"accuracy": True, "mse": False, "mae": False}
+_ALIASES = {
+    "acc": "accuracy",
+    "mean_squared_error": "mse",
+    "mean_absolute_error": "mae",
+    "r2_score": "r2",
+    "precision_score": "precision",
+    "recall_score": "recall",
+    "f1_score": "f1",
+    "top_k_categorical_accuracy": "top_k_accuracy",
+    "sparse_top_k_categorical_accuracy": "top_k_accuracy",
+}
+_PRF_FUNCTIONS = {"precision": precision_score, "recall": recall_score, "f1": f1_score}
+_PRF_NAMES = {f"{m}{s}": (m, s[1:] if s else "macro") for m in _PRF_FUNCTIONS
+              for s in ("", "_macro", "_micro", "_weighted")}
+_TOP_K = re.compile(r"top_(\d+)_accuracy")
+#: substrings of the logged names that are better when higher; everything else (loss, mse, mae)
+#: is better when lower
+_HIGHER_IS_BETTER = ("acc", "precision", "recall", "f1", "r2")
+
+
+def higher_is_better(name: str) -> bool:
+    """Whether the logged value ``name`` (a compiled metric, "loss", or their "val_" versions;
+    also the scores of the scikit-learn wrappers, "val_accuracy" and "val_r2") improves upwards:
+    True for accuracy, precision, recall, f1 and r2 names, False otherwise."""
+    base = name[4:] if name.startswith("val_") else name
+    return any(part in base for part in _HIGHER_IS_BETTER)
+
+
+def maximise(monitor: str, mode: str) -> bool:
+    """Whether a callback watching ``monitor`` in ``mode`` ("min", "max" or "auto") maximises it;
+    "auto" follows ``higher_is_better``."""
+    if mode != "auto":
+        return mode == "max"
+    return higher_is_better(monitor)
+
+
+def _prediction_metric(key: str) -> Optional[Tuple[bool, Callable[[np.ndarray, np.ndarray], float]]]:
+    """(needs class labels, fn(y, outputs) -> value) for a prediction-based metric name, else None."""
+    if key in _PRF_NAMES:
+        which, average = _PRF_NAMES[key]
+        score = _PRF_FUNCTIONS[which]
+
+        def prf(y: np.ndarray, out: np.ndarray) -> float:
+            return float(score(y, np.argmax(out, axis=1), average=average, zero_division=0.0))
+
+        return True, prf
+    if key == "top_k_accuracy" or _TOP_K.fullmatch(key):
+        match = _TOP_K.fullmatch(key)
+        k = int(match.group(1)) if match else 5
+        if k < 1:
+            return None
+
+        def top_k(y: np.ndarray, out: np.ndarray) -> float:
+            return float(np.mean(_top_k_hits(y, out, k)))
+
+        return True, top_k
+    if key == "r2":
+        def r2(y: np.ndarray, out: np.ndarray) -> float:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UndefinedMetricWarning)  # one sample: nan
+                return float(r2_score(y, out))
+
+        return False, r2
+    return None
+
+
+def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> List[str]:
+    """Canonical metric names; ValueError for unknown names or a metric the loss cannot support."""
+    out: List[str] = []
+    for m in metrics:
+        if not isinstance(m, str):
+            raise TypeError(f"metrics must be names (strings), got {type(m).__name__}")
+        key = _ALIASES.get(m.lower(), m.lower())
+        if key in _CORE_METRICS:
+            needs_labels = _CORE_METRICS[key]
+        else:
+            found = _prediction_metric(key)
+            if found is None:
+                raise unknown_name_error("metric", m, NAMES)
+            needs_labels = found[0]
+        if needs_labels != classification:
+            need = (
+                "a classification loss (cross_entropy, binary_cross_entropy)"
+                if needs_labels
+                else "a regression loss (mse, mae, huber)"
+            )
+            raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
+        if key not in out:
+            out.append(key)
+    return out
+
+
+def needs_predictions(metrics: Sequence[str]) -> bool:
+    """Whether any of these (canonical) metrics is computed from a predict pass."""
+    return any(m not in _CORE_METRICS for m in metrics)
+
+
+def from_stats(stats: Dict[str, float], metrics: Sequence[str], n_outputs: int) -> Dict[str, float]:
+    """{"loss": ..., <core metric>: ...} from the core's statistics dictionary (metrics that need
+    predictions are left out; see from_predictions)."""
+    samples = max(int(stats["samples"]), 1)
+    out = {"loss": float(stats["loss"])}
+    for m in metrics:
+        if m == "accuracy":
+            # one prediction per sample, or per output for binary_cross_entropy
+            out[m] = float(stats["correct"]) / max(int(stats.get("predictions", samples)), 1)
+        elif m == "mse":
+            out[m] = float(stats["sq_error_sum"]) / (samples * n_outputs)
+        elif m == "mae":
+            out[m] = float(stats["abs_error_sum"]) / (samples * n_outputs)
+    return out
+
+
+def from_predictions(y: np.ndarray, outputs: np.ndarray, metrics: Sequence[str]) -> Dict[str, float]:
+    """{<metric>: value} for the prediction-based metrics among ``metrics``.
+
+    y: (n,) int64 labels or (n, outputs) float32 targets; outputs: (n, outputs) float32 model outputs."""
+    out: Dict[str, float] = {}
+    for m in metrics:
+        if m in _CORE_METRICS:
+            continue
+        found = _prediction_metric(m)
+        assert found is not None, m
+        out[m] = found[1](y, outputs)
+    return out
+
+
+def ordered(logs: Dict[str, float], metrics: Sequence[str]) -> Dict[str, float]:
+    """``logs`` with "loss" first and then the metrics in the order compile was given them."""
+    keys = ["loss", *metrics]
+    return {k: logs[k] for k in keys if k in logs}
