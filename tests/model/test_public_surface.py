@@ -171,9 +171,7 @@ def test_schedules_read_the_base_rate_and_momentum_from_the_optimizer():
 _PRIVATE_ACCESS = re.compile(r"\b(?:model_?|self\.model|est\.model_)\._[a-z]\w*")
 
 
-@pytest.mark.parametrize("path", sorted(p.name for p in PACKAGE.glob("*.py")
-                                        if p.name not in ("model.py", "onnx.py")))
+@pytest.mark.parametrize("path", sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "model.py"))
 def test_no_module_but_model_py_reads_a_sequentials_private_state(path):
-    # onnx.py is switched from `model._net` to `model.built` in the layer-schema work
     found = _PRIVATE_ACCESS.findall((PACKAGE / path).read_text())
     assert not found, f"{path} reaches into a Sequential: {found}"
