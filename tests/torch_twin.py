@@ -1,5 +1,5 @@
 """A float64 (or float32) torch.nn.Sequential equal to an fm.Sequential (Dense with any activation,
-Dropout with rate 0, LayerNorm, BatchNorm), holding copies of its parameters and buffers, for parity
+Activation, Dropout with rate 0, LayerNorm, BatchNorm), holding copies of its parameters and buffers, for parity
 tests. Imported by the test modules as a plain module (see conftest.py).
 
 It is an oracle: it is written here from the layers' public attributes and the activations'
@@ -60,6 +60,10 @@ def torch_twin(model: fm.Sequential, dtype: torch.dtype = torch.float64) -> torc
                 torch.nn.BatchNorm1d(width, eps=layer.eps, momentum=layer.momentum, affine=layer.affine,
                                      track_running_stats=layer.track_running_stats, dtype=dtype)
             )
+        elif isinstance(layer, fm.Activation):
+            act = _activation(layer.activation)
+            if act is not None:
+                modules.append(act)
         else:
             assert isinstance(layer, fm.Dropout) and layer.rate == 0.0
     net = torch.nn.Sequential(*modules)

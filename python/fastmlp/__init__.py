@@ -16,7 +16,7 @@ from .gradcheck import check_gradients
 from .plotting import plot_history
 from .torch_interop import from_torch, to_torch
 from .io import load
-from .layers import BatchNorm, Dense, Dropout, LayerNorm
+from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm
 from .model import Sequential
 
 __version__ = "0.1.0"
@@ -27,6 +27,7 @@ __all__ = [
     "Dropout",
     "LayerNorm",
     "BatchNorm",
+    "Activation",
     "load",
     "check_gradients",
     "from_torch",

@@ -34,6 +34,7 @@ __all__ = [
     "Dropout",
     "LayerNorm",
     "BatchNorm",
+    "Activation",
     "from_config",
     "check_layer_order",
     "check_layer_stack",
@@ -163,6 +164,16 @@ def kind_lookup(table: Mapping[type, _Entry], layer: Layer) -> Optional[_Entry]:
     return None
 
 
+def _check_softmax_is_last(described: str, activation: _activations.Activation, index: int, n_layers: int) -> None:
+    """ValueError naming ``layers[index]`` (`described`) when `activation` is a softmax and layers
+    follow it: a softmax normalises the model's output (and cross_entropy fuses it)."""
+    if activation.name == "softmax" and index != n_layers - 1:
+        raise ValueError(
+            f"layers[{index}] ({described}): softmax is only allowed on the last layer, the model's output, "
+            f"and {n_layers - 1 - index} layer(s) follow it"
+        )
+
+
 @register
 class Dense(Layer):
     """Fully connected layer: ``y = activation(x @ W.T + b)``.
@@ -210,11 +221,7 @@ class Dense(Layer):
 
     def check_position(self, index: int, n_layers: int) -> None:
         """A softmax activation is allowed only on the last layer, the model's output."""
-        if self.activation.name == "softmax" and index != n_layers - 1:
-            raise ValueError(
-                f"layers[{index}] (Dense({self.units}, activation='softmax')): softmax is only allowed on the last "
-                f"layer, the model's output, and {n_layers - 1 - index} layer(s) follow it"
-            )
+        _check_softmax_is_last(f"Dense({self.units}, activation='softmax')", self.activation, index, n_layers)
 
     def summary_kind(self) -> str:
         return f"Dense, {self.activation.name}"
@@ -396,6 +403,34 @@ class BatchNorm(Layer):
 
     def _core_spec(self) -> Tuple[Any, ...]:
         return ("batch_norm", self.momentum, self.eps, self.affine, self.track_running_stats)
+
+
+@register
+class Activation(Layer):
+    """An activation on its own, ``y = activation(x)``: the same functions as ``Dense``'s
+    ``activation`` argument (a name, an ``fm.activations`` object or its config), for where no Dense
+    comes just before, e.g. after a normalisation (``Dense(64), BatchNorm(), Activation("relu")``).
+    Input and output (batch, features) float32; no parameters. ``Dense(u) + Activation(a)`` trains
+    exactly (bit for bit) as ``Dense(u, activation=a)``. ``"softmax"`` (per row) only as the last
+    layer, where cross_entropy fuses it as it does a Dense's softmax."""
+
+    config_keys = ("activation",)
+
+    def __init__(self, activation: Union[str, _activations.Activation, Mapping[str, Any], None]) -> None:
+        self.activation = _activations.get(activation)
+
+    def check_position(self, index: int, n_layers: int) -> None:
+        """A softmax is allowed only on the last layer, the model's output."""
+        _check_softmax_is_last("Activation('softmax')", self.activation, index, n_layers)
+
+    def summary_kind(self) -> str:
+        return f"Activation, {self.activation.name}"
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"type": "Activation", "activation": _activations.to_config(self.activation)}
+
+    def _core_spec(self) -> _core.LayerSpec:
+        return _core.LayerSpec("activation", activation=self.activation.name, activation_params=self.activation._params())
 
 
 def from_config(config: Mapping[str, Any], name: str = "config") -> Layer:

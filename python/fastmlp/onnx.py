@@ -40,7 +40,7 @@ import numpy as np
 
 from . import activations as _activations
 from ._atomic import write_atomically
-from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
+from .layers import Activation, BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
 
 __all__ = ["export", "DEFAULT_OPSET", "MIN_OPSET"]
 
@@ -238,7 +238,15 @@ def _batch_norm(
     return g.node("Add", [g.node("Mul", [normed, scale], prefix), shift], prefix)
 
 
-_EXPORTERS: Dict[type, _Exporter] = {Dense: _dense, Dropout: _dropout, LayerNorm: _layer_norm, BatchNorm: _batch_norm}
+def _activation_layer(
+    g: _GraphBuilder, layer: Activation, x: str, prefix: str, width: int, tensors: Mapping[str, np.ndarray]
+) -> str:
+    return _activation(g, layer.activation, x, prefix)
+
+
+_EXPORTERS: Dict[type, _Exporter] = {
+    Dense: _dense, Dropout: _dropout, LayerNorm: _layer_norm, BatchNorm: _batch_norm, Activation: _activation_layer,
+}
 
 
 def _exporter(i: int, layer: Layer) -> _Exporter:

@@ -8,8 +8,9 @@ Supported ``torch.nn`` modules and what they become:
 - ``Linear(in, out)`` -> ``Dense(out)`` (``bias=False``: a zero bias);
 - ``ReLU``, ``LeakyReLU(negative_slope)``, ``ELU(alpha)``, ``SELU``, ``GELU(approximate="none" |
   "tanh")``, ``SiLU``, ``Softplus(beta, threshold)``, ``Sigmoid``, ``Tanh`` -> the activation of
-  the Dense just before it (``fm.activations``); ``Softmax(dim=-1 or 1)`` likewise, as the last
-  module only;
+  the Dense just before it (``fm.activations``), or an ``Activation`` layer where no Linear comes
+  just before (first, after a norm layer, a Dropout or another activation); ``Softmax(dim=-1 or
+  1)`` likewise, as the last module only;
 - ``Dropout(p)`` -> ``Dropout(p)``;
 - ``LayerNorm((features,), eps, elementwise_affine)`` -> ``LayerNorm(eps, elementwise_affine)``
   (``bias=False``: a zero beta);
@@ -18,10 +19,10 @@ Supported ``torch.nn`` modules and what they become:
 - ``Identity`` and ``Flatten()`` (start_dim=1, end_dim=-1) -> nothing: both are no-ops on the
   (batch, features) tensors of an MLP.
 
-Nested ``torch.nn.Sequential`` containers are flattened. fastmlp has no stand-alone activation
-layer, so an activation must directly follow a Linear (``Linear, Dropout, ReLU`` is accepted for
-ReLU and LeakyReLU, which commute with dropout exactly, and becomes ``Dense(relu), Dropout``).
-torch is an optional dependency, imported only when these functions run.
+Nested ``torch.nn.Sequential`` containers are flattened. ``Linear, Dropout, ReLU`` becomes
+``Dense(relu), Dropout`` (ReLU and LeakyReLU commute with dropout exactly); any other activation
+after a Dropout becomes an ``Activation`` layer there. torch is an optional dependency, imported
+only when these functions run.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 
 from . import activations as _act
 from ._validation import non_negative_int, positive_int
-from .layers import BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
+from .layers import Activation, BatchNorm, Dense, Dropout, Layer, LayerNorm, kind_lookup, tensors_by_layer
 from .model import Sequential
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,8 +139,8 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
 
     Raises:
         TypeError: ``module`` is not a ``torch.nn.Sequential``.
-        ValueError: naming the module and its index, for an unsupported module, an activation that
-            does not follow a Linear, feature widths that do not chain, a softmax that is not last,
+        ValueError: naming the module and its index, for an unsupported module, feature widths
+            that do not chain, a softmax that is not last,
             BatchNorm ``momentum=None``, a LayerNorm over more than the last dimension, or
             non-finite weights; also when there is no Linear at all or ``input_dim`` disagrees.
         ImportError: torch is not installed.
@@ -166,7 +167,6 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
     # dropout (which ReLU-like activations commute with) came between it and here.
     open_dense: Optional[int] = None
     after_dropout = False
-    previous: Optional[Any] = None  # the previous module, no-ops skipped
     kept = [i for i, (_, child) in enumerate(children) if not _is_noop(nn, child)]
     last = kept[-1] if kept else -1
 
@@ -184,7 +184,6 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
         where = _describe(index, name, child)
         if _is_noop(nn, child):
             continue
-        before, previous = previous, child
         if isinstance(child, nn.Linear) and type(child).forward is nn.Linear.forward:
             if isinstance(child.weight, nn.parameter.UninitializedParameter):
                 raise ValueError(f"{where}: a lazy module must be run once before conversion")
@@ -198,25 +197,18 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
             continue
         activation = _activation(torch, where, child)
         if activation is not None:
-            if open_dense is None or (after_dropout and activation.name not in ("relu", "leaky_relu")):
-                why = (
-                    "it is the first module"
-                    if before is None
-                    else f"it follows {type(before).__name__}, not a Linear"
-                )
-                raise ValueError(
-                    f"{where}: fastmlp applies an activation only as part of the Linear (Dense) "
-                    f"just before it, and {why}. Supported: Linear followed directly by one activation "
-                    "(ReLU/LeakyReLU may also come after a Dropout that follows the Linear)"
-                )
             if activation.name == "softmax" and index != last:
                 raise ValueError(
                     f"{where}: Softmax is only supported as the last module (the model's output), "
                     f"and {last - index} module(s) follow it"
                 )
-            dense = layers[open_dense]
-            assert isinstance(dense, Dense)
-            dense.activation = activation
+            if open_dense is not None and (not after_dropout or activation.name in ("relu", "leaky_relu")):
+                dense = layers[open_dense]
+                assert isinstance(dense, Dense)
+                dense.activation = activation  # the Linear's own activation (commuted past a dropout)
+            else:
+                layers.append(Activation(activation))
+                tensors.append({})
             open_dense, after_dropout = None, False
             continue
         if kind is nn.Dropout:
@@ -363,11 +355,17 @@ def _batch_norm_to_torch(torch: Any, layer: BatchNorm, width: int, tensors: Mapp
     return [norm]
 
 
+def _activation_to_torch(torch: Any, layer: Activation, width: int, tensors: Mapping[str, np.ndarray]) -> List[Any]:
+    act = _torch_activation(torch.nn, layer.activation)
+    return [] if act is None else [act]
+
+
 _TO_TORCH: Dict[type, _ToTorch] = {
     Dense: _dense_to_torch,
     Dropout: _dropout_to_torch,
     LayerNorm: _layer_norm_to_torch,
     BatchNorm: _batch_norm_to_torch,
+    Activation: _activation_to_torch,
 }
 
 
@@ -375,7 +373,8 @@ def to_torch(model: Sequential) -> "torch.nn.Sequential":
     """A ``torch.nn.Sequential`` computing what ``model.predict`` computes, with copies of its weights.
 
     Each ``Dense`` becomes ``Linear`` (weight ``(units, in)``, bias ``(units,)``) followed by its
-    activation module (none for the identity); ``Dropout``, ``LayerNorm`` and ``BatchNorm`` become
+    activation module (none for the identity); an ``Activation`` layer becomes that module;
+    ``Dropout``, ``LayerNorm`` and ``BatchNorm`` become
     ``Dropout``, ``LayerNorm(features)`` and ``BatchNorm1d(features)`` with the same
     hyperparameters, weights and running statistics. Everything is float32 on the CPU, the network
     is in eval mode (call ``.train()`` to train it in torch) and shares no memory with ``model``.

@@ -31,6 +31,9 @@ INSTANCES = [
     fm.BatchNorm(momentum=0.3, eps=1e-4, affine=False),
     fm.BatchNorm(track_running_stats=False),
     fm.BatchNorm(momentum=1.0, affine=False, track_running_stats=False),
+    fm.Activation("relu"),
+    fm.Activation({"name": "softplus", "beta": 2.0, "threshold": 10.0}),
+    fm.Activation("softmax"),
 ]
 
 STACKS = [
@@ -41,17 +44,18 @@ STACKS = [
     [fm.BatchNorm(affine=False), fm.Dense(6), fm.BatchNorm(track_running_stats=False), fm.Dropout(0.1),
      fm.Dense(4), fm.BatchNorm(momentum=0.5), fm.Dense(2, activation="softmax")],
     [fm.Dropout(0.3), fm.Dense(8), fm.BatchNorm(affine=False, track_running_stats=False), fm.Dense(1)],
+    [fm.Activation("tanh"), fm.Dense(5), fm.BatchNorm(), fm.Activation("gelu"), fm.Dense(3), fm.Activation("softmax")],
 ]
 
 
 # --------------------------------------------------------------------------- registry
 def test_the_registry_holds_every_layer_kind_under_its_class_name():
     assert L.layer_types() == {"Dense": fm.Dense, "Dropout": fm.Dropout, "LayerNorm": fm.LayerNorm,
-                               "BatchNorm": fm.BatchNorm}
+                               "BatchNorm": fm.BatchNorm, "Activation": fm.Activation}
     for name, cls in L.layer_types().items():
         assert cls.__name__ == name
     L.layer_types().clear()  # a copy: the registry is unchanged
-    assert len(L.layer_types()) == 4
+    assert len(L.layer_types()) == 5
 
 
 @pytest.mark.parametrize("layer", INSTANCES, ids=repr)
