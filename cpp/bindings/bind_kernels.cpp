@@ -160,7 +160,7 @@ py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::arr
   const double normaliser = loss_normaliser(spec, rows, cols, t);
   const LossStats stats = loss_forward_backward(spec, rows, cols, pred.data(), t, grad.mutable_data(),
                                                 normaliser > 0.0 ? 1.0 / normaliser : 0.0);
-  return py::make_tuple(stats.weight_sum > 0.0 ? stats.loss_sum / stats.weight_sum : 0.0, grad);
+  return py::make_tuple(stats.mean_loss(), grad);
 }
 
 }  // namespace

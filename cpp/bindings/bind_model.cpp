@@ -126,12 +126,12 @@ TargetHolder check_targets(const Network& net, const py::array& y, index_t n, co
   return h;
 }
 
-py::dict stats_dict(const Network& net, const LossStats& s, index_t rows) {
+// The statistics as Python sees them (mean loss, counts and sums for the metrics).
+py::dict stats_dict(const LossStats& s) {
   py::dict d;
-  d["loss"] = s.weight_sum > 0.0 ? s.loss_sum / s.weight_sum : 0.0;
-  d["samples"] = rows;
-  // how many predictions `correct` counts: one per sample, or one per output for binary cross-entropy
-  d["predictions"] = net.loss().kind == Loss::BinaryCrossEntropy ? rows * net.output_dim() : rows;
+  d["loss"] = s.mean_loss();
+  d["samples"] = s.samples;
+  d["predictions"] = s.predictions;
   d["correct"] = s.correct;
   d["abs_error_sum"] = s.abs_error_sum;
   d["sq_error_sum"] = s.sq_error_sum;
@@ -281,7 +281,7 @@ void bind_model(py::module_& m) {
                py::gil_scoped_release release;
                stats = net.compute_gradients(x.data(), t.targets, n);
              }
-             return stats_dict(net, stats, n);
+             return stats_dict(stats);
            },
            py::arg("x"), py::arg("y"),
            "Gradient of the mean loss in inference mode into gradients(); no update.")
@@ -321,7 +321,7 @@ void bind_model(py::module_& m) {
                py::gil_scoped_release release;
                step = net.train_step(x.data(), t.targets, n);
              }
-             py::dict d = stats_dict(net, step.stats, n);
+             py::dict d = stats_dict(step.stats);
              d["diverged"] = step.diverged;
              return d;
            },
@@ -349,7 +349,7 @@ void bind_model(py::module_& m) {
              }
              poll.rethrow_if_interrupted();
              reporter.rethrow_if_failed();
-             py::dict d = stats_dict(net, r.stats, r.samples);
+             py::dict d = stats_dict(r.stats);
              d["steps"] = r.steps;
              d["diverged"] = r.diverged;
              return d;
@@ -385,7 +385,7 @@ void bind_model(py::module_& m) {
                stats = net.evaluate(x.data(), t.targets, n, poll.callback());
              }
              poll.rethrow_if_interrupted();
-             return stats_dict(net, stats, n);
+             return stats_dict(stats);
            },
            py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(), py::arg("class_weight") = py::none());
 }

@@ -369,8 +369,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
       break;
     }
     result.stats.add(step.stats);
-    result.samples += rows;
-    if (progress) progress(result.samples, result.stats);
+    if (progress) progress(result.stats.samples, result.stats);
     if (should_stop && should_stop()) {
       result.interrupted = true;
       break;

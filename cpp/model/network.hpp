@@ -52,8 +52,7 @@ struct StepResult {
 };
 
 struct EpochResult {
-  LossStats stats;
-  index_t samples = 0;  // samples trained on (fewer than n when interrupted)
+  LossStats stats;         // of the steps that updated: stats.samples < n when interrupted or diverged
   index_t steps = 0;       // steps taken, the diverging one included
   bool interrupted = false;
   bool diverged = false;   // the last step diverged (see StepResult): it made no update, the epoch stopped
