@@ -10,20 +10,12 @@
 
 #include "bindings/common.hpp"
 #include "bindings/progress.hpp"
+#include "bindings/targets.hpp"
 #include "model/network.hpp"
 #include "runtime/finite.hpp"
 
 namespace fastmlp::bindings {
 namespace {
-
-template <typename Parse>
-auto parse_or_value_error(Parse parse, const std::string& name) {
-  try {
-    return parse(name);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
-}
 
 std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers, std::uint64_t seed) {
   std::vector<LayerSpec> specs;
@@ -36,10 +28,9 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
       spec.units = t[1].cast<index_t>();
       // optional 6th item: the activation's parameters, e.g. {"negative_slope": 0.2}
       const auto params = t.size() > 5 ? t[5].cast<std::map<std::string, double>>() : std::map<std::string, double>{};
-      spec.activation = parse_or_value_error(
-          [&params](const std::string& name) { return parse_activation(name, params); }, t[2].cast<std::string>());
-      spec.kernel_init = parse_or_value_error(parse_weight_init, t[3].cast<std::string>());
-      spec.bias_init = parse_or_value_error(parse_bias_init, t[4].cast<std::string>());
+      spec.activation = parse_activation(t[2].cast<std::string>(), params);
+      spec.kernel_init = parse_weight_init(t[3].cast<std::string>());
+      spec.bias_init = parse_bias_init(t[4].cast<std::string>());
       if (t.size() > 6) {  // options: {"l1": float, "l2": float}
         const auto options = t[6].cast<py::dict>();
         if (options.contains("l1")) spec.l1 = options["l1"].cast<float>();
@@ -63,21 +54,8 @@ std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers,
     }
     specs.push_back(spec);
   }
-  try {
-    return std::make_unique<Network>(input_dim, specs, seed);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
+  return std::make_unique<Network>(input_dim, specs, seed);
 }
-
-// Keeps the converted target and weight arrays alive while C++ reads them.
-struct TargetHolder {
-  LabelArray labels;
-  FloatArray values;
-  FloatArray sample_weights;
-  FloatArray class_weights;
-  Targets targets;
-};
 
 index_t check_x(const Network& net, const FloatArray& x) {
   require_ndim(x, 2, "X");
@@ -86,44 +64,9 @@ index_t check_x(const Network& net, const FloatArray& x) {
   return x.shape(0);
 }
 
-// y: int64 labels (n,) for cross-entropy, else (and for cross-entropy's probability targets) float32
-// (n, outputs). sample_weight: None or float32 (n,); class_weight: None or float32 (outputs,) for
-// cross-entropy with labels, (2,) for binary cross-entropy. Values are validated by the Python layer.
-TargetHolder check_targets(const Network& net, const py::array& y, index_t n, const py::object& sample_weight = py::none(),
-                           const py::object& class_weight = py::none()) {
-  TargetHolder h;
-  const index_t classes = net.output_dim();
-  const Loss kind = net.loss().kind;
-  if (kind == Loss::CrossEntropy && y.ndim() != 2) {
-    h.labels = LabelArray::ensure(y);
-    FASTMLP_REQUIRE(h.labels && h.labels.ndim() == 1 && h.labels.shape(0) == n,
-            "y must be integer class labels of shape (" + std::to_string(n) + ",)");
-    const std::int64_t* lab = h.labels.data();
-    for (index_t i = 0; i < n; ++i)
-      FASTMLP_REQUIRE(lab[i] >= 0 && lab[i] < classes, "y labels must be in [0, " + std::to_string(classes) + ")");
-    h.targets.labels = lab;
-  } else {
-    h.values = FloatArray::ensure(y);
-    FASTMLP_REQUIRE(h.values && h.values.ndim() == 2 && h.values.shape(0) == n && h.values.shape(1) == classes,
-            "y must be float targets of shape (" + std::to_string(n) + ", " + std::to_string(classes) + ")");
-    h.targets.values = h.values.data();
-  }
-  if (!sample_weight.is_none()) {
-    h.sample_weights = FloatArray::ensure(sample_weight);
-    FASTMLP_REQUIRE(h.sample_weights && h.sample_weights.ndim() == 1 && h.sample_weights.shape(0) == n,
-                    "sample_weight must have shape (" + std::to_string(n) + ",)");
-    h.targets.sample_weights = h.sample_weights.data();
-  }
-  if (!class_weight.is_none()) {
-    FASTMLP_REQUIRE(h.targets.labels || kind == Loss::BinaryCrossEntropy,
-                    "class_weight needs cross_entropy with integer labels or binary_cross_entropy");
-    const index_t size = kind == Loss::BinaryCrossEntropy ? 2 : classes;
-    h.class_weights = FloatArray::ensure(class_weight);
-    FASTMLP_REQUIRE(h.class_weights && h.class_weights.ndim() == 1 && h.class_weights.shape(0) == size,
-                    "class_weight must have shape (" + std::to_string(size) + ",)");
-    h.targets.class_weights = h.class_weights.data();
-  }
-  return h;
+TargetArrays check_targets(const Network& net, const py::array& y, index_t n, const py::object& sample_weight,
+                           const py::object& class_weight) {
+  return bindings::check_targets(net.loss().kind, y, n, net.output_dim(), sample_weight, class_weight);
 }
 
 // The statistics as Python sees them (mean loss, counts and sums for the metrics).
@@ -222,7 +165,7 @@ void bind_model(py::module_& m) {
            [](Network& net, const std::string& name, double huber_delta, double label_smoothing) {
              FASTMLP_REQUIRE(huber_delta > 0.0 && std::isfinite(huber_delta), "huber_delta must be positive and finite");
              FASTMLP_REQUIRE(label_smoothing >= 0.0 && label_smoothing <= 1.0, "label_smoothing must be in [0, 1]");
-             net.set_loss({parse_or_value_error(parse_loss, name), huber_delta, label_smoothing});
+             net.set_loss({parse_loss(name), huber_delta, label_smoothing});
            },
            py::arg("name"), py::arg("huber_delta") = 1.0, py::arg("label_smoothing") = 0.0)
       .def("set_sgd",
@@ -275,7 +218,7 @@ void bind_model(py::module_& m) {
            [](Network& net, const FloatArray& x, const py::array& y) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-             TargetHolder t = check_targets(net, y, n, py::none(), py::none());
+             TargetArrays t = check_targets(net, y, n, py::none(), py::none());
              LossStats stats;
              {
                py::gil_scoped_release release;
@@ -299,11 +242,7 @@ void bind_model(py::module_& m) {
              FASTMLP_REQUIRE(words.size() == 8, "state must be 8 uint64 words, got " + std::to_string(words.size()));
              std::array<std::uint64_t, 8> state{};
              for (std::size_t i = 0; i < 8; ++i) state[i] = words[i].cast<std::uint64_t>();
-             try {
-               net.set_rng_state(state);
-             } catch (const std::invalid_argument& e) {
-               throw py::value_error(e.what());
-             }
+             net.set_rng_state(state);
            },
            py::arg("state"))
       .def("gradients", [](py::object self) { return tensor_views(self, View::Grads); },
@@ -315,7 +254,7 @@ void bind_model(py::module_& m) {
               const py::object& class_weight) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
+             TargetArrays t = check_targets(net, y, n, sample_weight, class_weight);
              StepResult step;
              {
                py::gil_scoped_release release;
@@ -333,7 +272,7 @@ void bind_model(py::module_& m) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
              FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
-             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
+             TargetArrays t = check_targets(net, y, n, sample_weight, class_weight);
              const index_t steps = (n + batch_size - 1) / batch_size;
              const FloatArray step_lrs = step_values(lrs, steps, "lrs");
              const FloatArray step_momenta = step_values(momenta, steps, "momenta");
@@ -377,7 +316,7 @@ void bind_model(py::module_& m) {
               const py::object& class_weight) {
              const index_t n = check_x(net, x);
              FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-             TargetHolder t = check_targets(net, y, n, sample_weight, class_weight);
+             TargetArrays t = check_targets(net, y, n, sample_weight, class_weight);
              InterruptPoller poll;
              LossStats stats;
              {

@@ -262,7 +262,7 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
   const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
   StepResult result;
   result.stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                       normaliser > 0.0 ? 1.0 / normaliser : 0.0);
+                                       mean_grad_scale(normaliser));
   if (!std::isfinite(result.stats.loss_sum)) {
     result.diverged = true;  // keep the last finite weights
     return result;
@@ -307,7 +307,7 @@ LossStats Network::compute_gradients(const float* x, const Targets& targets, ind
   const float* out = forward(x, rows, /*training=*/false);
   const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
   LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                          normaliser > 0.0 ? 1.0 / normaliser : 0.0);
+                                          mean_grad_scale(normaliser));
   backward(rows, /*training=*/false);
   if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;  // as evaluate
   return stats;

@@ -73,6 +73,10 @@ struct LossStats {
 // rows * cols for the element-wise losses when there are no weights.
 double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const Targets& targets);
 
+// The grad_scale that makes loss_forward_backward's gradient that of the mean loss: 1 / normaliser,
+// or 0 when all weights are zero (such a batch has a zero gradient).
+inline double mean_grad_scale(double normaliser) { return normaliser > 0.0 ? 1.0 / normaliser : 0.0; }
+
 // pred: (rows, cols) network outputs (logits for the cross-entropies, softmax / sigmoid fused and
 // stable). grad: (rows, cols) receives grad_scale * d(sum of weighted terms)/d(pred), or is skipped
 // when null. Returns the statistics of this block (samples = rows).
