@@ -17,44 +17,26 @@
 namespace fastmlp::bindings {
 namespace {
 
-std::unique_ptr<Network> make_network(index_t input_dim, const py::list& layers, std::uint64_t seed) {
-  std::vector<LayerSpec> specs;
-  for (const py::handle& item : layers) {
-    const auto t = item.cast<py::tuple>();
-    const auto kind = t[0].cast<std::string>();
-    LayerSpec spec;
-    if (kind == "dense") {
-      spec.kind = LayerSpec::Kind::Dense;
-      spec.units = t[1].cast<index_t>();
-      // optional 6th item: the activation's parameters, e.g. {"negative_slope": 0.2}
-      const auto params = t.size() > 5 ? t[5].cast<std::map<std::string, double>>() : std::map<std::string, double>{};
-      spec.activation = parse_activation(t[2].cast<std::string>(), params);
-      spec.kernel_init = parse_weight_init(t[3].cast<std::string>());
-      spec.bias_init = parse_bias_init(t[4].cast<std::string>());
-      if (t.size() > 6) {  // options: {"l1": float, "l2": float}
-        const auto options = t[6].cast<py::dict>();
-        if (options.contains("l1")) spec.l1 = options["l1"].cast<float>();
-        if (options.contains("l2")) spec.l2 = options["l2"].cast<float>();
-      }
-    } else if (kind == "dropout") {
-      spec.kind = LayerSpec::Kind::Dropout;
-      spec.rate = t[1].cast<float>();
-    } else if (kind == "layer_norm") {
-      spec.kind = LayerSpec::Kind::LayerNorm;
-      spec.eps = t[1].cast<float>();
-      spec.affine = t[2].cast<bool>();
-    } else if (kind == "batch_norm") {
-      spec.kind = LayerSpec::Kind::BatchNorm;
-      spec.momentum = t[1].cast<float>();
-      spec.eps = t[2].cast<float>();
-      spec.affine = t[3].cast<bool>();
-      spec.track_running_stats = t[4].cast<bool>();
-    } else {
-      throw py::value_error("unknown layer kind '" + kind + "'");
-    }
-    specs.push_back(spec);
-  }
-  return std::make_unique<Network>(input_dim, specs, seed);
+// _core.LayerSpec(kind, *, units=..., activation=..., ...): the names are parsed here, so an
+// unknown one is a ValueError when the spec is made.
+LayerSpec make_layer_spec(const std::string& kind, index_t units, const std::string& activation,
+                          const std::map<std::string, double>& activation_params, const std::string& kernel_init,
+                          const std::string& bias_init, float rate, float l1, float l2, float eps, float momentum,
+                          bool affine, bool track_running_stats) {
+  LayerSpec spec;
+  spec.kind = parse_layer_kind(kind);
+  spec.units = units;
+  spec.activation = parse_activation(activation, activation_params);
+  spec.kernel_init = parse_weight_init(kernel_init);
+  spec.bias_init = parse_bias_init(bias_init);
+  spec.rate = rate;
+  spec.l1 = l1;
+  spec.l2 = l2;
+  spec.eps = eps;
+  spec.momentum = momentum;
+  spec.affine = affine;
+  spec.track_running_stats = track_running_stats;
+  return spec;
 }
 
 index_t check_x(const Network& net, const FloatArray& x) {
@@ -154,10 +136,30 @@ void set_optimizer_state(Network& net, const py::dict& state) {
 }  // namespace
 
 void bind_model(py::module_& m) {
+  const LayerSpec defaults;
+  py::class_<LayerSpec>(m, "LayerSpec")
+      .def(py::init(&make_layer_spec), py::arg("kind"), py::kw_only(), py::arg("units") = defaults.units,
+           py::arg("activation") = "identity", py::arg("activation_params") = std::map<std::string, double>{},
+           py::arg("kernel_init") = "default", py::arg("bias_init") = "default", py::arg("rate") = defaults.rate,
+           py::arg("l1") = defaults.l1, py::arg("l2") = defaults.l2, py::arg("eps") = defaults.eps,
+           py::arg("momentum") = defaults.momentum, py::arg("affine") = defaults.affine,
+           py::arg("track_running_stats") = defaults.track_running_stats,
+           "One layer of a Network. kind: 'dense' (units, activation with activation_params, kernel_init,\n"
+           "bias_init, l1, l2), 'dropout' (rate), 'layer_norm' (eps, affine) or 'batch_norm' (momentum, eps,\n"
+           "affine, track_running_stats); other fields are ignored. ValueError for an unknown name.")
+      .def_property_readonly("kind", [](const LayerSpec& s) { return layer_kind_name(s.kind); })
+      .def_readonly("units", &LayerSpec::units)
+      .def_readonly("rate", &LayerSpec::rate)
+      .def_readonly("l1", &LayerSpec::l1)
+      .def_readonly("l2", &LayerSpec::l2)
+      .def_readonly("eps", &LayerSpec::eps)
+      .def_readonly("momentum", &LayerSpec::momentum)
+      .def_readonly("affine", &LayerSpec::affine)
+      .def_readonly("track_running_stats", &LayerSpec::track_running_stats);
+
   py::class_<Network>(m, "Network")
-      .def(py::init(&make_network), py::arg("input_dim"), py::arg("layers"), py::arg("seed"),
-           "layers: list of ('dense', units, activation, kernel_init, bias_init[, {param: value}[, {'l1': l1, 'l2': l2}]]),\n"
-           "('dropout', rate), ('layer_norm', eps, affine) or ('batch_norm', momentum, eps, affine, track_running_stats).")
+      .def(py::init<index_t, const std::vector<LayerSpec>&, std::uint64_t>(), py::arg("input_dim"), py::arg("specs"),
+           py::arg("seed"), "A network of the given layers, its weights drawn from seed.")
       .def_property_readonly("input_dim", &Network::input_dim)
       .def_property_readonly("output_dim", &Network::output_dim)
       .def_property_readonly("num_params", &Network::num_params)

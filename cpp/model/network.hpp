@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "fastmlp/types.hpp"
+#include "model/layer_spec.hpp"
 #include "nn/activations.hpp"
-#include "nn/initializers.hpp"
 #include "nn/losses.hpp"
 #include "optim/optimizer.hpp"
 #include "runtime/aligned_buffer.hpp"
@@ -19,21 +19,6 @@
 #include "runtime/rng.hpp"
 
 namespace fastmlp {
-
-struct LayerSpec {
-  enum class Kind { Dense, Dropout, LayerNorm, BatchNorm };
-  Kind kind = Kind::Dense;
-  index_t units = 0;                       // Dense: output width
-  Activation activation = Activation::Identity;  // Dense
-  WeightInit kernel_init = WeightInit::TorchDefault;  // Dense
-  BiasInit bias_init = BiasInit::TorchDefault;        // Dense
-  float rate = 0.0f;                       // Dropout: probability of zeroing a value
-  float l1 = 0.0f, l2 = 0.0f;              // Dense: kernel penalty l1 * sum|W| + l2 * sum W^2
-  float eps = 1e-5f;                       // LayerNorm, BatchNorm: added to the variance
-  float momentum = 0.1f;                   // BatchNorm: running-statistics update factor
-  bool affine = true;                      // LayerNorm (elementwise_affine), BatchNorm: gamma and beta
-  bool track_running_stats = true;         // BatchNorm: keep running statistics for inference
-};
 
 // Where one parameter tensor lives in the flat block: a (rows, cols) row-major matrix at
 // `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,);

@@ -64,8 +64,45 @@ def loss(
     label_smoothing: float = 0.0,
 ) -> Tuple[float, npt.NDArray[np.float32]]: ...
 
+class LayerSpec:
+    def __init__(
+        self,
+        kind: str,
+        *,
+        units: int = 0,
+        activation: str = "identity",
+        activation_params: Dict[str, float] = ...,
+        kernel_init: str = "default",
+        bias_init: str = "default",
+        rate: float = 0.0,
+        l1: float = 0.0,
+        l2: float = 0.0,
+        eps: float = 1e-5,
+        momentum: float = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+    ) -> None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def units(self) -> int: ...
+    @property
+    def rate(self) -> float: ...
+    @property
+    def l1(self) -> float: ...
+    @property
+    def l2(self) -> float: ...
+    @property
+    def eps(self) -> float: ...
+    @property
+    def momentum(self) -> float: ...
+    @property
+    def affine(self) -> bool: ...
+    @property
+    def track_running_stats(self) -> bool: ...
+
 class Network:
-    def __init__(self, input_dim: int, layers: List[Tuple[Any, ...]], seed: int) -> None: ...
+    def __init__(self, input_dim: int, specs: List[LayerSpec], seed: int) -> None: ...
     @property
     def input_dim(self) -> int: ...
     @property
