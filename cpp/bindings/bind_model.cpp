@@ -3,6 +3,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -105,32 +106,24 @@ py::dict optimizer_state(Network& net) {
   return d;
 }
 
+// The dict optimizer_state() returned, as arrays: Optimizer::set_state checks and copies them.
 void set_optimizer_state(Network& net, const py::dict& state) {
-  Network::UseGuard guard(net);
-  std::vector<Optimizer::StateBuffer> buffers = net.optimizer().state_buffers();
-  std::string expected = "'step'";
-  for (const auto& b : buffers) expected += std::string(", '") + b.name + "'";
-  FASTMLP_REQUIRE(state.size() == buffers.size() + 1 && state.contains("step"),
-                  "optimizer state must have exactly the keys " + expected + " for this optimizer, got " +
-                      py::repr(py::list(state.attr("keys")())).cast<std::string>());
-  const auto step = state["step"].cast<std::int64_t>();
-  FASTMLP_REQUIRE(step >= 0, "optimizer state 'step' must be >= 0, got " + std::to_string(step));
-  std::vector<FloatArray> arrays;
-  for (const auto& b : buffers) {
-    FASTMLP_REQUIRE(state.contains(b.name), "optimizer state must have exactly the keys " + expected +
-                                                " for this optimizer; '" + b.name + "' is missing");
-    FloatArray a = FloatArray::ensure(state[b.name]);
-    FASTMLP_REQUIRE(a && a.ndim() == 1 && a.shape(0) == b.buffer->size(),
-                    std::string("optimizer state '") + b.name + "' must be a 1-D float array of " +
-                        std::to_string(b.buffer->size()) + " values (one per parameter)");
-    FASTMLP_REQUIRE(all_finite(a.data(), a.shape(0)),
-                    std::string("optimizer state '") + b.name + "' contains NaN or infinite values");
+  std::optional<std::int64_t> step;
+  std::vector<FloatArray> arrays;  // keeps converted values alive during the call
+  std::vector<Optimizer::SavedBuffer> buffers;
+  for (const auto& item : state) {
+    const std::string name = py::str(item.first);
+    if (name == "step" && py::isinstance<py::str>(item.first)) {
+      step = item.second.cast<std::int64_t>();
+      continue;
+    }
+    FloatArray a = FloatArray::ensure(item.second);
+    const bool vector = a && a.ndim() == 1;
+    buffers.push_back({name, vector ? a.data() : nullptr, vector ? a.shape(0) : -1});
     arrays.push_back(std::move(a));
   }
-  // all checked: now copy (so a bad entry leaves the state as it was)
-  for (std::size_t i = 0; i < buffers.size(); ++i)
-    std::copy(arrays[i].data(), arrays[i].data() + buffers[i].buffer->size(), buffers[i].buffer->data());
-  net.optimizer().set_steps(step);
+  Network::UseGuard guard(net);
+  net.optimizer().set_state(step, buffers);
 }
 
 }  // namespace
@@ -241,9 +234,8 @@ void bind_model(py::module_& m) {
            "The shuffling and dropout generator states: a list of 8 uint64 words.")
       .def("set_rng_state",
            [](Network& net, const py::sequence& words) {
-             FASTMLP_REQUIRE(words.size() == 8, "state must be 8 uint64 words, got " + std::to_string(words.size()));
-             std::array<std::uint64_t, 8> state{};
-             for (std::size_t i = 0; i < 8; ++i) state[i] = words[i].cast<std::uint64_t>();
+             std::vector<std::uint64_t> state;
+             for (const py::handle& w : words) state.push_back(w.cast<std::uint64_t>());
              net.set_rng_state(state);
            },
            py::arg("state"))

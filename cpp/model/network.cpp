@@ -157,10 +157,12 @@ std::array<std::uint64_t, 8> Network::rng_state() const {
   return state;
 }
 
-void Network::set_rng_state(const std::array<std::uint64_t, 8>& state) {
+void Network::set_rng_state(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 8)
+    throw std::invalid_argument("state must be 8 uint64 words, got " + std::to_string(words.size()));
   Rng::State shuffle, dropout;
-  std::copy(state.begin(), state.begin() + 4, shuffle.begin());
-  std::copy(state.begin() + 4, state.end(), dropout.begin());
+  std::copy(words.begin(), words.begin() + 4, shuffle.begin());
+  std::copy(words.begin() + 4, words.end(), dropout.begin());
   const Rng::State zero{};
   if (shuffle == zero || dropout == zero) throw std::invalid_argument("a generator state must not be all zeros");
   shuffle_rng_.set_state(shuffle);

@@ -62,8 +62,9 @@ class Network {
   // The shuffling and dropout generators' states, for checkpoints: restoring them makes training
   // continue exactly as it would have without a save and load.
   std::array<std::uint64_t, 8> rng_state() const;
-  // Throws std::invalid_argument for an all-zero generator state.
-  void set_rng_state(const std::array<std::uint64_t, 8>& state);
+  // Restores what rng_state() returned. Throws std::invalid_argument unless `words` are 8 words and
+  // neither generator's four are all zeros.
+  void set_rng_state(const std::vector<std::uint64_t>& words);
 
   void set_loss(const LossSpec& loss) { loss_ = loss; }
   const LossSpec& loss() const { return loss_; }
