@@ -140,6 +140,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   dropout_masks_.resize(layers_.size());
   preacts_.resize(layers_.size());
   layer_inputs_.assign(layers_.size(), nullptr);
+  batching_ = Batching(input_dim_, output_dim_);
 }
 
 Network::UseGuard::UseGuard(Network& net) : net_(net) {
@@ -186,10 +187,7 @@ void Network::ensure_workspace(index_t rows) {
   }
   grad_buffers_[0].reset(rows * max_width_);
   grad_buffers_[1].reset(rows * max_width_);
-  batch_x_.reset(rows * input_dim_);
-  batch_values_.reset(rows * output_dim_);
-  batch_labels_.assign(static_cast<std::size_t>(rows), 0);
-  batch_weights_.assign(static_cast<std::size_t>(rows), 0.0f);
+  batching_.reserve(rows);
   capacity_rows_ = rows;
 }
 
@@ -258,30 +256,27 @@ void Network::backward(index_t rows, bool training) {
   }
 }
 
-StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
-  const float* out = forward(x, rows, /*training=*/true);
+LossStats Network::forward_backward(const float* x, const Targets& targets, index_t rows, bool training) {
+  const float* out = forward(x, rows, training);
   // The batch's sum of weights; a batch whose weights are all zero has a zero gradient.
   const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
+  LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
+                                          mean_grad_scale(normaliser));
+  if (training && !std::isfinite(stats.loss_sum)) return stats;  // the step will not be taken
+  backward(rows, training);
+  // Keras's kernel_regularizer: the penalty joins the reported loss and dW.
+  if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;
+  return stats;
+}
+
+StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
   StepResult result;
-  result.stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                       mean_grad_scale(normaliser));
-  if (!std::isfinite(result.stats.loss_sum)) {
-    result.diverged = true;  // keep the last finite weights
-    return result;
-  }
-  backward(rows);
-  if (has_penalty_) {  // Keras's kernel_regularizer: the penalty joins the reported loss and dW
-    result.stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;
-    if (!std::isfinite(result.stats.loss_sum)) {
-      result.diverged = true;
-      return result;
-    }
-  }
+  result.stats = forward_backward(x, targets, rows, /*training=*/true);
   // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
   // checked before any parameter moves, so a diverging step leaves weights and optimizer state
   // untouched; this is why the update is not interleaved with the backward pass.
-  if (!all_finite_parallel(grads_.data(), grads_.size())) {
-    result.diverged = true;
+  if (!std::isfinite(result.stats.loss_sum) || !all_finite_parallel(grads_.data(), grads_.size())) {
+    result.diverged = true;  // keep the last finite weights
     return result;
   }
   if (clip_norm_ > 0.0f) clip_grad_norm(grads_.data(), grads_.size(), clip_norm_);
@@ -306,13 +301,7 @@ StepResult Network::train_step(const float* x, const Targets& targets, index_t r
 LossStats Network::compute_gradients(const float* x, const Targets& targets, index_t rows) {
   UseGuard guard(*this);
   ensure_workspace(rows);
-  const float* out = forward(x, rows, /*training=*/false);
-  const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
-  LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                          mean_grad_scale(normaliser));
-  backward(rows, /*training=*/false);
-  if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;  // as evaluate
-  return stats;
+  return forward_backward(x, targets, rows, /*training=*/false);
 }
 
 EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
@@ -327,44 +316,14 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     check_batch_rows(1, " (with " + std::to_string(n) + " samples and batch_size " + std::to_string(batch_size) +
                             " a batch has 1 sample; choose a batch_size that leaves none of 1)");
   ensure_workspace(batch);
-  order_.resize(static_cast<std::size_t>(n));
-  for (index_t i = 0; i < n; ++i) order_[static_cast<std::size_t>(i)] = i;
-  if (shuffle) {
-    for (index_t i = n - 1; i > 0; --i) {
-      const auto j = static_cast<index_t>(shuffle_rng_.below(static_cast<std::uint64_t>(i + 1)));
-      std::swap(order_[static_cast<std::size_t>(i)], order_[static_cast<std::size_t>(j)]);
-    }
-  }
+  batching_.start_epoch(n, batch, shuffle, shuffle_rng_);
 
   EpochResult result;
   for (index_t start = 0; start < n; start += batch) {
-    const index_t rows = std::min(batch, n - start);
-    const float* bx = x + start * input_dim_;
-    Targets bt = targets;
-    if (shuffle) {
-      prefetch_rows(x, targets.values, start + batch, std::min(n, start + 2 * batch));
-      // Gather the batch's rows (and targets) into contiguous buffers.
-      for (index_t r = 0; r < rows; ++r) {
-        const index_t src = order_[static_cast<std::size_t>(start + r)];
-        std::memcpy(batch_x_.data() + r * input_dim_, x + src * input_dim_, sizeof(float) * input_dim_);
-        if (targets.labels) batch_labels_[static_cast<std::size_t>(r)] = targets.labels[src];
-        if (targets.sample_weights) batch_weights_[static_cast<std::size_t>(r)] = targets.sample_weights[src];
-        if (targets.values)
-          std::memcpy(batch_values_.data() + r * output_dim_, targets.values + src * output_dim_,
-                      sizeof(float) * output_dim_);
-      }
-      bx = batch_x_.data();
-      bt.labels = targets.labels ? batch_labels_.data() : nullptr;
-      bt.values = targets.values ? batch_values_.data() : nullptr;
-      bt.sample_weights = targets.sample_weights ? batch_weights_.data() : nullptr;
-    } else {
-      if (targets.labels) bt.labels = targets.labels + start;
-      if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
-      if (targets.values) bt.values = targets.values + start * output_dim_;
-    }
+    const Batch b = batching_.batch(x, targets, start);
     if (step_lrs) optimizer_.set_learning_rate(step_lrs[result.steps]);
     if (step_momenta) optimizer_.set_momentum(step_momenta[result.steps]);
-    const StepResult step = step_on_batch(bx, bt, rows);
+    const StepResult step = step_on_batch(b.x, b.targets, b.rows);
     result.steps += 1;
     if (step.diverged) {
       result.diverged = true;
@@ -378,24 +337,6 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     }
   }
   return result;
-}
-
-// Asks for the data rows (and target rows) of samples order_[begin, end) to be brought into L2,
-// one batch ahead of their gather: a shuffled batch's rows lie anywhere in the data set and each
-// one's copy waited for cache misses. In a profile of S-tabular's fit the gather went from 11% to
-// 8.5% of the time (a standalone test of the same gather: 60 ns a row down to 7-34). Skipped for
-// batches too large to sit in L2 beside the one being trained.
-void Network::prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const {
-  constexpr index_t kMaxPrefetchBytes = 256 * 1024;
-  constexpr index_t kLineFloats = 64 / sizeof(float);
-  if ((end - begin) * (input_dim_ + output_dim_) * static_cast<index_t>(sizeof(float)) > kMaxPrefetchBytes) return;
-  for (index_t i = begin; i < end; ++i) {
-    const index_t src = order_[static_cast<std::size_t>(i)];
-    const float* row = x + src * input_dim_;
-    for (index_t f = 0; f < input_dim_; f += kLineFloats) __builtin_prefetch(row + f, 0, 2);
-    __builtin_prefetch(row + input_dim_ - 1, 0, 2);  // the last line of a row that straddles one more
-    if (values) __builtin_prefetch(values + src * output_dim_, 0, 2);
-  }
 }
 
 void Network::predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop) {
@@ -423,11 +364,8 @@ LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, c
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
     const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
-    Targets bt = targets;
-    if (targets.labels) bt.labels = targets.labels + start;
-    if (targets.values) bt.values = targets.values + start * output_dim_;
-    if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
-    total.add(loss_forward_backward(loss_, rows, output_dim_, y, bt, nullptr, 1.0));
+    const Targets batch_targets = slice_targets(targets, start, output_dim_);
+    total.add(loss_forward_backward(loss_, rows, output_dim_, y, batch_targets, nullptr, 1.0));
     if (should_stop && should_stop()) break;
   }
   if (has_penalty_) total.loss_sum += weight_penalties(/*add_gradient=*/false) * total.weight_sum;

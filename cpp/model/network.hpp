@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fastmlp/types.hpp"
+#include "model/batching.hpp"
 #include "model/layer_spec.hpp"
 #include "nn/activations.hpp"
 #include "nn/losses.hpp"
@@ -145,7 +146,13 @@ class Network {
   const float* forward(const float* x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
   // `training` must match the forward pass: dropout masks are applied only when it is true.
-  void backward(index_t rows, bool training = true);
+  void backward(index_t rows, bool training);
+  // Forward, loss, backward and kernel penalties on one batch: grads_ receives the gradient of
+  // the batch's mean loss; returns its statistics (the penalties included in loss_sum).
+  // `training` selects dropout and batch statistics. In training a non-finite loss returns at once,
+  // before the backward pass (the step will not be taken; grads_ keep the last step's gradient).
+  LossStats forward_backward(const float* x, const Targets& targets, index_t rows, bool training);
+  // A training step: forward_backward, then the update unless the loss or a gradient is not finite.
   StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
   // Normalisation layers (see nn/layer_norm.hpp, nn/batch_norm.hpp).
   void norm_forward(std::size_t l, const float* x, index_t rows, bool training);
@@ -159,8 +166,6 @@ class Network {
   double weight_penalties(bool add_gradient);
   // Rows predicted/evaluated per forward pass.
   index_t inference_chunk(index_t n) const;
-  // Prefetches the data rows of shuffled samples order_[begin, end) (see network.cpp).
-  void prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const;
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;
@@ -195,11 +200,7 @@ class Network {
   std::vector<AlignedBuffer<double>> norm_stats_;
   AlignedBuffer<double> norm_acc_;                  // (2 * max_width) BatchNorm column accumulators
   AlignedBuffer<float> grad_buffers_[2];            // ping-pong (rows, max_width) gradients
-  AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)
-  AlignedBuffer<float> batch_values_;               // gathered regression targets (rows, output_dim)
-  std::vector<std::int64_t> batch_labels_;          // gathered class labels (rows,)
-  std::vector<float> batch_weights_;                // gathered sample weights (rows,)
-  std::vector<index_t> order_;                      // sample order of the current epoch
+  Batching batching_;                               // the epoch's sample order and gathered batches
 };
 
 }  // namespace fastmlp
