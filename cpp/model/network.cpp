@@ -170,6 +170,14 @@ void Network::set_rng_state(const std::vector<std::uint64_t>& words) {
   dropout_rng_.set_state(dropout);
 }
 
+void Network::set_loss(const LossSpec& loss) {
+  if (!(loss.huber_delta > 0.0 && std::isfinite(loss.huber_delta)))
+    throw std::invalid_argument("huber_delta must be positive and finite");
+  if (!(loss.label_smoothing >= 0.0 && loss.label_smoothing <= 1.0))
+    throw std::invalid_argument("label_smoothing must be in [0, 1]");
+  loss_ = loss;
+}
+
 void Network::set_optimizer(Optimizer opt) {
   optimizer_ = std::move(opt);
   optimizer_.reset_state(num_params());

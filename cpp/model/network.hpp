@@ -67,7 +67,8 @@ class Network {
   // neither generator's four are all zeros.
   void set_rng_state(const std::vector<std::uint64_t>& words);
 
-  void set_loss(const LossSpec& loss) { loss_ = loss; }
+  // Throws std::invalid_argument unless huber_delta is positive and finite and label_smoothing in [0, 1].
+  void set_loss(const LossSpec& loss);
   const LossSpec& loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
