@@ -44,7 +44,7 @@ py::list tensor_views(py::object self, View which) {
   py::list out;
   for (const ParamTensor& t : which == View::Buffers ? net.buffer_tensors() : net.param_tensors()) {
     float* data = base + t.offset;
-    if (t.is_bias)
+    if (t.ndim == 1)
       out.append(py::array_t<float>({t.rows}, {static_cast<py::ssize_t>(sizeof(float))}, data, self));
     else
       out.append(py::array_t<float>({t.rows, t.cols},

@@ -20,8 +20,9 @@ namespace fastmlp {
 namespace {
 
 // Threads share the optimizer update and the gradient check only for models with at least this
-// many parameters per thread: below, waking a thread costs more than it saves. In L-wide (8.4M
-// parameters) the single-threaded Adam update was ~7% of a step and capped 2-thread scaling.
+// many parameters per thread: below, waking a thread costs more than it saves. For wide models the
+// update is a memory-bound pass over several flat buffers (Adam: parameters, gradients and two
+// moments), a share of each step that would otherwise not scale with the threads.
 constexpr std::int64_t kMinParamsPerThread = 1 << 16;
 constexpr std::int64_t kParamsAlign = 16;  // one cache line of floats per range start
 
@@ -73,8 +74,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
           __builtin_add_overflow(n_params, layer_params, &n_params))
         throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
       layer.bias_offset = layer.weight_offset + layer.out * layer.in;
-      tensors_.push_back({false, layer.weight_offset, layer.out, layer.in});
-      tensors_.push_back({true, layer.bias_offset, layer.out, 1});
+      tensors_.push_back({2, layer.weight_offset, layer.out, layer.in});
+      tensors_.push_back({1, layer.bias_offset, layer.out, 1});
       if (first_param_layer_ < 0) first_param_layer_ = index;
     } else if (spec.kind == LayerSpec::Kind::Dropout) {
       if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
@@ -91,8 +92,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
         has_batch_norm_ = true;
         if (layer.track) {
           layer.buffer_offset = n_buffers;
-          buffer_tensors_.push_back({true, n_buffers, width, 1});
-          buffer_tensors_.push_back({true, n_buffers + width, width, 1});
+          buffer_tensors_.push_back({1, n_buffers, width, 1});
+          buffer_tensors_.push_back({1, n_buffers + width, width, 1});
           n_buffers += 2 * width;
         } else {
           inference_batch_stats_ = true;
@@ -101,8 +102,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
       if (layer.affine) {
         layer.weight_offset = n_params;
         layer.bias_offset = n_params + width;
-        tensors_.push_back({true, layer.weight_offset, width, 1});
-        tensors_.push_back({true, layer.bias_offset, width, 1});
+        tensors_.push_back({1, layer.weight_offset, width, 1});
+        tensors_.push_back({1, layer.bias_offset, width, 1});
         n_params += 2 * width;
         if (first_param_layer_ < 0) first_param_layer_ = index;
       }

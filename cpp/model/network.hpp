@@ -21,12 +21,12 @@
 
 namespace fastmlp {
 
-// Where one parameter tensor lives in the flat block: a (rows, cols) row-major matrix at
-// `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,);
-// per affine LayerNorm/BatchNorm layer: gamma (width,), then beta (width,). Buffers use the same
-// description over the buffer block: running_mean (width,), then running_var (width,).
+// Where one parameter tensor lives in the flat block: `rows * cols` floats at `offset`, row-major.
+// Layout per dense layer: weight (out, in), then bias (out,); per affine LayerNorm/BatchNorm layer:
+// gamma (width,), then beta (width,). Buffers use the same description over the buffer block:
+// running_mean (width,), then running_var (width,).
 struct ParamTensor {
-  bool is_bias;  // a 1-D tensor (rows,): a bias, gamma, beta or running statistic
+  int ndim;  // 2: a (rows, cols) matrix (a Dense weight); 1: a (rows,) vector (cols == 1)
   index_t offset;
   index_t rows;
   index_t cols;
@@ -46,8 +46,11 @@ struct EpochResult {
 
 class Network {
  public:
-  // Builds the layers and draws the initial weights from `seed` exactly like PyTorch's nn.Linear:
-  // W and b uniform in [-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a = sqrt(5)).
+  // Builds the layers and draws the initial Dense weights and biases from `seed` with each layer's
+  // initialisers (by default as PyTorch's nn.Linear: uniform in [-1/sqrt(in), 1/sqrt(in)); see
+  // nn/initializers.hpp), layer by layer, weight then bias. Normalisation layers start at gamma 1,
+  // beta 0, running_mean 0 and running_var 1 and draw nothing. Throws std::invalid_argument for an
+  // invalid spec (a hidden softmax, units <= 0, a rate outside [0, 1), ...).
   Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed);
 
   index_t input_dim() const { return input_dim_; }
