@@ -60,53 +60,59 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
                                   "]: softmax is only allowed on the last layer (the output layer)");
     Layer layer{spec.kind, width, width, spec.activation, spec.rate, 0, 0};
     const index_t index = static_cast<index_t>(layers_.size());
-    if (spec.kind == LayerSpec::Kind::Dense) {
-      if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
-      if (!(spec.l1 >= 0.0f && spec.l2 >= 0.0f && std::isfinite(spec.l1) && std::isfinite(spec.l2)))
-        throw std::invalid_argument("Dense kernel penalties l1 and l2 must be finite and non-negative");
-      layer.out = spec.units;
-      layer.l1 = spec.l1;
-      layer.l2 = spec.l2;
-      has_penalty_ = has_penalty_ || spec.l1 > 0.0f || spec.l2 > 0.0f;
-      layer.weight_offset = n_params;
-      index_t layer_params = 0;
-      if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
-          __builtin_add_overflow(n_params, layer_params, &n_params))
-        throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
-      layer.bias_offset = layer.weight_offset + layer.out * layer.in;
-      tensors_.push_back({2, layer.weight_offset, layer.out, layer.in});
-      tensors_.push_back({1, layer.bias_offset, layer.out, 1});
-      if (first_param_layer_ < 0) first_param_layer_ = index;
-    } else if (spec.kind == LayerSpec::Kind::Dropout) {
-      if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
-    } else {  // LayerNorm, BatchNorm: width unchanged
-      if (!(spec.eps > 0.0f && std::isfinite(spec.eps)))
-        throw std::invalid_argument("normalisation eps must be a positive finite number");
-      layer.eps = spec.eps;
-      layer.affine = spec.affine;
-      if (spec.kind == LayerSpec::Kind::BatchNorm) {
-        if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
-          throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
-        layer.momentum = spec.momentum;
-        layer.track = spec.track_running_stats;
-        has_batch_norm_ = true;
-        if (layer.track) {
-          layer.buffer_offset = n_buffers;
-          buffer_tensors_.push_back({1, n_buffers, width, 1});
-          buffer_tensors_.push_back({1, n_buffers + width, width, 1});
-          n_buffers += 2 * width;
-        } else {
-          inference_batch_stats_ = true;
-        }
-      }
-      if (layer.affine) {
+    switch (spec.kind) {
+      case LayerSpec::Kind::Dense: {
+        if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
+        if (!(spec.l1 >= 0.0f && spec.l2 >= 0.0f && std::isfinite(spec.l1) && std::isfinite(spec.l2)))
+          throw std::invalid_argument("Dense kernel penalties l1 and l2 must be finite and non-negative");
+        layer.out = spec.units;
+        layer.l1 = spec.l1;
+        layer.l2 = spec.l2;
+        has_penalty_ = has_penalty_ || spec.l1 > 0.0f || spec.l2 > 0.0f;
         layer.weight_offset = n_params;
-        layer.bias_offset = n_params + width;
-        tensors_.push_back({1, layer.weight_offset, width, 1});
-        tensors_.push_back({1, layer.bias_offset, width, 1});
-        n_params += 2 * width;
+        index_t layer_params = 0;
+        if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
+            __builtin_add_overflow(n_params, layer_params, &n_params))
+          throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
+        layer.bias_offset = layer.weight_offset + layer.out * layer.in;
+        tensors_.push_back({2, layer.weight_offset, layer.out, layer.in});
+        tensors_.push_back({1, layer.bias_offset, layer.out, 1});
         if (first_param_layer_ < 0) first_param_layer_ = index;
+        break;
       }
+      case LayerSpec::Kind::Dropout:
+        if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
+        break;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:  // width unchanged
+        if (!(spec.eps > 0.0f && std::isfinite(spec.eps)))
+          throw std::invalid_argument("normalisation eps must be a positive finite number");
+        layer.eps = spec.eps;
+        layer.affine = spec.affine;
+        if (spec.kind == LayerSpec::Kind::BatchNorm) {
+          if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
+            throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
+          layer.momentum = spec.momentum;
+          layer.track = spec.track_running_stats;
+          has_batch_norm_ = true;
+          if (layer.track) {
+            layer.buffer_offset = n_buffers;
+            buffer_tensors_.push_back({1, n_buffers, width, 1});
+            buffer_tensors_.push_back({1, n_buffers + width, width, 1});
+            n_buffers += 2 * width;
+          } else {
+            inference_batch_stats_ = true;
+          }
+        }
+        if (layer.affine) {
+          layer.weight_offset = n_params;
+          layer.bias_offset = n_params + width;
+          tensors_.push_back({1, layer.weight_offset, width, 1});
+          tensors_.push_back({1, layer.bias_offset, width, 1});
+          n_params += 2 * width;
+          if (first_param_layer_ < 0) first_param_layer_ = index;
+        }
+        break;
     }
     width = layer.out;
     max_width_ = std::max(max_width_, width);
@@ -121,16 +127,22 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   Rng init(seed);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
-      init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      // gamma 1, beta 0 (already zero); running_mean 0 (already zero), running_var 1. No random draws,
-      // so adding a normalisation layer leaves the Dense weights as they were.
-      if (layer.affine)
-        for (index_t i = 0; i < layer.out; ++i) params_[layer.weight_offset + i] = 1.0f;
-      if (layer.track)
-        for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense:
+        init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
+        init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
+        break;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        // gamma 1, beta 0 (already zero); running_mean 0 (already zero), running_var 1. No random
+        // draws, so adding a normalisation layer leaves the Dense weights as they were.
+        if (layer.affine)
+          for (index_t i = 0; i < layer.out; ++i) params_[layer.weight_offset + i] = 1.0f;
+        if (layer.track)
+          for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
+        break;
+      case LayerSpec::Kind::Dropout:
+        break;
     }
   }
   norm_stats_.resize(layers_.size());
@@ -210,27 +222,35 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     layer_inputs_[l] = current;
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      // The pre-activation is kept only for training, and only where the backward pass needs it.
-      float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
-      dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
-                    params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
-      current = outputs_[l].data();
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      norm_forward(l, current, rows, training);
-      current = outputs_[l].data();
-    } else if (training && layer.rate > 0.0f) {
-      // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
-      const float keep_scale = 1.0f / (1.0f - layer.rate);
-      float* mask = dropout_masks_[l].data();
-      float* out = outputs_[l].data();
-      for (index_t i = 0; i < rows * layer.out; ++i) {
-        mask[i] = dropout_rng_.uniform() < layer.rate ? 0.0f : keep_scale;
-        out[i] = current[i] * mask[i];
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense: {
+        // The pre-activation is kept only for training, and only where the backward pass needs it.
+        float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
+        dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
+                      params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
+        current = outputs_[l].data();
+        break;
       }
-      current = out;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        norm_forward(l, current, rows, training);
+        current = outputs_[l].data();
+        break;
+      case LayerSpec::Kind::Dropout:
+        // In inference mode (or with rate 0) the identity: `current` passes through untouched.
+        if (training && layer.rate > 0.0f) {
+          // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
+          const float keep_scale = 1.0f / (1.0f - layer.rate);
+          float* mask = dropout_masks_[l].data();
+          float* out = outputs_[l].data();
+          for (index_t i = 0; i < rows * layer.out; ++i) {
+            mask[i] = dropout_rng_.uniform() < layer.rate ? 0.0f : keep_scale;
+            out[i] = current[i] * mask[i];
+          }
+          current = out;
+        }
+        break;
     }
-    // Dropout in inference mode is the identity: pass `current` through untouched.
   }
   return current;
 }
@@ -238,29 +258,35 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
 void Network::backward(index_t rows, bool training) {
   int cur = 0;  // grad_buffers_[cur] holds the gradient w.r.t. the current layer's output
   for (index_t l = static_cast<index_t>(layers_.size()) - 1; l >= 0; --l) {
-    const Layer& layer = layers_[static_cast<std::size_t>(l)];
+    const auto i = static_cast<std::size_t>(l);
+    const Layer& layer = layers_[i];
     const bool need_input_grad = l > first_param_layer_;
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
-      dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[static_cast<std::size_t>(l)],
-                     params_.data() + layer.weight_offset, outputs_[static_cast<std::size_t>(l)].data(),
-                     grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
-                     grads_.data() + layer.bias_offset, dx, preacts_[static_cast<std::size_t>(l)].data());
-      if (!need_input_grad) return;
-      cur = 1 - cur;
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      if (!need_input_grad && !layer.affine) return;
-      norm_backward(static_cast<std::size_t>(l), rows, grad_buffers_[cur].data(),
-                    need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
-      if (!need_input_grad) return;
-      cur = 1 - cur;
-    } else {
-      if (!need_input_grad) return;
-      if (training && layer.rate > 0.0f) {
-        const float* mask = dropout_masks_[static_cast<std::size_t>(l)].data();
-        float* g = grad_buffers_[cur].data();
-        for (index_t i = 0; i < rows * layer.out; ++i) g[i] *= mask[i];
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense: {
+        float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
+        dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[i],
+                       params_.data() + layer.weight_offset, outputs_[i].data(), grad_buffers_[cur].data(),
+                       grads_.data() + layer.weight_offset, grads_.data() + layer.bias_offset, dx,
+                       preacts_[i].data());
+        if (!need_input_grad) return;
+        cur = 1 - cur;
+        break;
       }
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        if (!need_input_grad && !layer.affine) return;
+        norm_backward(i, rows, grad_buffers_[cur].data(), need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
+        if (!need_input_grad) return;
+        cur = 1 - cur;
+        break;
+      case LayerSpec::Kind::Dropout:
+        if (!need_input_grad) return;
+        if (training && layer.rate > 0.0f) {  // in place
+          const float* mask = dropout_masks_[i].data();
+          float* g = grad_buffers_[cur].data();
+          for (index_t j = 0; j < rows * layer.out; ++j) g[j] *= mask[j];
+        }
+        break;
     }
   }
 }

@@ -169,8 +169,8 @@ void Optimizer::set_state(std::optional<std::int64_t> step, const std::vector<Sa
   if (!step || buffers.size() != own.size()) {
     std::string got = step ? "'step'" : "";
     for (const SavedBuffer& b : buffers) got += (got.empty() ? "'" : ", '") + b.name + "'";
-    throw std::invalid_argument("optimizer state must have exactly the keys " + expected + " for this optimizer, got [" +
-                                got + "]");
+    throw std::invalid_argument("optimizer state must have exactly the keys " + expected +
+                                " for this optimizer, got [" + got + "]");
   }
   if (*step < 0) throw std::invalid_argument("optimizer state 'step' must be >= 0, got " + std::to_string(*step));
   for (Target& t : own) {
