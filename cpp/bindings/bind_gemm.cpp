@@ -1,6 +1,9 @@
+// fastmlp._core.matmul / gemm / gemm_fused / gemm_reference: checks 2-D float32 operands (any
+// strides), releases the GIL and calls the GEMM.
 #include <algorithm>
 #include <functional>
 #include <optional>
+#include <string>
 
 #include <pybind11/stl.h>
 
@@ -72,36 +75,17 @@ void run_gemm(const py::array& a, const py::array& b, py::array& c, float alpha,
   fn(A.rows, B.cols, A.cols, alpha, A.view, B.view, beta, cv);
 }
 
-// Any array of real numbers as a float32 array: float32 input is used as is, whatever its
-// strides (no copy); other real dtypes are converted once.
-py::array as_float32_operand(const py::object& obj, const char* name) {
-  py::array arr = py::array::ensure(obj);
-  FASTMLP_REQUIRE(static_cast<bool>(arr), std::string(name) + " must be an array of real numbers");
-  const char kind = arr.dtype().kind();
-  FASTMLP_REQUIRE(kind == 'f' || kind == 'i' || kind == 'u' || kind == 'b',
-          std::string(name) + " must hold real numbers, got dtype " + py::str(arr.dtype()).cast<std::string>());
-  if (is_native_float32(arr)) return arr;
-  // Values beyond float32's range become +-inf, as in NumPy's astype, but without the overflow
-  // warning: with warnings turned into errors the cast would fail halfway (pybind11's ensure()
-  // then returns a null array).
-  py::module_ np = py::module_::import("numpy");
-  py::object quiet = np.attr("errstate")(py::arg("over") = "ignore", py::arg("invalid") = "ignore");
-  quiet.attr("__enter__")();
-  py::object converted;
-  try {
-    converted = np.attr("asarray")(arr, py::arg("dtype") = "float32");
-  } catch (...) {
-    quiet.attr("__exit__")(py::none(), py::none(), py::none());
-    throw;
-  }
-  quiet.attr("__exit__")(py::none(), py::none(), py::none());
-  return py::reinterpret_borrow<py::array>(converted);
+// A float32 ndarray operand of fm.matmul, any strides (the Python layer converts other inputs).
+py::array float32_array(const py::object& obj, const char* name) {
+  FASTMLP_REQUIRE(py::isinstance<py::array>(obj) && is_native_float32(py::reinterpret_borrow<py::array>(obj)),
+                  std::string(name) + " must be a float32 NumPy array");
+  return py::reinterpret_borrow<py::array>(obj);
 }
 
-// fm.matmul: the whole call in C++, so small products do not pay for Python-level checks.
+// fm.matmul after its conversion: a @ b for 2-D float32 arrays, into `out` (None: a new array).
 py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::object& out_obj) {
-  py::array a = as_float32_operand(a_obj, "a");
-  py::array b = as_float32_operand(b_obj, "b");
+  const py::array a = float32_array(a_obj, "a");
+  const py::array b = float32_array(b_obj, "b");
   require_ndim(a, 2, "a");
   require_ndim(b, 2, "b");
   FASTMLP_REQUIRE(a.shape(1) == b.shape(0), "a has shape (" + std::to_string(a.shape(0)) + ", " + std::to_string(a.shape(1)) +
@@ -123,7 +107,7 @@ py::array matmul(const py::object& a_obj, const py::object& b_obj, const py::obj
 
 void bind_gemm(py::module_& m) {
   m.def("matmul", &matmul, py::arg("a"), py::arg("b"), py::arg("out") = py::none(),
-        "a @ b in float32 (see fastmlp.matmul).");
+        "a @ b for 2-D float32 arrays of any strides (fastmlp.matmul converts other inputs first).");
   m.def(
       "gemm",
       [](const py::array& a, const py::array& b, py::array& c, float alpha, float beta, bool trans_a, bool trans_b) {
@@ -149,9 +133,8 @@ void bind_gemm(py::module_& m) {
           epilogue.bias = static_cast<const float*>(bias->data());
         }
         run_gemm(a, b, c, 1.0f, 0.0f, trans_a, trans_b, "c",
-                 [&](index_t m, index_t n, index_t k, float, ConstStrided av, ConstStrided bv, float, Strided cv) {
-                   gemm_fused(m, n, k, av, bv, cv, epilogue);
-                 });
+                 [&](index_t rows, index_t cols, index_t depth, float, ConstStrided av, ConstStrided bv, float,
+                     Strided cv) { gemm_fused(rows, cols, depth, av, bv, cv, epilogue); });
       },
       py::arg("a"), py::arg("b"), py::arg("c"), py::arg("bias") = py::none(), py::arg("relu") = false,
       py::arg("trans_a") = false, py::arg("trans_b") = false,

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "bindings/common.hpp"
+#include "bindings/targets.hpp"
 #include "nn/activations.hpp"
 #include "nn/dense.hpp"
 #include "nn/losses.hpp"
@@ -18,14 +19,6 @@ FloatArray new_matrix(index_t rows, index_t cols) { return FloatArray({rows, col
 
 using Params = std::map<std::string, double>;
 
-Activation activation_arg(const std::string& name, const Params& params) {
-  try {
-    return parse_activation(name, params);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
-}
-
 FloatArray dense_forward_py(const FloatArray& x, const FloatArray& w, const FloatArray& b, const std::string& act,
                             const Params& params) {
   require_ndim(x, 2, "x");
@@ -34,7 +27,7 @@ FloatArray dense_forward_py(const FloatArray& x, const FloatArray& w, const Floa
   const DenseShape s{x.shape(0), x.shape(1), w.shape(0)};
   FASTMLP_REQUIRE(w.shape(1) == s.in, "w must have shape (out, x.shape[1])");
   FASTMLP_REQUIRE(b.shape(0) == s.out, "b must have shape (w.shape[0],)");
-  const Activation a = activation_arg(act, params);
+  const Activation a = parse_activation(act, params);
   FloatArray y = new_matrix(s.batch, s.out);
   float* yp = y.mutable_data();
   py::gil_scoped_release release;
@@ -52,7 +45,7 @@ py::tuple dense_backward_py(const FloatArray& x, const FloatArray& w, const Floa
     require_ndim(*a, 2, "y and dy");
     FASTMLP_REQUIRE(a->shape(0) == s.batch && a->shape(1) == s.out, "y and dy must have shape (x.shape[0], w.shape[0])");
   }
-  const Activation a = activation_arg(act, params);
+  const Activation a = parse_activation(act, params);
   // (a default-constructed array_t is an empty array, not a null handle: track presence separately)
   const bool have_z = !z_obj.is_none();
   FloatArray z;
@@ -89,7 +82,7 @@ std::pair<index_t, index_t> rows_cols(const FloatArray& a) {
 }
 
 FloatArray activation_forward_py(const std::string& name, const FloatArray& x, const Params& params) {
-  const Activation a = activation_arg(name, params);
+  const Activation a = parse_activation(name, params);
   FloatArray y(std::vector<py::ssize_t>(x.shape(), x.shape() + x.ndim()));
   const auto [rows, cols] = rows_cols(x);
   activation_forward(a, rows, cols, x.data(), y.mutable_data());
@@ -98,7 +91,7 @@ FloatArray activation_forward_py(const std::string& name, const FloatArray& x, c
 
 FloatArray activation_backward_py(const std::string& name, const FloatArray& y, const FloatArray& dy,
                                   const py::object& x_obj, const Params& params) {
-  const Activation a = activation_arg(name, params);
+  const Activation a = parse_activation(name, params);
   FASTMLP_REQUIRE(y.ndim() == dy.ndim() && std::equal(y.shape(), y.shape() + y.ndim(), dy.shape()),
                   "y and dy must have the same shape");
   const bool have_x = !x_obj.is_none();
@@ -118,49 +111,14 @@ FloatArray activation_backward_py(const std::string& name, const FloatArray& y, 
 py::tuple loss_py(const std::string& name, const FloatArray& pred, const py::array& target,
                   const py::object& sample_weight, const py::object& class_weight, double huber_delta,
                   double label_smoothing) {
-  LossSpec spec;
-  try {
-    spec.kind = parse_loss(name);
-  } catch (const std::invalid_argument& e) {
-    throw py::value_error(e.what());
-  }
-  spec.huber_delta = huber_delta;
-  spec.label_smoothing = label_smoothing;
+  const LossSpec spec{parse_loss(name), huber_delta, label_smoothing};
   require_ndim(pred, 2, "pred");
   const index_t rows = pred.shape(0), cols = pred.shape(1);
-  Targets t;
-  LabelArray labels;
-  FloatArray values, sw, cw;
-  if (spec.kind == Loss::CrossEntropy && target.ndim() != 2) {
-    labels = LabelArray::ensure(target);
-    FASTMLP_REQUIRE(labels && labels.ndim() == 1 && labels.shape(0) == rows, "target must be integer labels of shape (rows,)");
-    for (index_t i = 0; i < rows; ++i)
-      FASTMLP_REQUIRE(labels.data()[i] >= 0 && labels.data()[i] < cols, "target labels must be in [0, pred.shape[1])");
-    t.labels = labels.data();
-  } else {
-    values = FloatArray::ensure(target);
-    FASTMLP_REQUIRE(values && values.ndim() == 2 && values.shape(0) == rows && values.shape(1) == cols,
-            "target must have the shape of pred");
-    t.values = values.data();
-  }
-  if (!sample_weight.is_none()) {
-    sw = FloatArray::ensure(sample_weight);
-    FASTMLP_REQUIRE(sw && sw.ndim() == 1 && sw.shape(0) == rows, "sample_weight must have shape (rows,)");
-    t.sample_weights = sw.data();
-  }
-  if (!class_weight.is_none()) {
-    FASTMLP_REQUIRE(t.labels || spec.kind == Loss::BinaryCrossEntropy,
-                    "class_weight needs cross_entropy with integer labels or binary_cross_entropy");
-    cw = FloatArray::ensure(class_weight);
-    const index_t size = spec.kind == Loss::BinaryCrossEntropy ? 2 : cols;
-    FASTMLP_REQUIRE(cw && cw.ndim() == 1 && cw.shape(0) == size, "class_weight has the wrong shape");
-    t.class_weights = cw.data();
-  }
+  const TargetArrays t = check_targets(spec.kind, target, rows, cols, sample_weight, class_weight, "target");
   FloatArray grad = new_matrix(rows, cols);
-  const double normaliser = loss_normaliser(spec, rows, cols, t);
-  const LossStats stats = loss_forward_backward(spec, rows, cols, pred.data(), t, grad.mutable_data(),
-                                                normaliser > 0.0 ? 1.0 / normaliser : 0.0);
-  return py::make_tuple(stats.weight_sum > 0.0 ? stats.loss_sum / stats.weight_sum : 0.0, grad);
+  const double scale = mean_grad_scale(loss_normaliser(spec, rows, cols, t.targets));
+  const LossStats stats = loss_forward_backward(spec, rows, cols, pred.data(), t.targets, grad.mutable_data(), scale);
+  return py::make_tuple(stats.mean_loss(), grad);
 }
 
 }  // namespace

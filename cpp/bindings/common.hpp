@@ -64,7 +64,10 @@ class InterruptPoller {
 
 void bind_gemm(py::module_& m);
 void bind_kernels(py::module_& m);
-void bind_model(py::module_& m);
 void bind_runtime(py::module_& m);
+// Network: bind_network registers the class; bind_optimizer and bind_training add its methods.
+void bind_network(py::module_& m);
+void bind_optimizer(py::module_& m);
+void bind_training(py::module_& m);
 
 }  // namespace fastmlp::bindings

@@ -1,4 +1,9 @@
 // The compiled core, fastmlp._core. Each area registers itself; no logic here.
+//
+// Exceptions: pybind11's built-in translators turn C++'s std::invalid_argument (and domain_error,
+// length_error, range_error) into ValueError, std::bad_alloc into MemoryError, out_of_range into
+// IndexError, overflow_error into OverflowError and any other std::exception (runtime_error,
+// logic_error) into RuntimeError: the C++ core throws standard exceptions, no binding catches them.
 #include "bindings/common.hpp"
 
 PYBIND11_MODULE(_core, m) {
@@ -6,5 +11,7 @@ PYBIND11_MODULE(_core, m) {
   fastmlp::bindings::bind_runtime(m);
   fastmlp::bindings::bind_gemm(m);
   fastmlp::bindings::bind_kernels(m);
-  fastmlp::bindings::bind_model(m);
+  fastmlp::bindings::bind_network(m);
+  fastmlp::bindings::bind_optimizer(m);
+  fastmlp::bindings::bind_training(m);
 }

@@ -16,7 +16,7 @@ namespace fastmlp::bindings {
 class ProgressReporter {
  public:
   // report(samples_done, running_mean_loss) is called with the GIL held; the running mean is
-  // loss_sum / weight_sum of the batches so far (see nn/losses.hpp).
+  // LossStats::mean_loss() of the batches so far (see nn/losses.hpp).
   explicit ProgressReporter(py::object report, std::chrono::milliseconds period = std::chrono::milliseconds(100))
       : report_(std::move(report)), period_(period) {}
 
@@ -28,9 +28,8 @@ class ProgressReporter {
       if (now < next_report_ || error_) return;
       next_report_ = now + period_;
       py::gil_scoped_acquire gil;
-      const double loss = stats.weight_sum > 0.0 ? stats.loss_sum / stats.weight_sum : 0.0;
       try {
-        report_(samples, loss);
+        report_(samples, stats.mean_loss());
       } catch (py::error_already_set& e) {
         // Kept (a KeyboardInterrupt raised while the callable ran included) and re-raised once
         // the epoch has stopped at the next batch boundary; see failed().

@@ -13,18 +13,21 @@
 namespace fastmlp {
 namespace {
 
-// Below this many multiply-adds per thread a second thread costs more than it saves: waking it
-// takes microseconds, and a packed operand is packed once per thread. Measured on 2 Zen 5 cores
-// with the polling pool (thread_pool.cpp), 2 threads, GFLOP/s of square 96 / 128: 128^3 gave
-// 95-102 / 100-104 (one thread), 64^3 gave 121-168 / 163-172; M-mnist training alike (117-129k
-// vs 128-135k samples/s, noise). Before the pool polled, 64^3 made M-mnist 15% slower.
+// Below this many multiply-adds per thread a second thread costs more than it saves: handing it
+// work costs the pool's wake-up (microseconds once a worker sleeps; less while it polls, see
+// thread_pool.cpp), and each thread packs its own copy of a packed operand. 64^3 multiply-adds
+// (0.5 MFLOP) take about 5 us on a core at 100 GFLOP/s, the order of that overhead, so smaller
+// products stay on one thread. It depends on the core's speed and the pool's wake-up
+// latency: re-tune with bench/gemm.py (square sizes around 64-128, 1 vs 2 threads) and a training
+// benchmark on the machine the library is tuned for.
 constexpr double kMinWorkPerThread = 64.0 * 64.0 * 64.0;
 
 // Products whose A has at most this many elements take the in-place path (gemm_in_place), which
-// rereads A from where it lies for every sliver of B. Measured with bench/gemm.py on Zen 5, it was
-// 5-20% faster on the small products of the reference MLPs (up to 256 x 256, more where n is
-// small, as in a 10-class output layer) and up to 40% slower on large ones such as 256 x 1024 rows
-// of 4 KiB stride, whose rows fall into the same L1 sets, where packed A panels pay for themselves.
+// rereads A from where it lies for every sliver of B instead of packing it. A of up to 256 x 256
+// floats (256 KiB) is small enough to stay in L2 between the slivers, so packing it is an extra
+// pass that buys little; beyond, reading A in place costs more than packing it into panels,
+// especially for rows at a stride of a multiple of 4 KiB (e.g. 1024 floats), which map to the
+// same L1 sets and evict each other. Re-tune with bench/gemm.py when the kernels or caches change.
 constexpr index_t kInPlaceMaxElementsOfA = 256 * 256;
 
 index_t round_up(index_t x, index_t to) { return (x + to - 1) / to * to; }

@@ -20,8 +20,9 @@ namespace fastmlp {
 namespace {
 
 // Threads share the optimizer update and the gradient check only for models with at least this
-// many parameters per thread: below, waking a thread costs more than it saves. In L-wide (8.4M
-// parameters) the single-threaded Adam update was ~7% of a step and capped 2-thread scaling.
+// many parameters per thread: below, waking a thread costs more than it saves. For wide models the
+// update is a memory-bound pass over several flat buffers (Adam: parameters, gradients and two
+// moments), a share of each step that would otherwise not scale with the threads.
 constexpr std::int64_t kMinParamsPerThread = 1 << 16;
 constexpr std::int64_t kParamsAlign = 16;  // one cache line of floats per range start
 
@@ -59,53 +60,59 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
                                   "]: softmax is only allowed on the last layer (the output layer)");
     Layer layer{spec.kind, width, width, spec.activation, spec.rate, 0, 0};
     const index_t index = static_cast<index_t>(layers_.size());
-    if (spec.kind == LayerSpec::Kind::Dense) {
-      if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
-      if (!(spec.l1 >= 0.0f && spec.l2 >= 0.0f && std::isfinite(spec.l1) && std::isfinite(spec.l2)))
-        throw std::invalid_argument("Dense kernel penalties l1 and l2 must be finite and non-negative");
-      layer.out = spec.units;
-      layer.l1 = spec.l1;
-      layer.l2 = spec.l2;
-      has_penalty_ = has_penalty_ || spec.l1 > 0.0f || spec.l2 > 0.0f;
-      layer.weight_offset = n_params;
-      index_t layer_params = 0;
-      if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
-          __builtin_add_overflow(n_params, layer_params, &n_params))
-        throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
-      layer.bias_offset = layer.weight_offset + layer.out * layer.in;
-      tensors_.push_back({false, layer.weight_offset, layer.out, layer.in});
-      tensors_.push_back({true, layer.bias_offset, layer.out, 1});
-      if (first_param_layer_ < 0) first_param_layer_ = index;
-    } else if (spec.kind == LayerSpec::Kind::Dropout) {
-      if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
-    } else {  // LayerNorm, BatchNorm: width unchanged
-      if (!(spec.eps > 0.0f && std::isfinite(spec.eps)))
-        throw std::invalid_argument("normalisation eps must be a positive finite number");
-      layer.eps = spec.eps;
-      layer.affine = spec.affine;
-      if (spec.kind == LayerSpec::Kind::BatchNorm) {
-        if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
-          throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
-        layer.momentum = spec.momentum;
-        layer.track = spec.track_running_stats;
-        has_batch_norm_ = true;
-        if (layer.track) {
-          layer.buffer_offset = n_buffers;
-          buffer_tensors_.push_back({true, n_buffers, width, 1});
-          buffer_tensors_.push_back({true, n_buffers + width, width, 1});
-          n_buffers += 2 * width;
-        } else {
-          inference_batch_stats_ = true;
-        }
-      }
-      if (layer.affine) {
+    switch (spec.kind) {
+      case LayerSpec::Kind::Dense: {
+        if (spec.units <= 0) throw std::invalid_argument("Dense units must be a positive integer");
+        if (!(spec.l1 >= 0.0f && spec.l2 >= 0.0f && std::isfinite(spec.l1) && std::isfinite(spec.l2)))
+          throw std::invalid_argument("Dense kernel penalties l1 and l2 must be finite and non-negative");
+        layer.out = spec.units;
+        layer.l1 = spec.l1;
+        layer.l2 = spec.l2;
+        has_penalty_ = has_penalty_ || spec.l1 > 0.0f || spec.l2 > 0.0f;
         layer.weight_offset = n_params;
-        layer.bias_offset = n_params + width;
-        tensors_.push_back({true, layer.weight_offset, width, 1});
-        tensors_.push_back({true, layer.bias_offset, width, 1});
-        n_params += 2 * width;
+        index_t layer_params = 0;
+        if (__builtin_mul_overflow(layer.out, layer.in + 1, &layer_params) ||
+            __builtin_add_overflow(n_params, layer_params, &n_params))
+          throw std::bad_alloc();  // more parameters than memory can address: MemoryError in Python
+        layer.bias_offset = layer.weight_offset + layer.out * layer.in;
+        tensors_.push_back({2, layer.weight_offset, layer.out, layer.in});
+        tensors_.push_back({1, layer.bias_offset, layer.out, 1});
         if (first_param_layer_ < 0) first_param_layer_ = index;
+        break;
       }
+      case LayerSpec::Kind::Dropout:
+        if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
+        break;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:  // width unchanged
+        if (!(spec.eps > 0.0f && std::isfinite(spec.eps)))
+          throw std::invalid_argument("normalisation eps must be a positive finite number");
+        layer.eps = spec.eps;
+        layer.affine = spec.affine;
+        if (spec.kind == LayerSpec::Kind::BatchNorm) {
+          if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
+            throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
+          layer.momentum = spec.momentum;
+          layer.track = spec.track_running_stats;
+          has_batch_norm_ = true;
+          if (layer.track) {
+            layer.buffer_offset = n_buffers;
+            buffer_tensors_.push_back({1, n_buffers, width, 1});
+            buffer_tensors_.push_back({1, n_buffers + width, width, 1});
+            n_buffers += 2 * width;
+          } else {
+            inference_batch_stats_ = true;
+          }
+        }
+        if (layer.affine) {
+          layer.weight_offset = n_params;
+          layer.bias_offset = n_params + width;
+          tensors_.push_back({1, layer.weight_offset, width, 1});
+          tensors_.push_back({1, layer.bias_offset, width, 1});
+          n_params += 2 * width;
+          if (first_param_layer_ < 0) first_param_layer_ = index;
+        }
+        break;
     }
     width = layer.out;
     max_width_ = std::max(max_width_, width);
@@ -120,16 +127,22 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   Rng init(seed);
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
-      init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      // gamma 1, beta 0 (already zero); running_mean 0 (already zero), running_var 1. No random draws,
-      // so adding a normalisation layer leaves the Dense weights as they were.
-      if (layer.affine)
-        for (index_t i = 0; i < layer.out; ++i) params_[layer.weight_offset + i] = 1.0f;
-      if (layer.track)
-        for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense:
+        init_dense_weight(specs[l].kernel_init, layer.out, layer.in, params_.data() + layer.weight_offset, init);
+        init_dense_bias(specs[l].bias_init, layer.out, layer.in, params_.data() + layer.bias_offset, init);
+        break;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        // gamma 1, beta 0 (already zero); running_mean 0 (already zero), running_var 1. No random
+        // draws, so adding a normalisation layer leaves the Dense weights as they were.
+        if (layer.affine)
+          for (index_t i = 0; i < layer.out; ++i) params_[layer.weight_offset + i] = 1.0f;
+        if (layer.track)
+          for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
+        break;
+      case LayerSpec::Kind::Dropout:
+        break;
     }
   }
   norm_stats_.resize(layers_.size());
@@ -140,6 +153,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   dropout_masks_.resize(layers_.size());
   preacts_.resize(layers_.size());
   layer_inputs_.assign(layers_.size(), nullptr);
+  batching_ = Batching(input_dim_, output_dim_);
 }
 
 Network::UseGuard::UseGuard(Network& net) : net_(net) {
@@ -157,14 +171,24 @@ std::array<std::uint64_t, 8> Network::rng_state() const {
   return state;
 }
 
-void Network::set_rng_state(const std::array<std::uint64_t, 8>& state) {
+void Network::set_rng_state(const std::vector<std::uint64_t>& words) {
+  if (words.size() != 8)
+    throw std::invalid_argument("state must be 8 uint64 words, got " + std::to_string(words.size()));
   Rng::State shuffle, dropout;
-  std::copy(state.begin(), state.begin() + 4, shuffle.begin());
-  std::copy(state.begin() + 4, state.end(), dropout.begin());
+  std::copy(words.begin(), words.begin() + 4, shuffle.begin());
+  std::copy(words.begin() + 4, words.end(), dropout.begin());
   const Rng::State zero{};
   if (shuffle == zero || dropout == zero) throw std::invalid_argument("a generator state must not be all zeros");
   shuffle_rng_.set_state(shuffle);
   dropout_rng_.set_state(dropout);
+}
+
+void Network::set_loss(const LossSpec& loss) {
+  if (!(loss.huber_delta > 0.0 && std::isfinite(loss.huber_delta)))
+    throw std::invalid_argument("huber_delta must be positive and finite");
+  if (!(loss.label_smoothing >= 0.0 && loss.label_smoothing <= 1.0))
+    throw std::invalid_argument("label_smoothing must be in [0, 1]");
+  loss_ = loss;
 }
 
 void Network::set_optimizer(Optimizer opt) {
@@ -184,10 +208,7 @@ void Network::ensure_workspace(index_t rows) {
   }
   grad_buffers_[0].reset(rows * max_width_);
   grad_buffers_[1].reset(rows * max_width_);
-  batch_x_.reset(rows * input_dim_);
-  batch_values_.reset(rows * output_dim_);
-  batch_labels_.assign(static_cast<std::size_t>(rows), 0);
-  batch_weights_.assign(static_cast<std::size_t>(rows), 0.0f);
+  batching_.reserve(rows);
   capacity_rows_ = rows;
 }
 
@@ -201,27 +222,35 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     layer_inputs_[l] = current;
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      // The pre-activation is kept only for training, and only where the backward pass needs it.
-      float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
-      dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
-                    params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
-      current = outputs_[l].data();
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      norm_forward(l, current, rows, training);
-      current = outputs_[l].data();
-    } else if (training && layer.rate > 0.0f) {
-      // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
-      const float keep_scale = 1.0f / (1.0f - layer.rate);
-      float* mask = dropout_masks_[l].data();
-      float* out = outputs_[l].data();
-      for (index_t i = 0; i < rows * layer.out; ++i) {
-        mask[i] = dropout_rng_.uniform() < layer.rate ? 0.0f : keep_scale;
-        out[i] = current[i] * mask[i];
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense: {
+        // The pre-activation is kept only for training, and only where the backward pass needs it.
+        float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
+        dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
+                      params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
+        current = outputs_[l].data();
+        break;
       }
-      current = out;
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        norm_forward(l, current, rows, training);
+        current = outputs_[l].data();
+        break;
+      case LayerSpec::Kind::Dropout:
+        // In inference mode (or with rate 0) the identity: `current` passes through untouched.
+        if (training && layer.rate > 0.0f) {
+          // Inverted dropout: kept values are scaled by 1/(1-rate) so inference needs no rescaling.
+          const float keep_scale = 1.0f / (1.0f - layer.rate);
+          float* mask = dropout_masks_[l].data();
+          float* out = outputs_[l].data();
+          for (index_t i = 0; i < rows * layer.out; ++i) {
+            mask[i] = dropout_rng_.uniform() < layer.rate ? 0.0f : keep_scale;
+            out[i] = current[i] * mask[i];
+          }
+          current = out;
+        }
+        break;
     }
-    // Dropout in inference mode is the identity: pass `current` through untouched.
   }
   return current;
 }
@@ -229,57 +258,60 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
 void Network::backward(index_t rows, bool training) {
   int cur = 0;  // grad_buffers_[cur] holds the gradient w.r.t. the current layer's output
   for (index_t l = static_cast<index_t>(layers_.size()) - 1; l >= 0; --l) {
-    const Layer& layer = layers_[static_cast<std::size_t>(l)];
+    const auto i = static_cast<std::size_t>(l);
+    const Layer& layer = layers_[i];
     const bool need_input_grad = l > first_param_layer_;
-    if (layer.kind == LayerSpec::Kind::Dense) {
-      float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
-      dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[static_cast<std::size_t>(l)],
-                     params_.data() + layer.weight_offset, outputs_[static_cast<std::size_t>(l)].data(),
-                     grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
-                     grads_.data() + layer.bias_offset, dx, preacts_[static_cast<std::size_t>(l)].data());
-      if (!need_input_grad) return;
-      cur = 1 - cur;
-    } else if (layer.kind != LayerSpec::Kind::Dropout) {
-      if (!need_input_grad && !layer.affine) return;
-      norm_backward(static_cast<std::size_t>(l), rows, grad_buffers_[cur].data(),
-                    need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
-      if (!need_input_grad) return;
-      cur = 1 - cur;
-    } else {
-      if (!need_input_grad) return;
-      if (training && layer.rate > 0.0f) {
-        const float* mask = dropout_masks_[static_cast<std::size_t>(l)].data();
-        float* g = grad_buffers_[cur].data();
-        for (index_t i = 0; i < rows * layer.out; ++i) g[i] *= mask[i];
+    switch (layer.kind) {
+      case LayerSpec::Kind::Dense: {
+        float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
+        dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[i],
+                       params_.data() + layer.weight_offset, outputs_[i].data(), grad_buffers_[cur].data(),
+                       grads_.data() + layer.weight_offset, grads_.data() + layer.bias_offset, dx,
+                       preacts_[i].data());
+        if (!need_input_grad) return;
+        cur = 1 - cur;
+        break;
       }
+      case LayerSpec::Kind::LayerNorm:
+      case LayerSpec::Kind::BatchNorm:
+        if (!need_input_grad && !layer.affine) return;
+        norm_backward(i, rows, grad_buffers_[cur].data(), need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
+        if (!need_input_grad) return;
+        cur = 1 - cur;
+        break;
+      case LayerSpec::Kind::Dropout:
+        if (!need_input_grad) return;
+        if (training && layer.rate > 0.0f) {  // in place
+          const float* mask = dropout_masks_[i].data();
+          float* g = grad_buffers_[cur].data();
+          for (index_t j = 0; j < rows * layer.out; ++j) g[j] *= mask[j];
+        }
+        break;
     }
   }
 }
 
-StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
-  const float* out = forward(x, rows, /*training=*/true);
+LossStats Network::forward_backward(const float* x, const Targets& targets, index_t rows, bool training) {
+  const float* out = forward(x, rows, training);
   // The batch's sum of weights; a batch whose weights are all zero has a zero gradient.
   const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
+  LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
+                                          mean_grad_scale(normaliser));
+  if (training && !std::isfinite(stats.loss_sum)) return stats;  // the step will not be taken
+  backward(rows, training);
+  // Keras's kernel_regularizer: the penalty joins the reported loss and dW.
+  if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;
+  return stats;
+}
+
+StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
   StepResult result;
-  result.stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                       normaliser > 0.0 ? 1.0 / normaliser : 0.0);
-  if (!std::isfinite(result.stats.loss_sum)) {
-    result.diverged = true;  // keep the last finite weights
-    return result;
-  }
-  backward(rows);
-  if (has_penalty_) {  // Keras's kernel_regularizer: the penalty joins the reported loss and dW
-    result.stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;
-    if (!std::isfinite(result.stats.loss_sum)) {
-      result.diverged = true;
-      return result;
-    }
-  }
+  result.stats = forward_backward(x, targets, rows, /*training=*/true);
   // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
   // checked before any parameter moves, so a diverging step leaves weights and optimizer state
   // untouched; this is why the update is not interleaved with the backward pass.
-  if (!all_finite_parallel(grads_.data(), grads_.size())) {
-    result.diverged = true;
+  if (!std::isfinite(result.stats.loss_sum) || !all_finite_parallel(grads_.data(), grads_.size())) {
+    result.diverged = true;  // keep the last finite weights
     return result;
   }
   if (clip_norm_ > 0.0f) clip_grad_norm(grads_.data(), grads_.size(), clip_norm_);
@@ -304,13 +336,7 @@ StepResult Network::train_step(const float* x, const Targets& targets, index_t r
 LossStats Network::compute_gradients(const float* x, const Targets& targets, index_t rows) {
   UseGuard guard(*this);
   ensure_workspace(rows);
-  const float* out = forward(x, rows, /*training=*/false);
-  const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
-  LossStats stats = loss_forward_backward(loss_, rows, output_dim_, out, targets, grad_buffers_[0].data(),
-                                          normaliser > 0.0 ? 1.0 / normaliser : 0.0);
-  backward(rows, /*training=*/false);
-  if (has_penalty_) stats.loss_sum += weight_penalties(/*add_gradient=*/true) * normaliser;  // as evaluate
-  return stats;
+  return forward_backward(x, targets, rows, /*training=*/false);
 }
 
 EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
@@ -325,76 +351,27 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
     check_batch_rows(1, " (with " + std::to_string(n) + " samples and batch_size " + std::to_string(batch_size) +
                             " a batch has 1 sample; choose a batch_size that leaves none of 1)");
   ensure_workspace(batch);
-  order_.resize(static_cast<std::size_t>(n));
-  for (index_t i = 0; i < n; ++i) order_[static_cast<std::size_t>(i)] = i;
-  if (shuffle) {
-    for (index_t i = n - 1; i > 0; --i) {
-      const auto j = static_cast<index_t>(shuffle_rng_.below(static_cast<std::uint64_t>(i + 1)));
-      std::swap(order_[static_cast<std::size_t>(i)], order_[static_cast<std::size_t>(j)]);
-    }
-  }
+  batching_.start_epoch(n, batch, shuffle, shuffle_rng_);
 
   EpochResult result;
   for (index_t start = 0; start < n; start += batch) {
-    const index_t rows = std::min(batch, n - start);
-    const float* bx = x + start * input_dim_;
-    Targets bt = targets;
-    if (shuffle) {
-      prefetch_rows(x, targets.values, start + batch, std::min(n, start + 2 * batch));
-      // Gather the batch's rows (and targets) into contiguous buffers.
-      for (index_t r = 0; r < rows; ++r) {
-        const index_t src = order_[static_cast<std::size_t>(start + r)];
-        std::memcpy(batch_x_.data() + r * input_dim_, x + src * input_dim_, sizeof(float) * input_dim_);
-        if (targets.labels) batch_labels_[static_cast<std::size_t>(r)] = targets.labels[src];
-        if (targets.sample_weights) batch_weights_[static_cast<std::size_t>(r)] = targets.sample_weights[src];
-        if (targets.values)
-          std::memcpy(batch_values_.data() + r * output_dim_, targets.values + src * output_dim_,
-                      sizeof(float) * output_dim_);
-      }
-      bx = batch_x_.data();
-      bt.labels = targets.labels ? batch_labels_.data() : nullptr;
-      bt.values = targets.values ? batch_values_.data() : nullptr;
-      bt.sample_weights = targets.sample_weights ? batch_weights_.data() : nullptr;
-    } else {
-      if (targets.labels) bt.labels = targets.labels + start;
-      if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
-      if (targets.values) bt.values = targets.values + start * output_dim_;
-    }
+    const Batch b = batching_.batch(x, targets, start);
     if (step_lrs) optimizer_.set_learning_rate(step_lrs[result.steps]);
     if (step_momenta) optimizer_.set_momentum(step_momenta[result.steps]);
-    const StepResult step = step_on_batch(bx, bt, rows);
+    const StepResult step = step_on_batch(b.x, b.targets, b.rows);
     result.steps += 1;
     if (step.diverged) {
       result.diverged = true;
       break;
     }
     result.stats.add(step.stats);
-    result.samples += rows;
-    if (progress) progress(result.samples, result.stats);
+    if (progress) progress(result.stats.samples, result.stats);
     if (should_stop && should_stop()) {
       result.interrupted = true;
       break;
     }
   }
   return result;
-}
-
-// Asks for the data rows (and target rows) of samples order_[begin, end) to be brought into L2,
-// one batch ahead of their gather: a shuffled batch's rows lie anywhere in the data set and each
-// one's copy waited for cache misses. In a profile of S-tabular's fit the gather went from 11% to
-// 8.5% of the time (a standalone test of the same gather: 60 ns a row down to 7-34). Skipped for
-// batches too large to sit in L2 beside the one being trained.
-void Network::prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const {
-  constexpr index_t kMaxPrefetchBytes = 256 * 1024;
-  constexpr index_t kLineFloats = 64 / sizeof(float);
-  if ((end - begin) * (input_dim_ + output_dim_) * static_cast<index_t>(sizeof(float)) > kMaxPrefetchBytes) return;
-  for (index_t i = begin; i < end; ++i) {
-    const index_t src = order_[static_cast<std::size_t>(i)];
-    const float* row = x + src * input_dim_;
-    for (index_t f = 0; f < input_dim_; f += kLineFloats) __builtin_prefetch(row + f, 0, 2);
-    __builtin_prefetch(row + input_dim_ - 1, 0, 2);  // the last line of a row that straddles one more
-    if (values) __builtin_prefetch(values + src * output_dim_, 0, 2);
-  }
 }
 
 void Network::predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop) {
@@ -422,11 +399,8 @@ LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, c
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
     const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
-    Targets bt = targets;
-    if (targets.labels) bt.labels = targets.labels + start;
-    if (targets.values) bt.values = targets.values + start * output_dim_;
-    if (targets.sample_weights) bt.sample_weights = targets.sample_weights + start;
-    total.add(loss_forward_backward(loss_, rows, output_dim_, y, bt, nullptr, 1.0));
+    const Targets batch_targets = slice_targets(targets, start, output_dim_);
+    total.add(loss_forward_backward(loss_, rows, output_dim_, y, batch_targets, nullptr, 1.0));
     if (should_stop && should_stop()) break;
   }
   if (has_penalty_) total.loss_sum += weight_penalties(/*add_gradient=*/false) * total.weight_sum;

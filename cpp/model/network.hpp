@@ -10,8 +10,9 @@
 #include <vector>
 
 #include "fastmlp/types.hpp"
+#include "model/batching.hpp"
+#include "model/layer_spec.hpp"
 #include "nn/activations.hpp"
-#include "nn/initializers.hpp"
 #include "nn/losses.hpp"
 #include "optim/optimizer.hpp"
 #include "runtime/aligned_buffer.hpp"
@@ -20,27 +21,12 @@
 
 namespace fastmlp {
 
-struct LayerSpec {
-  enum class Kind { Dense, Dropout, LayerNorm, BatchNorm };
-  Kind kind = Kind::Dense;
-  index_t units = 0;                       // Dense: output width
-  Activation activation = Activation::Identity;  // Dense
-  WeightInit kernel_init = WeightInit::TorchDefault;  // Dense
-  BiasInit bias_init = BiasInit::TorchDefault;        // Dense
-  float rate = 0.0f;                       // Dropout: probability of zeroing a value
-  float l1 = 0.0f, l2 = 0.0f;              // Dense: kernel penalty l1 * sum|W| + l2 * sum W^2
-  float eps = 1e-5f;                       // LayerNorm, BatchNorm: added to the variance
-  float momentum = 0.1f;                   // BatchNorm: running-statistics update factor
-  bool affine = true;                      // LayerNorm (elementwise_affine), BatchNorm: gamma and beta
-  bool track_running_stats = true;         // BatchNorm: keep running statistics for inference
-};
-
-// Where one parameter tensor lives in the flat block: a (rows, cols) row-major matrix at
-// `offset` floats (a bias is (out, 1)). Layout per dense layer: weight (out, in), then bias (out,);
-// per affine LayerNorm/BatchNorm layer: gamma (width,), then beta (width,). Buffers use the same
-// description over the buffer block: running_mean (width,), then running_var (width,).
+// Where one parameter tensor lives in the flat block: `rows * cols` floats at `offset`, row-major.
+// Layout per dense layer: weight (out, in), then bias (out,); per affine LayerNorm/BatchNorm layer:
+// gamma (width,), then beta (width,). Buffers use the same description over the buffer block:
+// running_mean (width,), then running_var (width,).
 struct ParamTensor {
-  bool is_bias;  // a 1-D tensor (rows,): a bias, gamma, beta or running statistic
+  int ndim;  // 2: a (rows, cols) matrix (a Dense weight); 1: a (rows,) vector (cols == 1)
   index_t offset;
   index_t rows;
   index_t cols;
@@ -52,8 +38,7 @@ struct StepResult {
 };
 
 struct EpochResult {
-  LossStats stats;
-  index_t samples = 0;  // samples trained on (fewer than n when interrupted)
+  LossStats stats;         // of the steps that updated: stats.samples < n when interrupted or diverged
   index_t steps = 0;       // steps taken, the diverging one included
   bool interrupted = false;
   bool diverged = false;   // the last step diverged (see StepResult): it made no update, the epoch stopped
@@ -61,8 +46,11 @@ struct EpochResult {
 
 class Network {
  public:
-  // Builds the layers and draws the initial weights from `seed` exactly like PyTorch's nn.Linear:
-  // W and b uniform in [-1/sqrt(in), 1/sqrt(in)) (kaiming_uniform with a = sqrt(5)).
+  // Builds the layers and draws the initial Dense weights and biases from `seed` with each layer's
+  // initialisers (by default as PyTorch's nn.Linear: uniform in [-1/sqrt(in), 1/sqrt(in)); see
+  // nn/initializers.hpp), layer by layer, weight then bias. Normalisation layers start at gamma 1,
+  // beta 0, running_mean 0 and running_var 1 and draw nothing. Throws std::invalid_argument for an
+  // invalid spec (a hidden softmax, units <= 0, a rate outside [0, 1), ...).
   Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::uint64_t seed);
 
   index_t input_dim() const { return input_dim_; }
@@ -78,10 +66,12 @@ class Network {
   // The shuffling and dropout generators' states, for checkpoints: restoring them makes training
   // continue exactly as it would have without a save and load.
   std::array<std::uint64_t, 8> rng_state() const;
-  // Throws std::invalid_argument for an all-zero generator state.
-  void set_rng_state(const std::array<std::uint64_t, 8>& state);
+  // Restores what rng_state() returned. Throws std::invalid_argument unless `words` are 8 words and
+  // neither generator's four are all zeros.
+  void set_rng_state(const std::vector<std::uint64_t>& words);
 
-  void set_loss(const LossSpec& loss) { loss_ = loss; }
+  // Throws std::invalid_argument unless huber_delta is positive and finite and label_smoothing in [0, 1].
+  void set_loss(const LossSpec& loss);
   const LossSpec& loss() const { return loss_; }
   // Installs the optimizer with fresh (zero) state.
   void set_optimizer(Optimizer opt);
@@ -160,7 +150,13 @@ class Network {
   const float* forward(const float* x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
   // `training` must match the forward pass: dropout masks are applied only when it is true.
-  void backward(index_t rows, bool training = true);
+  void backward(index_t rows, bool training);
+  // Forward, loss, backward and kernel penalties on one batch: grads_ receives the gradient of
+  // the batch's mean loss; returns its statistics (the penalties included in loss_sum).
+  // `training` selects dropout and batch statistics. In training a non-finite loss returns at once,
+  // before the backward pass (the step will not be taken; grads_ keep the last step's gradient).
+  LossStats forward_backward(const float* x, const Targets& targets, index_t rows, bool training);
+  // A training step: forward_backward, then the update unless the loss or a gradient is not finite.
   StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
   // Normalisation layers (see nn/layer_norm.hpp, nn/batch_norm.hpp).
   void norm_forward(std::size_t l, const float* x, index_t rows, bool training);
@@ -174,8 +170,6 @@ class Network {
   double weight_penalties(bool add_gradient);
   // Rows predicted/evaluated per forward pass.
   index_t inference_chunk(index_t n) const;
-  // Prefetches the data rows of shuffled samples order_[begin, end) (see network.cpp).
-  void prefetch_rows(const float* x, const float* values, index_t begin, index_t end) const;
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;
@@ -210,11 +204,7 @@ class Network {
   std::vector<AlignedBuffer<double>> norm_stats_;
   AlignedBuffer<double> norm_acc_;                  // (2 * max_width) BatchNorm column accumulators
   AlignedBuffer<float> grad_buffers_[2];            // ping-pong (rows, max_width) gradients
-  AlignedBuffer<float> batch_x_;                    // gathered shuffled batch (rows, input_dim)
-  AlignedBuffer<float> batch_values_;               // gathered regression targets (rows, output_dim)
-  std::vector<std::int64_t> batch_labels_;          // gathered class labels (rows,)
-  std::vector<float> batch_weights_;                // gathered sample weights (rows,)
-  std::vector<index_t> order_;                      // sample order of the current epoch
+  Batching batching_;                               // the epoch's sample order and gathered batches
 };
 
 }  // namespace fastmlp

@@ -229,8 +229,10 @@ double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const T
   return total;
 }
 
-LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
-                                const Targets& targets, float* grad, double grad_scale) {
+namespace {
+
+LossStats loss_terms(const LossSpec& loss, index_t rows, index_t cols, const float* pred, const Targets& targets,
+                     float* grad, double grad_scale) {
   switch (loss.kind) {
     case Loss::CrossEntropy:
       if (targets.labels) return cross_entropy_labels(loss, rows, cols, pred, targets, grad, grad_scale);
@@ -257,6 +259,16 @@ LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols
   }
   return elementwise(rows, cols, pred, targets, grad, grad_scale,
                      [](double d) { return ElementTerm{d * d, 2.0 * d}; });
+}
+
+}  // namespace
+
+LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
+                                const Targets& targets, float* grad, double grad_scale) {
+  LossStats stats = loss_terms(loss, rows, cols, pred, targets, grad, grad_scale);
+  stats.samples = rows;
+  stats.predictions = loss.kind == Loss::BinaryCrossEntropy ? rows * cols : rows;
+  return stats;
 }
 
 }  // namespace fastmlp

@@ -52,6 +52,11 @@ struct LossStats {
   double abs_error_sum = 0.0;  // sum |pred - target| (regression)
   double sq_error_sum = 0.0;   // sum (pred - target)^2 (regression)
   std::int64_t correct = 0;    // argmax hits (cross-entropy), or logit > 0 == target > 0.5 per element (binary)
+  std::int64_t samples = 0;      // rows seen
+  std::int64_t predictions = 0;  // what `correct` counts: one per row, one per output for binary cross-entropy
+
+  // The mean loss (0 when all weights were zero).
+  double mean_loss() const { return weight_sum > 0.0 ? loss_sum / weight_sum : 0.0; }
 
   void add(const LossStats& o) {
     loss_sum += o.loss_sum;
@@ -59,6 +64,8 @@ struct LossStats {
     abs_error_sum += o.abs_error_sum;
     sq_error_sum += o.sq_error_sum;
     correct += o.correct;
+    samples += o.samples;
+    predictions += o.predictions;
   }
 };
 
@@ -66,9 +73,13 @@ struct LossStats {
 // rows * cols for the element-wise losses when there are no weights.
 double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const Targets& targets);
 
+// The grad_scale that makes loss_forward_backward's gradient that of the mean loss: 1 / normaliser,
+// or 0 when all weights are zero (such a batch has a zero gradient).
+inline double mean_grad_scale(double normaliser) { return normaliser > 0.0 ? 1.0 / normaliser : 0.0; }
+
 // pred: (rows, cols) network outputs (logits for the cross-entropies, softmax / sigmoid fused and
 // stable). grad: (rows, cols) receives grad_scale * d(sum of weighted terms)/d(pred), or is skipped
-// when null. Returns the statistics of this block.
+// when null. Returns the statistics of this block (samples = rows).
 LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
                                 const Targets& targets, float* grad, double grad_scale);
 

@@ -1,6 +1,10 @@
 #include "optim/optimizer.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "runtime/finite.hpp"
 
 namespace fastmlp {
 
@@ -34,28 +38,29 @@ Optimizer Optimizer::make_adagrad(const AdagradConfig& cfg) {
 
 void Optimizer::reset_state(index_t n) {
   steps_ = 0;
-  index_t n1 = 0, n2 = 0, n3 = 0;
+  index_t momentum = 0, grad_avg = 0, sq_avg = 0, max_sq_avg = 0;  // sizes
   switch (kind_) {
     case Kind::SGD:
-      n1 = sgd_.momentum != 0.0f ? n : 0;
+      momentum = sgd_.momentum != 0.0f ? n : 0;
       break;
     case Kind::Adam:
-      n1 = n2 = n;
-      n3 = adam_.amsgrad ? n : 0;
+      grad_avg = sq_avg = n;
+      max_sq_avg = adam_.amsgrad ? n : 0;
       break;
     case Kind::RMSprop:
-      n1 = n;
-      n2 = rmsprop_.momentum > 0.0f ? n : 0;
-      n3 = rmsprop_.centered ? n : 0;
+      sq_avg = n;
+      momentum = rmsprop_.momentum > 0.0f ? n : 0;
+      grad_avg = rmsprop_.centered ? n : 0;
       break;
     case Kind::Adagrad:
-      n1 = n;
+      sq_avg = n;
       break;
   }
-  state1_.reset(n1);
-  state2_.reset(n2);
-  state3_.reset(n3);
-  if (kind_ == Kind::Adagrad) std::fill(state1_.data(), state1_.data() + n1, adagrad_.initial_accumulator_value);
+  momentum_buf_.reset(momentum);
+  grad_avg_.reset(grad_avg);
+  sq_avg_.reset(sq_avg);
+  max_sq_avg_.reset(max_sq_avg);
+  if (kind_ == Kind::Adagrad) std::fill(sq_avg_.data(), sq_avg_.data() + sq_avg, adagrad_.initial_accumulator_value);
 }
 
 namespace {
@@ -67,16 +72,16 @@ void Optimizer::update(index_t offset, index_t n, float* params, const float* gr
   const float* g = grads + offset;
   switch (kind_) {
     case Kind::SGD:
-      sgd_step(sgd_, n, p, g, at(state1_, offset), steps_ == 1);
+      sgd_step(sgd_, n, p, g, at(momentum_buf_, offset), steps_ == 1);
       break;
     case Kind::Adam:
-      adam_step(adam_, n, p, g, at(state1_, offset), at(state2_, offset), at(state3_, offset), steps_);
+      adam_step(adam_, n, p, g, at(grad_avg_, offset), at(sq_avg_, offset), at(max_sq_avg_, offset), steps_);
       break;
     case Kind::RMSprop:
-      rmsprop_step(rmsprop_, n, p, g, at(state1_, offset), at(state2_, offset), at(state3_, offset));
+      rmsprop_step(rmsprop_, n, p, g, at(sq_avg_, offset), at(momentum_buf_, offset), at(grad_avg_, offset));
       break;
     case Kind::Adagrad:
-      adagrad_step(adagrad_, n, p, g, at(state1_, offset), steps_);
+      adagrad_step(adagrad_, n, p, g, at(sq_avg_, offset), steps_);
       break;
   }
 }
@@ -102,9 +107,9 @@ void Optimizer::set_learning_rate(float lr) {
 
 bool Optimizer::has_momentum() const {
   switch (kind_) {
-    case Kind::SGD: return state1_.data() != nullptr;
+    case Kind::SGD: return momentum_buf_.data() != nullptr;
     case Kind::Adam: return true;
-    case Kind::RMSprop: return state2_.data() != nullptr;
+    case Kind::RMSprop: return momentum_buf_.data() != nullptr;
     case Kind::Adagrad: return false;
   }
   return false;
@@ -120,30 +125,71 @@ void Optimizer::set_momentum(float momentum) {
   }
 }
 
-std::vector<Optimizer::StateBuffer> Optimizer::state_buffers() {
-  std::vector<StateBuffer> out;
-  auto add = [&out](const char* name, AlignedBuffer<float>& b) {
-    if (b.data()) out.push_back({name, &b});
+template <typename Self, typename Fn>
+void Optimizer::for_each_state_buffer(Self& self, Fn fn) {
+  auto add = [&fn](const char* name, auto& buffer) {
+    if (buffer.data()) fn(name, buffer);
   };
-  switch (kind_) {
+  switch (self.kind_) {
     case Kind::SGD:
-      add("momentum_buffer", state1_);
+      add("momentum_buffer", self.momentum_buf_);
       break;
     case Kind::Adam:
-      add("exp_avg", state1_);
-      add("exp_avg_sq", state2_);
-      add("max_exp_avg_sq", state3_);
+      add("exp_avg", self.grad_avg_);
+      add("exp_avg_sq", self.sq_avg_);
+      add("max_exp_avg_sq", self.max_sq_avg_);
       break;
     case Kind::RMSprop:
-      add("square_avg", state1_);
-      add("momentum_buffer", state2_);
-      add("grad_avg", state3_);
+      add("square_avg", self.sq_avg_);
+      add("momentum_buffer", self.momentum_buf_);
+      add("grad_avg", self.grad_avg_);
       break;
     case Kind::Adagrad:
-      add("sum", state1_);
+      add("sum", self.sq_avg_);
       break;
   }
+}
+
+std::vector<Optimizer::StateBuffer> Optimizer::state_buffers() const {
+  std::vector<StateBuffer> out;
+  for_each_state_buffer(*this, [&out](const char* name, const AlignedBuffer<float>& b) { out.push_back({name, &b}); });
   return out;
+}
+
+void Optimizer::set_state(std::optional<std::int64_t> step, const std::vector<SavedBuffer>& buffers) {
+  struct Target {
+    const char* name;
+    AlignedBuffer<float>* buffer;
+    const float* source = nullptr;
+  };
+  std::vector<Target> own;
+  for_each_state_buffer(*this, [&own](const char* name, AlignedBuffer<float>& b) { own.push_back({name, &b}); });
+  std::string expected = "'step'";
+  for (const Target& t : own) expected += std::string(", '") + t.name + "'";
+  if (!step || buffers.size() != own.size()) {
+    std::string got = step ? "'step'" : "";
+    for (const SavedBuffer& b : buffers) got += (got.empty() ? "'" : ", '") + b.name + "'";
+    throw std::invalid_argument("optimizer state must have exactly the keys " + expected +
+                                " for this optimizer, got [" + got + "]");
+  }
+  if (*step < 0) throw std::invalid_argument("optimizer state 'step' must be >= 0, got " + std::to_string(*step));
+  for (Target& t : own) {
+    const index_t n = t.buffer->size();
+    const auto given =
+        std::find_if(buffers.begin(), buffers.end(), [&t](const SavedBuffer& b) { return b.name == t.name; });
+    if (given == buffers.end())
+      throw std::invalid_argument("optimizer state must have exactly the keys " + expected + " for this optimizer; '" +
+                                  t.name + "' is missing");
+    if (!given->data || given->size != n)
+      throw std::invalid_argument(std::string("optimizer state '") + t.name + "' must be a 1-D float array of " +
+                                  std::to_string(n) + " values (one per parameter)");
+    if (!all_finite(given->data, n))
+      throw std::invalid_argument(std::string("optimizer state '") + t.name + "' contains NaN or infinite values");
+    t.source = given->data;
+  }
+  // All checked: now copy, so that a bad entry leaves the state as it was.
+  for (const Target& t : own) std::copy(t.source, t.source + t.buffer->size(), t.buffer->data());
+  steps_ = *step;
 }
 
 }  // namespace fastmlp

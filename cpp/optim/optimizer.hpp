@@ -2,6 +2,7 @@
 // Optimizers: each rule is one pass over the flat parameter, gradient and state buffers,
 // with PyTorch's semantics and defaults (torch.optim, single-tensor code path).
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -104,14 +105,26 @@ class Optimizer {
   void set_momentum(float momentum);
 
   // Checkpoint access: the state buffers by PyTorch's state names (each has the size given to
-  // reset_state), and the number of steps taken.
+  // reset_state), in a fixed order per rule, and the number of steps taken.
   struct StateBuffer {
     const char* name;
-    AlignedBuffer<float>* buffer;
+    const AlignedBuffer<float>* buffer;
   };
-  std::vector<StateBuffer> state_buffers();
+  std::vector<StateBuffer> state_buffers() const;
   std::int64_t steps() const { return steps_; }
-  void set_steps(std::int64_t steps) { steps_ = steps; }
+
+  // A saved state buffer to restore: its name and a 1-D float array (data null and size -1 when
+  // the value given was not one).
+  struct SavedBuffer {
+    std::string name;
+    const float* data;
+    index_t size;
+  };
+  // Restores what state_buffers() and steps() described, for the same rule and configuration:
+  // `step` (absent: nullopt) must be >= 0 and `buffers` must hold exactly this optimizer's state
+  // names, each with one finite value per parameter. Otherwise throws std::invalid_argument naming
+  // the problem and changes nothing: the state is copied only after every check passed.
+  void set_state(std::optional<std::int64_t> step, const std::vector<SavedBuffer>& buffers);
 
  private:
   Kind kind_ = Kind::SGD;
@@ -120,9 +133,16 @@ class Optimizer {
   RmspropConfig rmsprop_;
   AdagradConfig adagrad_;
   std::int64_t steps_ = 0;
-  AlignedBuffer<float> state1_;  // SGD momentum | Adam exp_avg | RMSprop square_avg | Adagrad sum
-  AlignedBuffer<float> state2_;  // Adam exp_avg_sq | RMSprop momentum_buffer
-  AlignedBuffer<float> state3_;  // Adam max_exp_avg_sq (amsgrad) | RMSprop grad_avg (centered)
+  // Calls fn(name, buffer) for each state buffer in use, in the order of state_buffers(); Self is
+  // Optimizer or const Optimizer.
+  template <typename Self, typename Fn>
+  static void for_each_state_buffer(Self& self, Fn fn);
+
+  // The state, one value per parameter, each buffer empty when the rule does not use it:
+  AlignedBuffer<float> momentum_buf_;  // SGD and RMSprop momentum_buffer (momentum != 0)
+  AlignedBuffer<float> grad_avg_;      // running average of the gradient: Adam exp_avg, RMSprop grad_avg (centered)
+  AlignedBuffer<float> sq_avg_;        // of the squared gradient: Adam exp_avg_sq, RMSprop square_avg; Adagrad sum
+  AlignedBuffer<float> max_sq_avg_;    // Adam max_exp_avg_sq (amsgrad)
 };
 
 }  // namespace fastmlp

@@ -80,10 +80,26 @@ def matmul(a: Any, b: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
     result (``out`` when given). Raises ValueError naming the argument for wrong shapes or dtypes.
     """
     try:
-        return _core.matmul(a, b, out)
-    except ValueError as exc:  # the checks run in C++; say what was given only when one fails
+        return _core.matmul(_float32_operand(a, "a"), _float32_operand(b, "b"), out)
+    except ValueError as exc:  # most checks run in C++; say what was given only when one fails
         given = ", ".join(f"{name}: {_describe_operand(x)}" for name, x in (("a", a), ("b", b), ("out", out)))
         raise ValueError(f"{exc} (given {given})") from None
+
+
+def _float32_operand(x: Any, name: str) -> np.ndarray:
+    """x as a float32 array for _core.matmul: a float32 ndarray as it is (any strides, no copy),
+    anything else converted once. Values beyond float32's range become ±inf, as in NumPy's astype,
+    but without the overflow warning (with warnings turned into errors the cast would fail)."""
+    if isinstance(x, np.ndarray) and x.dtype == np.float32:
+        return x
+    try:
+        arr = np.asarray(x)
+    except Exception:  # ragged or otherwise not array-like (whatever NumPy raises for it)
+        raise ValueError(f"{name} must be an array of real numbers") from None
+    if arr.dtype.kind not in "fiub":
+        raise ValueError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(arr, dtype=np.float32)
 
 
 def _describe_operand(x: Any) -> str:

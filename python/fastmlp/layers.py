@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
-
 import numpy as np
 
+from . import _core
 from . import activations as _activations
 from . import initializers as _initializers
 from . import regularizers as _regularizers
@@ -126,7 +126,7 @@ class Layer:
     def get_config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _core_spec(self) -> Tuple[Any, ...]:  # pragma: no cover - abstract
+    def _core_spec(self) -> _core.LayerSpec:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -241,11 +241,13 @@ class Dense(Layer):
             config["kernel_regularizer"] = self.kernel_regularizer.get_config()
         return config
 
-    def _core_spec(self) -> Tuple[Any, ...]:
-        spec: Tuple[Any, ...] = ("dense", self.units, self.activation.name, self.kernel_init, self.bias_init, self.activation._params())
-        if self.kernel_regularizer is not None:
-            spec += (self.kernel_regularizer._core_options(),)
-        return spec
+    def _core_spec(self) -> _core.LayerSpec:
+        penalty = self.kernel_regularizer
+        return _core.LayerSpec(
+            "dense", units=self.units, activation=self.activation.name, activation_params=self.activation._params(),
+            kernel_init=self.kernel_init, bias_init=self.bias_init,
+            l1=0.0 if penalty is None else penalty.l1, l2=0.0 if penalty is None else penalty.l2,
+        )
 
 
 @register
@@ -265,8 +267,8 @@ class Dropout(Layer):
     def get_config(self) -> Dict[str, Any]:
         return {"type": "Dropout", "rate": self.rate}
 
-    def _core_spec(self) -> Tuple[Any, ...]:
-        return ("dropout", self.rate)
+    def _core_spec(self) -> _core.LayerSpec:
+        return _core.LayerSpec("dropout", rate=self.rate)
 
 
 def check_layer_order(layers: Sequence[Layer]) -> None:
@@ -354,8 +356,8 @@ class LayerNorm(Layer):
     def get_config(self) -> Dict[str, Any]:
         return {"type": "LayerNorm", "eps": self.eps, "elementwise_affine": self.elementwise_affine}
 
-    def _core_spec(self) -> Tuple[Any, ...]:
-        return ("layer_norm", self.eps, self.elementwise_affine)
+    def _core_spec(self) -> _core.LayerSpec:
+        return _core.LayerSpec("layer_norm", eps=self.eps, affine=self.elementwise_affine)
 
 
 @register
@@ -401,8 +403,11 @@ class BatchNorm(Layer):
             "track_running_stats": self.track_running_stats,
         }
 
-    def _core_spec(self) -> Tuple[Any, ...]:
-        return ("batch_norm", self.momentum, self.eps, self.affine, self.track_running_stats)
+    def _core_spec(self) -> _core.LayerSpec:
+        return _core.LayerSpec(
+            "batch_norm", momentum=self.momentum, eps=self.eps, affine=self.affine,
+            track_running_stats=self.track_running_stats,
+        )
 
 
 @register

@@ -313,7 +313,7 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     path = os.fspath(path)
     if not isinstance(path, str):  # an os.PathLike returning bytes
         path = os.fsdecode(path)
-    if not model.built:
+    if model.input_dim is None:  # not built
         raise RuntimeError(
             f"cannot export the model to {path!r}: it has no weights yet; give Sequential an input_dim "
             "or call fit/predict first"

@@ -29,9 +29,6 @@ class Regularizer:
     def get_config(self) -> Dict[str, Any]:
         return {"type": type(self).__name__, "l1": self.l1, "l2": self.l2}
 
-    def _core_options(self) -> Dict[str, float]:
-        return {"l1": self.l1, "l2": self.l2}
-
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Regularizer) and (self.l1, self.l2) == (other.l1, other.l2)
 

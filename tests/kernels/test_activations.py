@@ -335,7 +335,7 @@ def test_softmax_is_only_allowed_on_the_last_layer(layers):
 
 def test_core_refuses_a_hidden_softmax():
     with pytest.raises(ValueError, match=r"layers\[0\]: softmax is only allowed on the last layer"):
-        _core.Network(3, [("dense", 4, "softmax", "default", "default", {}), ("dense", 2, "identity", "default", "default", {})], 0)
+        _core.Network(3, [_core.LayerSpec("dense", units=4, activation="softmax"), _core.LayerSpec("dense", units=2)], 0)
 
 
 # --------------------------------------------------------------------------- names, objects, configs

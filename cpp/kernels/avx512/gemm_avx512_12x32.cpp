@@ -6,8 +6,11 @@ namespace fastmlp {
 
 KernelConfig kernel_config_avx512() {
   using Tile = kernels::TileKernel<12, 2, 16>;
-  // kc * nr * 4 B = 32 KiB of B per micro-panel (two thirds of Zen 5's 48 KiB L1d);
-  // mc * kc * 4 B = 240 KiB of packed A, a quarter of the 1 MiB L2.
+  // kc * nr * 4 B = 32 KiB of B per micro-panel: it is reread for every mr-row sliver of A and
+  // must stay in L1d beside the streamed A sliver (12 KiB) and the C tile, so it needs an L1d of
+  // 48 KiB or more (a 32 KiB L1d would want kc = 128). mc * kc * 4 B = 240 KiB of packed A, reread
+  // for every nr-wide sliver of B: it must stay in L2 (a quarter of a 1 MiB L2, leaving room for B).
+  // The sizes follow from those capacities; check them with bench/gemm.py on the target CPU.
   return {"avx512",
           12,
           Tile::NR,
