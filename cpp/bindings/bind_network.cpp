@@ -67,8 +67,8 @@ void bind_network(py::module_& m) {
            py::arg("momentum") = defaults.momentum, py::arg("affine") = defaults.affine,
            py::arg("track_running_stats") = defaults.track_running_stats,
            "One layer of a Network. kind: 'dense' (units, activation with activation_params, kernel_init,\n"
-           "bias_init, l1, l2), 'dropout' (rate), 'layer_norm' (eps, affine) or 'batch_norm' (momentum, eps,\n"
-           "affine, track_running_stats); other fields are ignored. ValueError for an unknown name.")
+           "bias_init, l1, l2), 'dropout' (rate), 'layer_norm' (eps, affine), 'batch_norm' (momentum, eps,\n"
+           "affine, track_running_stats) or 'activation' (activation with activation_params); other fields are ignored. ValueError for an unknown name.")
       .def_property_readonly("kind", [](const LayerSpec& s) { return layer_kind_name(s.kind); })
       .def_readonly("units", &LayerSpec::units)
       .def_readonly("rate", &LayerSpec::rate)

@@ -16,6 +16,7 @@ constexpr KindName kKindNames[] = {
     {LayerSpec::Kind::Dropout, "dropout"},
     {LayerSpec::Kind::LayerNorm, "layer_norm"},
     {LayerSpec::Kind::BatchNorm, "batch_norm"},
+    {LayerSpec::Kind::Activation, "activation"},
 };
 
 }  // namespace

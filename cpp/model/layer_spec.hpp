@@ -11,10 +11,10 @@
 namespace fastmlp {
 
 struct LayerSpec {
-  enum class Kind { Dense, Dropout, LayerNorm, BatchNorm };
+  enum class Kind { Dense, Dropout, LayerNorm, BatchNorm, Activation };
   Kind kind = Kind::Dense;
   index_t units = 0;                                  // Dense: output width
-  Activation activation = Activation::Identity;       // Dense
+  Activation activation = Activation::Identity;       // Dense, Activation
   WeightInit kernel_init = WeightInit::TorchDefault;  // Dense
   BiasInit bias_init = BiasInit::TorchDefault;        // Dense
   float rate = 0.0f;                       // Dropout: probability of zeroing a value
@@ -25,7 +25,7 @@ struct LayerSpec {
   bool track_running_stats = true;         // BatchNorm: keep running statistics for inference
 };
 
-// The kinds by name: "dense", "dropout", "layer_norm", "batch_norm". parse_layer_kind throws
+// The kinds by name: "dense", "dropout", "layer_norm", "batch_norm", "activation". parse_layer_kind throws
 // std::invalid_argument for any other name.
 LayerSpec::Kind parse_layer_kind(const std::string& name);
 const char* layer_kind_name(LayerSpec::Kind kind);

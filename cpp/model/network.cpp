@@ -54,8 +54,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   max_width_ = input_dim;
   index_t n_buffers = 0;
   for (const LayerSpec& spec : specs) {
-    if (spec.kind == LayerSpec::Kind::Dense && spec.activation.kind == Activation::Softmax &&
-        layers_.size() + 1 != specs.size())
+    if ((spec.kind == LayerSpec::Kind::Dense || spec.kind == LayerSpec::Kind::Activation) &&
+        spec.activation.kind == Activation::Softmax && layers_.size() + 1 != specs.size())
       throw std::invalid_argument("layers[" + std::to_string(layers_.size()) +
                                   "]: softmax is only allowed on the last layer (the output layer)");
     Layer layer{spec.kind, width, width, spec.activation, spec.rate, 0, 0};
@@ -82,6 +82,8 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
       }
       case LayerSpec::Kind::Dropout:
         if (!(spec.rate >= 0.0f && spec.rate < 1.0f)) throw std::invalid_argument("Dropout rate must be in [0, 1)");
+        break;
+      case LayerSpec::Kind::Activation:  // width unchanged, no parameters
         break;
       case LayerSpec::Kind::LayerNorm:
       case LayerSpec::Kind::BatchNorm:  // width unchanged
@@ -142,6 +144,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
           for (index_t i = 0; i < layer.out; ++i) buffers_[layer.buffer_offset + layer.out + i] = 1.0f;
         break;
       case LayerSpec::Kind::Dropout:
+      case LayerSpec::Kind::Activation:
         break;
     }
   }
@@ -236,6 +239,11 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
         norm_forward(l, current, rows, training);
         current = outputs_[l].data();
         break;
+      case LayerSpec::Kind::Activation:
+        // Its input stays where the previous layer wrote it: backward reads it as z.
+        activation_forward(applied_activation(layer), rows, layer.out, current, outputs_[l].data());
+        current = outputs_[l].data();
+        break;
       case LayerSpec::Kind::Dropout:
         // In inference mode (or with rate 0) the identity: `current` passes through untouched.
         if (training && layer.rate > 0.0f) {
@@ -278,6 +286,11 @@ void Network::backward(index_t rows, bool training) {
         norm_backward(i, rows, grad_buffers_[cur].data(), need_input_grad ? grad_buffers_[1 - cur].data() : nullptr);
         if (!need_input_grad) return;
         cur = 1 - cur;
+        break;
+      case LayerSpec::Kind::Activation:
+        if (!need_input_grad) return;
+        activation_backward(applied_activation(layer), rows, layer.out, layer_inputs_[i], outputs_[i].data(),
+                            grad_buffers_[cur].data(), grad_buffers_[cur].data());  // in place
         break;
       case LayerSpec::Kind::Dropout:
         if (!need_input_grad) return;
@@ -383,7 +396,7 @@ void Network::predict(const float* x, index_t n, float* out, const std::function
     const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
     // A softmax output fused into cross_entropy left logits: predict returns probabilities.
     const Activation output_act = applied_activation(layers_.back());
-    if (layers_.back().kind == LayerSpec::Kind::Dense && output_act.kind != layers_.back().activation.kind)
+    if (output_act.kind != layers_.back().activation.kind)
       activation_forward(layers_.back().activation, rows, output_dim_, y, out + start * output_dim_);
     else
       std::memcpy(out + start * output_dim_, y, sizeof(float) * rows * output_dim_);

@@ -1,5 +1,5 @@
 #pragma once
-// The network: a stack of dense, dropout and normalisation layers over one flat parameter block,
+// The network: a stack of dense, dropout, normalisation and activation layers over one flat parameter block,
 // one flat gradient block (same layout), one flat block of non-trainable buffers (BatchNorm's
 // running statistics) and one optimizer, plus the C++ training loop.
 #include <array>
@@ -142,7 +142,7 @@ class Network {
   };
 
   void ensure_workspace(index_t rows);
-  // The activation a Dense layer applies in forward/backward: a softmax output layer trained with
+  // The activation a Dense or Activation layer applies in forward/backward: a softmax output layer trained with
   // cross_entropy runs linear, because that loss fuses a stable log-softmax on the logits
   // (predict applies the softmax afterwards).
   Activation applied_activation(const Layer& layer) const;

@@ -126,7 +126,7 @@ def test_bad_activation_is_named(bad, error, match):
 
 def test_config_repr_summary_and_save_load(tmp_path):
     layer = fm.Activation({"name": "leaky_relu", "negative_slope": 0.3})
-    assert repr(layer) == "Activation(activation=LeakyReLU(negative_slope=0.3))"
+    assert repr(layer) == "Activation(activation={'name': 'leaky_relu', 'negative_slope': 0.3})"  # as Dense's
     model = fm.Sequential([fm.Dense(5), fm.Activation("gelu"), fm.Dense(2), layer], input_dim=3, seed=1)
     assert model.num_params == 5 * 4 + 2 * 6
     assert model.get_config()["layers"][1] == {"type": "Activation", "activation": "gelu"}
