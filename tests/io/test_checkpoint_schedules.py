@@ -125,9 +125,11 @@ def _pop(where, key):
 
 HOSTILE_SCHEDULES = [
     ("not_an_object", lambda t: t.__setitem__("lr_schedule", [1, 2]), "training.lr_schedule must be a JSON object"),
-    ("unknown_type", _set(None, "type", "CyclicLR"), "training.lr_schedule.type must be one of"),
-    ("base_class", _set(None, "type", "LRSchedule"), "training.lr_schedule.type must be one of"),
-    ("missing_state", _pop(None, "state"), "training.lr_schedule lacks ['state']"),
+    ("unknown_type", _set(None, "type", "CyclicLR"),
+     "training.lr_schedule.type must be 'CosineAnnealingLR', 'ExponentialLR', 'MultiStepLR', 'OneCycleLR', 'ReduceLROnPlateau' or 'StepLR', got 'CyclicLR'"),
+    ("base_class", _set(None, "type", "LRSchedule"),
+     "training.lr_schedule.type must be 'CosineAnnealingLR', 'ExponentialLR', 'MultiStepLR', 'OneCycleLR', 'ReduceLROnPlateau' or 'StepLR', got 'LRSchedule'"),
+    ("missing_state", _pop(None, "state"), "training.lr_schedule lacks 'state'"),
     ("extra_key", _set(None, "extra", 1), "unknown keys ['extra']"),
     ("config_not_object", _set(None, "config", "x"), "training.lr_schedule.config must be a JSON object"),
     ("config_unknown_arg", _set("config", "foo", 1), "foo"),
