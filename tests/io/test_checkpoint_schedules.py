@@ -135,7 +135,7 @@ HOSTILE_SCHEDULES = [
     ("config_unknown_arg", _set("config", "foo", 1), "foo"),
     ("config_bad_value", _set("config", "factor", 1.5), "factor must be in [0, 1)"),
     ("config_bad_mode", _set("config", "mode", "up"), "mode must be"),
-    ("state_missing_key", _pop("state", "best"), "lacks ['best']"),
+    ("state_missing_key", _pop("state", "best"), "lacks 'best'"),
     ("state_unknown_key", _set("state", "step", 3), "unknown keys ['step']"),
     ("last_step_negative", _set("state", "last_step", -1), "last_step"),
     ("last_step_bool", _set("state", "last_step", True), "last_step"),
