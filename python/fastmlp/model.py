@@ -782,9 +782,7 @@ class Sequential:
         from .io import save
 
         self._require_built()
-        if not isinstance(include_optimizer, (bool, np.bool_)):
-            raise TypeError(f"include_optimizer must be True or False, got {include_optimizer!r}")
-        save(self, path, include_optimizer=bool(include_optimizer))
+        save(self, path, include_optimizer=include_optimizer)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
