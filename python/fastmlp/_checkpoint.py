@@ -16,7 +16,9 @@ state, such as ReduceLROnPlateau's initial ``best``, as the strings "inf" / "-in
 ``lr_schedule`` (no schedule, or written before schedules were saved) load as before.
 
 Everything read from a file is checked here with messages naming the field, before any model is
-allocated; the caller turns ``ValueError`` into its own "cannot load" error.
+allocated. ``parse`` and ``parse_compile_settings`` raise only ValueError (a shared validator's
+TypeError, e.g. for a list where an object belongs, is turned into one): the caller turns it into
+its own "cannot load" error.
 """
 
 from __future__ import annotations
@@ -31,12 +33,13 @@ from . import losses as _losses
 from . import optim as _optim
 from . import schedules as _schedules
 from ._validation import (
-    exact_keys,
+    check_keys,
+    check_mapping,
     hex_word,
     json_list,
-    json_object,
     non_negative_float32,
     non_negative_int,
+    one_of,
 )
 
 if TYPE_CHECKING:
@@ -138,10 +141,8 @@ def _count(what: str, value: Any) -> int:
 def _configured(what: str, classes: Dict[str, Any], config: Any, name_key: str) -> Any:
     """An instance of ``classes[config[name_key]]`` built from the other keys of `config` (the
     constructors validate every argument and reject unknown ones)."""
-    config = dict(json_object(what, config))
-    cls = classes.get(str(config.pop(name_key, "")))
-    if cls is None:
-        raise ValueError(f"{what}.{name_key} must be one of {sorted(classes)}")
+    config = dict(check_mapping(what, config))
+    cls = classes[one_of(f"{what}.{name_key}", config.pop(name_key, None), sorted(classes))]
     try:
         return cls(**config)
     except (TypeError, ValueError) as exc:
@@ -150,12 +151,11 @@ def _configured(what: str, classes: Dict[str, Any], config: Any, name_key: str) 
 
 def _parse_schedule(value: Any) -> _schedules.LRSchedule:
     what = "training.lr_schedule"
-    obj = json_object(what, value)
-    exact_keys(what, obj, ("type", "config", "state"))
-    config = json_object(f"{what}.config", obj["config"])
+    obj = check_keys(what, value, ("type", "config", "state"))
+    config = check_mapping(f"{what}.config", obj["config"])
     schedule: _schedules.LRSchedule = _configured(what, _SCHEDULES, {**config, "type": obj["type"]}, "type")
     state = {k: _NON_FINITE.get(v, v) if isinstance(v, str) else v
-             for k, v in json_object(f"{what}.state", obj["state"]).items()}
+             for k, v in check_mapping(f"{what}.state", obj["state"]).items()}
     try:
         schedule.load_state_dict(state)
     except (TypeError, ValueError) as exc:
@@ -181,16 +181,15 @@ def parse_compile_settings(training: Any, progress: bool = False) -> "CompileSet
     """Checks what ``compile_settings_json`` wrote (with `progress`, the keys ``capture`` adds must
     be there too, and are left to the caller); returns ``compile``'s keyword arguments. Raises
     ValueError naming the field for anything malformed."""
-    training = json_object("the training state", training)
     required = _COMPILE_FIELDS + (_PROGRESS_FIELDS if progress else ())
-    exact_keys("the training state", training, required, _OPTIONAL_FIELDS)
     try:
+        training = check_keys("the training state", training, required, _OPTIONAL_FIELDS)
         loss: _losses.Loss = _configured("training.loss", _LOSSES, training["loss"], "name")
         optimizer: _optim.Optimizer = _configured("training.optimizer", _OPTIMIZERS, training["optimizer"], "name")
         metrics = _parse_metrics(training["metrics"], loss)
         clip_norm, clip_value = _parse_clip(training["clip"])
         schedule = _parse_schedule(training["lr_schedule"]) if "lr_schedule" in training else None
-    except TypeError as exc:
+    except TypeError as exc:  # a value of the wrong JSON type: malformed, as any other
         raise ValueError(str(exc)) from None
     return {"loss": loss, "optimizer": optimizer, "metrics": metrics, "lr_schedule": schedule,
             "clip_norm": clip_norm, "clip_value": clip_value}

@@ -1,5 +1,12 @@
-"""Input checks at the API boundary: each public call validates and converts its arrays once,
-so the C++ core only ever sees C-contiguous float32 / int64 data of the right shape."""
+"""The validation vocabulary: every check of an argument, a configuration or a file's JSON that
+more than one place needs, with one message style, so that each public call validates and converts
+its inputs once and the C++ core only ever sees C-contiguous float32 / int64 data of the right shape.
+
+Conventions: a value of the wrong kind (a string for a number, a list for a mapping) raises
+TypeError, a value of the right kind outside what is allowed raises ValueError; both name the
+argument (``"{name} must be ..., got ..."``). Configuration and file readers put their context in
+front with ``in_context`` or turn both into their own error.
+"""
 
 from __future__ import annotations
 
@@ -7,32 +14,44 @@ import difflib
 import math
 import numbers
 import os
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from . import _core
 
 __all__ = [
+    # errors
     "unknown_name_error",
     "not_an_instance_error",
-    "as_numeric_array",
-    "as_features",
-    "as_targets",
+    "in_context",
+    # integers
     "is_int",
     "positive_int",
     "non_negative_int",
     "int_in",
+    # real numbers
     "real_number",
     "number_in",
     "float32_number",
     "non_negative_float32",
     "positive_float32",
+    # flags, choices, names, paths
     "check_bool",
+    "one_of",
+    "monitor_name",
+    "monitor_mode",
+    "check_path",
+    # configurations and JSON
     "check_mapping",
     "check_keys",
-    "in_context",
+    "json_list",
+    "hex_word",
+    # sizes and arrays
     "check_model_size",
+    "as_numeric_array",
+    "as_features",
+    "as_targets",
     "MAX_THREADS",
 ]
 
@@ -40,6 +59,7 @@ __all__ = [
 MAX_THREADS = 1024
 
 
+# ------------------------------------------------------------------------------ errors
 def unknown_name_error(kind: str, given: str, choices: Iterable[str]) -> ValueError:
     choices = tuple(choices)
     close = difflib.get_close_matches(given.lower(), choices, n=1)
@@ -62,12 +82,20 @@ def not_an_instance_error(name: str, value: Any, expected: str) -> TypeError:
     return TypeError(f"{name} must be {expected}, got {type(value).__name__}")
 
 
+def in_context(name: str, exc: Exception) -> Exception:
+    """The TypeError (or else ValueError) `exc` with ``"{name}: "`` in front of its message: how a
+    configuration reader names the configuration a constructor's error is about."""
+    return (TypeError if isinstance(exc, TypeError) else ValueError)(f"{name}: {exc}")
+
+
+# ------------------------------------------------------------------------------ integers
 def is_int(value: Any) -> bool:
     """True for an integer (Python or NumPy), False for anything else, bool included."""
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
 def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
+    """An integer >= 1 (and <= `maximum` when given) as int, else ValueError naming `name`."""
     if not is_int(value) or int(value) <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
     if maximum is not None and int(value) > maximum:
@@ -76,7 +104,8 @@ def positive_int(name: str, value: Any, maximum: Optional[int] = None) -> int:
 
 
 def non_negative_int(name: str, value: Any, below: Optional[int] = None, below_text: str = "") -> int:
-    """`below` (exclusive upper bound) is shown as `below_text` when given (e.g. "2**64")."""
+    """An integer >= 0 (and < `below` when given, shown as `below_text` such as "2**64") as int,
+    else ValueError naming `name`."""
     if not is_int(value) or int(value) < 0:
         raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
     if below is not None and int(value) >= below:
@@ -91,20 +120,28 @@ def int_in(name: str, value: Any, low: int, high: int) -> int:
     return int(value)
 
 
+# ------------------------------------------------------------------------------ real numbers
 def real_number(name: str, value: Any) -> float:
     """A real number (not a bool, not a string) as float, else TypeError naming `name`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {value!r}")
     return float(value)
 
 
-def number_in(name: str, value: Any, low: float, high: float, high_open: bool = False) -> float:
-    """A real number in [low, high] (or [low, high) with `high_open`) as float: TypeError naming
-    `name` for a non-number, ValueError naming it and the interval for one outside (NaN included)."""
+def number_in(
+    name: str, value: Any, low: float, high: float, low_open: bool = False, high_open: bool = False
+) -> float:
+    """A real number in the interval from `low` to `high` as float, each end closed unless
+    ``*_open``; an end may be infinite (``math.inf``): ``[0, inf)`` is every finite number >= 0,
+    ``(-inf, inf]`` would admit +inf. NaN is never inside. TypeError naming `name` for a
+    non-number; ValueError naming it and the interval, e.g. ``rate must be in [0, 1), got 1.0``,
+    for one outside."""
     number = real_number(name, value)
-    inside = low <= number < high if high_open else low <= number <= high
-    if not inside:
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}{')' if high_open else ']'}, got {number}")
+    above = number > low if low_open else number >= low
+    below = number < high if high_open else number <= high
+    if not (above and below):  # NaN compares false
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}, got {number}")
     return number
 
 
@@ -119,6 +156,7 @@ def float32_number(name: str, value: Any) -> float:
 
 
 def non_negative_float32(name: str, value: Any) -> float:
+    """``float32_number`` that is >= 0."""
     number = float32_number(name, value)
     if not number >= 0.0:
         raise ValueError(f"{name} must be a finite number >= 0, got {number}")
@@ -126,6 +164,7 @@ def non_negative_float32(name: str, value: Any) -> float:
 
 
 def positive_float32(name: str, value: Any) -> float:
+    """``float32_number`` that is > 0, also once rounded to float32 (1e-50 is not)."""
     number = float32_number(name, value)
     if not number > 0.0:
         raise ValueError(f"{name} must be a finite number > 0, got {number}")
@@ -134,23 +173,50 @@ def positive_float32(name: str, value: Any) -> float:
     return number
 
 
+# ------------------------------------------------------------------------------ flags, choices, names, paths
 def check_bool(name: str, value: Any) -> bool:
+    """True or False (Python or NumPy) as bool, else TypeError naming `name`."""
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {value!r}")
     return bool(value)
 
 
+def one_of(name: str, value: Any, choices: Sequence[str]) -> str:
+    """`value` if it is one of the strings `choices`, else ValueError listing them:
+    ``mode must be 'auto', 'min' or 'max', got 'best'``."""
+    if not isinstance(value, str) or value not in choices:
+        quoted = [repr(c) for c in choices]
+        listed = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        raise ValueError(f"{name} must be {listed}, got {value!r}")
+    return value
+
+
+def monitor_name(value: Any) -> str:
+    """The logged value a callback or schedule watches ("val_loss", "accuracy", ...)."""
+    if not isinstance(value, str):
+        raise TypeError(f"monitor must be a string such as 'val_loss', got {value!r}")
+    return value
+
+
+def monitor_mode(value: Any) -> str:
+    """"min", "max" or "auto" (the direction of ``fastmlp._compiled_metrics.maximise``)."""
+    return one_of("mode", value, ("auto", "min", "max"))
+
+
+def check_path(name: str, value: Any) -> str:
+    """A file path (str or os.PathLike; not bytes) as str, else TypeError naming `name`."""
+    if isinstance(value, bytes) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a str or os.PathLike, got {type(value).__name__}")
+    path = os.fspath(value)
+    return path if isinstance(path, str) else os.fsdecode(path)
+
+
+# ------------------------------------------------------------------------------ configurations and JSON
 def check_mapping(name: str, config: Any) -> Mapping[str, Any]:
     """`config` if it is a mapping (a configuration dictionary, a JSON object), else TypeError."""
     if not isinstance(config, Mapping):
         raise TypeError(f"{name} must be a JSON object, got {type(config).__name__}")
     return config
-
-
-def in_context(name: str, exc: Exception) -> Exception:
-    """The TypeError (or else ValueError) `exc` with ``"{name}: "`` in front of its message: how a
-    configuration reader names the configuration a constructor's error is about."""
-    return (TypeError if isinstance(exc, TypeError) else ValueError)(f"{name}: {exc}")
 
 
 def check_keys(name: str, config: Any, required: Sequence[str], optional: Sequence[str] = ()) -> Mapping[str, Any]:
@@ -167,6 +233,24 @@ def check_keys(name: str, config: Any, required: Sequence[str], optional: Sequen
     return mapping
 
 
+def json_list(name: str, value: Any, length: Optional[int] = None) -> List[Any]:
+    """A parsed JSON array (list), of `length` items when given: TypeError naming `name` for
+    anything but a list, ValueError for a list of another length."""
+    if not isinstance(value, list) or (length is not None and len(value) != length):
+        size = f" of {length} items" if length is not None else ""
+        message = f"{name} must be a list (a JSON array){size}, got {value!r}"
+        raise ValueError(message) if isinstance(value, list) else TypeError(message)
+    return value
+
+
+def hex_word(name: str, value: Any, digits: int) -> int:
+    """An unsigned integer written as exactly `digits` lowercase hex digits, else ValueError."""
+    if not isinstance(value, str) or len(value) != digits or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"{name} must be {digits} lowercase hex digits, got {value!r}")
+    return int(value, 16)
+
+
+# ------------------------------------------------------------------------------ sizes and arrays
 def _physical_memory_bytes() -> Optional[int]:
     try:
         return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
@@ -202,8 +286,6 @@ def as_numeric_array(name: str, value: Any) -> np.ndarray:
         raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}")
     return arr
 
-
-_as_numeric_array = as_numeric_array  # its name before it was public, kept for callers on other branches
 
 
 def _as_float32_c(arr: np.ndarray) -> np.ndarray:
@@ -280,86 +362,3 @@ def as_targets(
     if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
-
-
-# --- added for sklearn/_checkpoint (H3)
-def is_integer(value: Any) -> bool:
-    """An integer (Python or NumPy), not a bool."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def integer_at_least(name: str, value: Any, minimum: int) -> int:
-    """`value` as int; TypeError for a non-integer, ValueError below `minimum` (both naming `name`)."""
-    message = f"{name} must be an integer >= {minimum}, got {value!r}"
-    if not is_integer(value):
-        raise TypeError(message)
-    if int(value) < minimum:
-        raise ValueError(message)
-    return int(value)
-
-
-def real_in_interval(
-    name: str, value: Any, low: float, high: float = math.inf, low_open: bool = False, high_open: bool = True
-) -> float:
-    """A finite real number in the interval from `low` to `high` (each end closed unless `*_open`),
-    as float; TypeError for a non-number, ValueError otherwise, both naming `name` and the interval."""
-    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-    message = f"{name} must be a real number in {interval}, got {value!r}"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(message)
-    number = float(value)
-    inside = (number > low if low_open else number >= low) and (number < high if high_open else number <= high)
-    if not (math.isfinite(number) and inside):
-        raise ValueError(message)
-    return number
-
-
-def one_of(name: str, value: Any, choices: Sequence[str]) -> str:
-    """`value` if it is one of the strings `choices`, else ValueError listing them."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}, got {value!r}")
-    return value
-
-
-def monitor_name(value: Any) -> str:
-    """The logged value a callback or schedule watches ("val_loss", "accuracy", ...)."""
-    if not isinstance(value, str):
-        raise TypeError(f"monitor must be a string such as 'val_loss', got {value!r}")
-    return value
-
-
-def monitor_mode(value: Any) -> str:
-    """"min", "max" or "auto" (the direction of ``fastmlp._compiled_metrics.higher_is_better``)."""
-    if value not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {value!r}")
-    return str(value)
-
-
-def json_object(name: str, value: Any) -> dict[str, Any]:
-    """A parsed JSON object (dict), else ValueError naming `name`."""
-    if not isinstance(value, dict):
-        raise ValueError(f"{name} must be a JSON object, got {type(value).__name__}")
-    return value
-
-
-def exact_keys(name: str, obj: dict[str, Any], required: Sequence[str], optional: Sequence[str] = ()) -> None:
-    """ValueError naming `name` when `obj` lacks a required key or has one not listed."""
-    missing = [k for k in required if k not in obj]
-    unknown = sorted(str(k) for k in obj if k not in required and k not in optional)
-    if missing or unknown:
-        raise ValueError(f"{name} lacks {missing} / has unknown keys {unknown}")
-
-
-def json_list(name: str, value: Any, length: Optional[int] = None) -> list[Any]:
-    """A parsed JSON array (list), of `length` items when given, else ValueError naming `name`."""
-    if not isinstance(value, list) or (length is not None and len(value) != length):
-        size = f" of {length} items" if length is not None else ""
-        raise ValueError(f"{name} must be a list (a JSON array){size}, got {value!r}")
-    return value
-
-
-def hex_word(name: str, value: Any, digits: int) -> int:
-    """An unsigned integer written as exactly `digits` lowercase hex digits, else ValueError."""
-    if not isinstance(value, str) or len(value) != digits or any(c not in "0123456789abcdef" for c in value):
-        raise ValueError(f"{name} must be {digits} lowercase hex digits, got {value!r}")
-    return int(value, 16)

@@ -17,7 +17,7 @@ from typing import Any, Callable, Dict, Mapping, Union
 
 import numpy as np
 
-from ._validation import float32_number
+from ._validation import float32_number, one_of, positive_float32
 
 __all__ = [
     "Activation",
@@ -121,9 +121,7 @@ class GELU(Activation):
     """
 
     def __init__(self, approximate: str = "none") -> None:
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = one_of("approximate", approximate, ("none", "tanh"))
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -151,10 +149,7 @@ class Softplus(Activation):
     name = "softplus"
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
-        beta = float32_number("beta", beta)
-        if not beta > 0.0 or not np.float32(beta) > 0.0:
-            raise ValueError(f"beta must be a finite number > 0, got {beta}")
-        self.beta = beta
+        self.beta = positive_float32("beta", beta)
         self.threshold = float32_number("threshold", threshold)
 
     def _params(self) -> Dict[str, float]:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
 import numpy as np
 
 from ._compiled_metrics import maximise
-from ._validation import monitor_mode, monitor_name
+from ._validation import check_path, monitor_mode, monitor_name
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -86,13 +86,11 @@ class EarlyStopping(Callback):
         mode: str = "auto",
         restore_best_weights: bool = False,
     ) -> None:
-        from ._validation import non_negative_int, real_number
+        from ._validation import non_negative_int, number_in
 
         self.monitor = monitor_name(monitor)
         self.patience = non_negative_int("patience", patience)
-        self.min_delta = abs(real_number("min_delta", min_delta))
-        if math.isnan(self.min_delta):
-            raise ValueError(f"min_delta must be a number, got {min_delta!r}")
+        self.min_delta = abs(number_in("min_delta", min_delta, -math.inf, math.inf))
         self.mode = monitor_mode(mode)
         self.restore_best_weights = bool(restore_best_weights)
         self.stopped_epoch: Optional[int] = None
@@ -148,9 +146,7 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         mode: str = "auto",
     ) -> None:
-        if not isinstance(filepath, (str, os.PathLike)):
-            raise TypeError(f"filepath must be a path (str or os.PathLike), got {type(filepath).__name__}")
-        self.filepath = os.fspath(filepath)
+        self.filepath = check_path("filepath", filepath)
         if not self.filepath:
             raise ValueError("filepath must not be empty")
         self.monitor = monitor_name(monitor)
@@ -221,12 +217,10 @@ class LearningRateScheduler(Callback):
         assert self.model is not None
         current = self.model.learning_rate
         lr = self.schedule(epoch, current) if self._two_args else self.schedule(epoch)
-        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.integer, np.floating)):
-            raise TypeError(f"the schedule must return a number (the learning rate), got {lr!r} for epoch {epoch}")
         try:
             lr = non_negative_float32("learning rate returned by the schedule", lr)
-        except ValueError as exc:
-            raise ValueError(f"{exc} (epoch {epoch})") from None
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"{exc} (epoch {epoch})") from None
         self.model.learning_rate = lr
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.", file=sys.stdout, flush=True)
@@ -243,11 +237,9 @@ class CSVLogger(Callback):
     is written and the file closed at once, so the log survives an interrupted fit."""
 
     def __init__(self, filename: Union[str, "os.PathLike[str]"], separator: str = ",", append: bool = False) -> None:
-        if not isinstance(filename, (str, os.PathLike)):
-            raise TypeError(f"filename must be a path (str or os.PathLike), got {type(filename).__name__}")
+        self.filename = check_path("filename", filename)
         if not isinstance(separator, str) or len(separator) != 1:
             raise ValueError(f"separator must be a single character, got {separator!r}")
-        self.filename = os.fspath(filename)
         self.sep = separator
         self.append = bool(append)
         self.keys: Optional[List[str]] = None

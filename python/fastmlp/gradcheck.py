@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 
-from ._validation import non_negative_int, positive_int, real_number
+from ._validation import non_negative_int, number_in, positive_int
 from .layers import tensor_table
 
 if TYPE_CHECKING:
@@ -61,13 +62,9 @@ def check_gradients(
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
     if not model.compiled:
         raise RuntimeError("call model.compile(loss=..., optimizer=...) before check_gradients")
-    eps = real_number("eps", eps)
-    if not 0.0 < eps < 1.0:
-        raise ValueError(f"eps must be in (0, 1), got {eps}")
+    eps = number_in("eps", eps, 0.0, 1.0, low_open=True, high_open=True)
     if atol is not None:
-        atol = real_number("atol", atol)
-        if not atol > 0.0:
-            raise ValueError(f"atol must be a number > 0, got {atol}")
+        atol = number_in("atol", atol, 0.0, math.inf, low_open=True)
     if max_checks_per_tensor is not None:
         max_checks_per_tensor = positive_int("max_checks_per_tensor", max_checks_per_tensor)
     rng = np.random.default_rng(non_negative_int("seed", seed, below=2**64, below_text="2**64"))

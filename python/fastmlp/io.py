@@ -47,7 +47,7 @@ from safetensors.numpy import save_file
 from . import _checkpoint, _core
 from . import layers as _layers
 from ._atomic import TEMP_SUFFIX, write_atomically
-from ._validation import check_keys, int_in, is_int
+from ._validation import check_bool, check_keys, hex_word, int_in, is_int
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -66,7 +66,8 @@ MAX_LAYERS = 10_000
 MAX_WIDTH = 2**31 - 1  # input_dim and units
 # Activation values per sample a model may need beyond 2 per parameter (see _check_architecture).
 ACTIVATION_SLACK = 2**16
-_METADATA_KEYS = ("format", "format_version", "architecture", "weights_crc32", _checkpoint.KEY)
+_REQUIRED_METADATA = ("format", "format_version", "architecture")
+_OPTIONAL_METADATA = ("weights_crc32", _checkpoint.KEY)
 _MAX_INT_DIGITS = 20  # JSON integers longer than this are rejected before int() sees them
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -155,6 +156,7 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
             refuse (nothing is written: a previous good checkpoint is not replaced by garbage).
         OSError: the file cannot be written (missing or read-only directory, disk full, ...);
             the message names `path`.
+        TypeError: `include_optimizer` is not True or False.
     """
     path = os.fspath(path)
     if not isinstance(path, str):
@@ -182,9 +184,7 @@ def to_bytes(model: "Sequential", include_optimizer: bool = True) -> bytes:
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
     if not model.built:
         raise RuntimeError("the model has no weights yet: give Sequential an input_dim or call fit first")
-    if not isinstance(include_optimizer, (bool, np.bool_)):
-        raise TypeError(f"include_optimizer must be True or False, got {include_optimizer!r}")
-    tensors, metadata = _file_contents(model, bool(include_optimizer), "bytes")
+    tensors, metadata = _file_contents(model, include_optimizer, "bytes")
     return bytes(save_bytes(tensors, metadata=metadata))
 
 
@@ -192,7 +192,8 @@ def _file_contents(
     model: "Sequential", include_optimizer: bool, destination: str
 ) -> Tuple[Dict[str, np.ndarray], Dict[str, str]]:
     """(tensors, metadata) of `model`'s file, checked as ``save`` documents; `destination` names
-    where it goes in error messages."""
+    where it goes in error messages. TypeError for an `include_optimizer` that is not a bool."""
+    include_optimizer = check_bool("include_optimizer", include_optimizer)
     config = model.get_config()
     try:
         names = [name for name, _ in _check_architecture(config)]
@@ -308,14 +309,12 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         raise _Invalid(
             f"unsupported format_version {version!r}{hint}; this fastmlp reads {', '.join(SUPPORTED_VERSIONS)}"
         )
-    if "architecture" not in metadata:
-        raise _Invalid("the metadata has no architecture")
-    unknown = sorted(set(metadata) - set(_METADATA_KEYS))
-    if unknown:  # strict, so that a corrupted key name (e.g. of the checksum) cannot go unnoticed
-        raise _Invalid(f"the metadata has unknown keys {unknown}")
-    crc = metadata.get("weights_crc32")
-    if crc is not None and (len(crc) != 8 or any(c not in "0123456789abcdef" for c in crc)):
-        raise _Invalid(f"weights_crc32 must be 8 lowercase hex digits, got {crc!r}")
+    try:  # strict, so that a corrupted key name (e.g. of the checksum) cannot go unnoticed
+        check_keys("the metadata", metadata, _REQUIRED_METADATA, _OPTIONAL_METADATA)
+        if "weights_crc32" in metadata:
+            hex_word("weights_crc32", metadata["weights_crc32"], 8)
+    except ValueError as exc:
+        raise _Invalid(str(exc)) from None
     config = _parse_json("the architecture metadata", metadata["architecture"])
     try:
         table = _architecture_tensors(config)

@@ -78,12 +78,9 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0) -> None:
-        from ._validation import real_number
+        from ._validation import number_in
 
-        delta = real_number("delta", delta)
-        if not (delta > 0.0 and math.isfinite(delta)):
-            raise ValueError(f"delta must be a positive finite number, got {delta!r}")
-        self.delta = delta
+        self.delta = number_in("delta", delta, 0.0, math.inf, low_open=True, high_open=True)
 
     def __repr__(self) -> str:
         return f"Huber(delta={self.delta!r})"
@@ -109,12 +106,9 @@ class CrossEntropy(Loss):
     classification = True
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
-        from ._validation import real_number
+        from ._validation import number_in
 
-        label_smoothing = real_number("label_smoothing", label_smoothing)
-        if not 0.0 <= label_smoothing <= 1.0:
-            raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing!r}")
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = number_in("label_smoothing", label_smoothing, 0.0, 1.0)
 
     def __repr__(self) -> str:
         return f"CrossEntropy(label_smoothing={self.label_smoothing!r})"
@@ -184,19 +178,15 @@ def _check_probabilities(probs: np.ndarray, name: str) -> np.ndarray:
 
 def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.ndarray:
     """{class: weight} -> float32 (size,), classes not named weighing 1 (as Keras)."""
+    from ._validation import is_int, non_negative_float32
+
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict {{class: weight}}, got {type(class_weight).__name__}")
     out = np.ones(size, dtype=np.float32)
     for key, weight in class_weight.items():
-        if isinstance(key, bool) or not isinstance(key, (int, np.integer)) or not 0 <= key < size:
+        if not is_int(key) or not 0 <= key < size:
             raise ValueError(f"class_weight keys must be {keys_text}, got the key {key!r}")
-        if isinstance(weight, bool) or not isinstance(weight, (int, float, np.integer, np.floating)):
-            raise TypeError(f"class_weight[{key!r}] must be a number, got {weight!r}")
-        if not (math.isfinite(float(weight)) and float(weight) >= 0.0):
-            raise ValueError(f"class_weight[{key!r}] must be a non-negative finite number, got {weight!r}")
-        out[int(key)] = weight
-        if not np.isfinite(out[int(key)]):
-            raise ValueError(f"class_weight[{key!r}] is too large for float32, got {weight!r}")
+        out[int(key)] = non_negative_float32(f"class_weight[{key!r}]", weight)
     return out
 
 

@@ -31,6 +31,8 @@ from typing import Any, Optional, Tuple
 
 import numpy as np
 
+from ._validation import positive_int
+
 __all__ = [
     "NAMES",
     "UndefinedMetricWarning",
@@ -357,8 +359,7 @@ def top_k_accuracy_score(
     of the greater label. Ties rank the later column first, as scikit-learn."""
     t = _labels_1d("y_true", y_true)
     score = np.asarray(y_score, dtype=np.float64)
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    k = positive_int("k", k)
     n_unique = np.unique(t).shape[0]
     binary = n_unique <= 2 and not (labels is not None and len(labels) > 2)
     if binary:

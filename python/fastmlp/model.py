@@ -19,13 +19,14 @@ from . import optim as _optim
 from . import schedules as _schedules
 from ._validation import (
     as_features,
+    check_keys,
     check_model_size,
     non_negative_float32,
     non_negative_int,
     not_an_instance_error,
+    number_in,
     positive_float32,
     positive_int,
-    real_number,
 )
 from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
@@ -334,9 +335,7 @@ class Sequential:
     ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[Tuple[np.ndarray, np.ndarray]]]:
         """(X, y, sample weights) left for training and the validated validation arrays (or None):
         validation_data when given, else the last rows held out by validation_split."""
-        split = real_number("validation_split", validation_split)
-        if not 0.0 <= split < 1.0:  # also rejects NaN
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split!r}")
+        split = number_in("validation_split", validation_split, 0.0, 1.0, high_open=True)
         if validation_data is not None:
             if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
                 got = (
@@ -652,11 +651,7 @@ class Sequential:
         net = self._require_built()
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from training_state(), got {type(state).__name__}")
-        keys = TrainingState.__required_keys__
-        missing = sorted(k for k in keys if k not in state)
-        unknown = sorted(str(k) for k in state if k not in keys)
-        if missing or unknown:
-            raise ValueError(f"the training state lacks {missing} / has unknown keys {unknown}")
+        check_keys("the training state", state, sorted(TrainingState.__required_keys__))
         epoch = non_negative_int("epoch", state["epoch"])
         previous = self.training_state() if self.compiled else None
         previous_schedule = self._lr_schedule
@@ -787,9 +782,7 @@ class Sequential:
         from .io import save
 
         self._require_built()
-        if not isinstance(include_optimizer, (bool, np.bool_)):
-            raise TypeError(f"include_optimizer must be True or False, got {include_optimizer!r}")
-        save(self, path, include_optimizer=bool(include_optimizer))
+        save(self, path, include_optimizer=include_optimizer)
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)

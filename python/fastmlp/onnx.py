@@ -76,10 +76,12 @@ def _import_onnx() -> Any:
 
 
 def _check_opset(onnx: Any, opset: Any) -> int:
+    from ._validation import is_int
+
     newest = int(onnx.defs.onnx_opset_version())
     if opset is None:
         return min(DEFAULT_OPSET, newest)
-    if isinstance(opset, bool) or not isinstance(opset, (int, np.integer)):
+    if not is_int(opset):
         raise TypeError(f"opset must be an int between {MIN_OPSET} and {newest} or None, got {type(opset).__name__}")
     value = int(opset)
     if not MIN_OPSET <= value <= newest:
@@ -304,15 +306,11 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     """
     from .model import Sequential
 
-    if not isinstance(model, Sequential):
-        from ._validation import not_an_instance_error
+    from ._validation import check_path, not_an_instance_error
 
+    if not isinstance(model, Sequential):
         raise not_an_instance_error("model", model, "an fm.Sequential")
-    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    path = os.fspath(path)
-    if not isinstance(path, str):  # an os.PathLike returning bytes
-        path = os.fsdecode(path)
+    path = check_path("path", path)
     if model.input_dim is None:  # not built
         raise RuntimeError(
             f"cannot export the model to {path!r}: it has no weights yet; give Sequential an input_dim "

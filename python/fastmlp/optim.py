@@ -7,7 +7,7 @@ from typing import Any, Dict, Tuple, Type, Union
 
 import numpy as np
 
-from ._validation import check_bool, float32_number, non_negative_float32, not_an_instance_error, positive_float32, real_number
+from ._validation import check_bool, float32_number, non_negative_float32, not_an_instance_error, number_in, positive_float32
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get"]
 
@@ -17,10 +17,7 @@ def _check_betas(betas: Any) -> Tuple[float, float]:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     if len(betas) != 2:
         raise ValueError(f"betas must be a pair (beta1, beta2), got a sequence of length {len(betas)}: {betas!r}")
-    beta1, beta2 = (real_number(f"betas[{i}]", b) for i, b in enumerate(betas))
-    for i, b in enumerate((beta1, beta2)):
-        if not 0.0 <= b < 1.0:  # also rejects NaN
-            raise ValueError(f"betas[{i}] must be in [0, 1), got {b}")
+    beta1, beta2 = (number_in(f"betas[{i}]", b, 0.0, 1.0, high_open=True) for i, b in enumerate(betas))
     return beta1, beta2
 
 
@@ -155,9 +152,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
     ) -> None:
         self.lr = non_negative_float32("lr", lr)
-        self.alpha = non_negative_float32("alpha", alpha)
-        if self.alpha > 1.0:
-            raise ValueError(f"alpha must be in [0, 1], got {self.alpha}")
+        self.alpha = number_in("alpha", alpha, 0.0, 1.0)
         self.eps = positive_float32("eps", eps)
         self.weight_decay = non_negative_float32("weight_decay", weight_decay)
         self.momentum = non_negative_float32("momentum", momentum)

@@ -13,6 +13,8 @@ import numbers
 import os
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._validation import check_path, int_in, is_int, real_number
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
@@ -45,7 +47,7 @@ def _curves(history: Any) -> Tuple[Dict[str, List[float]], Optional[List[int]]]:
                 f"of per-epoch value lists such as {{'loss': [0.9, 0.5]}}, got {type(history).__name__}"
             )
         raw_epochs = getattr(history, "epoch", None)
-        if isinstance(raw_epochs, (list, tuple)) and all(isinstance(e, numbers.Integral) for e in raw_epochs):
+        if isinstance(raw_epochs, (list, tuple)) and all(is_int(e) for e in raw_epochs):
             epochs = [int(e) for e in raw_epochs]
     if not source:
         raise ValueError("history is empty: it has no logged values to plot (did fit run for at least one epoch?)")
@@ -59,9 +61,7 @@ def _curves(history: Any) -> Tuple[Dict[str, List[float]], Optional[List[int]]]:
             )
         floats: List[float] = []
         for i, value in enumerate(list(values)):
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"history[{key!r}][{i}] must be a real number, got {type(value).__name__} {value!r}")
-            value = float(value)
+            value = real_number(f"history[{key!r}][{i}]", value)
             floats.append(value if math.isfinite(value) else math.nan)  # NaN/inf epochs are gaps
         curves[key] = floats
     if all(len(v) == 0 for v in curves.values()):
@@ -126,10 +126,8 @@ def plot_history(
         ImportError: matplotlib is not installed.
     """
     curves, epochs = _curves(history)
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike ending in '.png', got {type(path).__name__}")
-    path_str = os.fspath(path)
-    if not isinstance(path_str, str) or not path_str.lower().endswith(".png"):
+    path_str = check_path("path", path)
+    if not path_str.lower().endswith(".png"):
         raise ValueError(f"path must name a .png file, got {path_str!r}")
     folder = os.path.dirname(os.path.abspath(path_str))
     if not os.path.isdir(folder):
@@ -145,8 +143,7 @@ def plot_history(
         raise ValueError(
             f"subplot_size must be (width, height) in inches, two numbers in (0, 1000), got {subplot_size!r}"
         )
-    if isinstance(dpi, bool) or not isinstance(dpi, numbers.Integral) or not 1 <= int(dpi) <= 1000:
-        raise ValueError(f"dpi must be an int in [1, 1000], got {dpi!r}")
+    dpi = int_in("dpi", dpi, 1, 1000)
     width, height = float(subplot_size[0]), float(subplot_size[1])
     groups = _groups(list(curves))
 

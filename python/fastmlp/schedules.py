@@ -31,14 +31,16 @@ import numpy as np
 
 from . import _compiled_metrics
 from ._validation import (
-    float32_number,
+    check_bool,
+    check_keys,
     monitor_mode,
     monitor_name,
     non_negative_float32,
     non_negative_int,
+    number_in,
+    one_of,
     positive_float32,
     positive_int,
-    real_number,
 )
 from .callbacks import Callback
 
@@ -55,13 +57,6 @@ __all__ = [
     "OneCycleLR",
     "ReduceLROnPlateau",
 ]
-
-
-def _unit_interval(name: str, value: Any) -> float:
-    value = float32_number(name, value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{name} must be in [0, 1], got {value}")
-    return float(value)
 
 
 #: bound of the step and epoch counters a state_dict may hold (as the checkpoint's counters)
@@ -114,13 +109,7 @@ class LRSchedule(Callback):
         (missing or unknown keys, wrong types, out-of-range values) and then changes nothing."""
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from state_dict(), got {type(state).__name__}")
-        expected = self.state_dict()
-        missing = [k for k in expected if k not in state]
-        unknown = sorted(str(k) for k in state if k not in expected)
-        if missing or unknown:
-            raise ValueError(
-                f"the {type(self).__name__} state lacks {missing} / has unknown keys {unknown}"
-            )
+        check_keys(f"the {type(self).__name__} state", state, tuple(self.state_dict()))
         for key, value in self._checked_state(state).items():
             setattr(self, key, value)
 
@@ -275,22 +264,14 @@ class OneCycleLR(LRSchedule):
             self.total_steps = positive_int("epochs", epochs) * positive_int("steps_per_epoch", steps_per_epoch)
         else:
             raise ValueError("give total_steps, or both epochs and steps_per_epoch")
-        self.pct_start = _unit_interval("pct_start", pct_start)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
-        self.anneal_strategy = anneal_strategy
-        if not isinstance(cycle_momentum, (bool, np.bool_)):
-            raise TypeError(f"cycle_momentum must be True or False, got {cycle_momentum!r}")
-        self.cycle_momentum = bool(cycle_momentum)
-        self.base_momentum = _unit_interval("base_momentum", base_momentum)
-        self.max_momentum = _unit_interval("max_momentum", max_momentum)
-        if self.max_momentum >= 1.0:
-            raise ValueError(f"max_momentum must be in [0, 1), got {self.max_momentum}")
+        self.pct_start = number_in("pct_start", pct_start, 0.0, 1.0)
+        self.anneal_strategy = one_of("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.cycle_momentum = check_bool("cycle_momentum", cycle_momentum)
+        self.base_momentum = number_in("base_momentum", base_momentum, 0.0, 1.0)
+        self.max_momentum = number_in("max_momentum", max_momentum, 0.0, 1.0, high_open=True)
         self.div_factor = positive_float32("div_factor", div_factor)
         self.final_div_factor = positive_float32("final_div_factor", final_div_factor)
-        if not isinstance(three_phase, (bool, np.bool_)):
-            raise TypeError(f"three_phase must be True or False, got {three_phase!r}")
-        self.three_phase = bool(three_phase)
+        self.three_phase = check_bool("three_phase", three_phase)
         initial = self.max_lr / self.div_factor
         lr_points = {"initial": initial, "max": self.max_lr, "min": initial / self.final_div_factor}
         mom = {"base": self.base_momentum, "max": self.max_momentum}
@@ -378,14 +359,10 @@ class ReduceLROnPlateau(LRSchedule):
         super().__init__()
         self.monitor = monitor_name(monitor)
         self.mode = monitor_mode(mode)
-        self.factor = float32_number("factor", factor)
-        if not 0.0 <= self.factor < 1.0:
-            raise ValueError(f"factor must be in [0, 1), got {self.factor}")
+        self.factor = number_in("factor", factor, 0.0, 1.0, high_open=True)
         self.patience = non_negative_int("patience", patience)
         self.threshold = non_negative_float32("threshold", threshold)
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        self.threshold_mode = threshold_mode
+        self.threshold_mode = one_of("threshold_mode", threshold_mode, ("rel", "abs"))
         self.cooldown = non_negative_int("cooldown", cooldown)
         self.min_lr = non_negative_float32("min_lr", min_lr)
         self.eps = non_negative_float32("eps", eps)
@@ -403,9 +380,7 @@ class ReduceLROnPlateau(LRSchedule):
                 "cooldown_counter": self.cooldown_counter}
 
     def _checked_state(self, state: Dict[str, Any]) -> Dict[str, Any]:
-        best = None if state["best"] is None else real_number("best", state["best"])
-        if best is not None and math.isnan(best):
-            raise ValueError("best must be a number (not NaN) or None, got nan")
+        best = None if state["best"] is None else number_in("best", state["best"], -math.inf, math.inf)
         return {
             **super()._checked_state(state),
             "lr": _optional_rate("lr", state["lr"]),

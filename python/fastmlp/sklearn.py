@@ -77,7 +77,7 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ign
 
 from . import optim as _optim
 from ._compiled_metrics import higher_is_better
-from ._validation import check_bool, integer_at_least, is_integer, one_of, real_in_interval
+from ._validation import check_bool, is_int, number_in, one_of, positive_int
 from .callbacks import Callback
 from .layers import Dense, Layer
 from .model import Sequential
@@ -96,7 +96,7 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 # ------------------------------------------------------------------------------ parameter checks
 def _hidden_sizes(value: Any) -> List[int]:
     """hidden_layer_sizes as a list of positive ints (an int means one hidden layer)."""
-    items = [value] if is_integer(value) else value
+    items = [value] if is_int(value) else value
     try:
         sizes = list(items)
     except TypeError:
@@ -104,7 +104,7 @@ def _hidden_sizes(value: Any) -> List[int]:
             f"hidden_layer_sizes must be a positive integer or a sequence of them such as (100,), got {value!r}"
         ) from None
     for size in sizes:
-        if not is_integer(size) or int(size) <= 0:
+        if not is_int(size) or int(size) <= 0:
             raise ValueError(
                 f"hidden_layer_sizes must be a positive integer or a sequence of them such as (100,), "
                 f"got {value!r}"
@@ -278,32 +278,32 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         one_of("solver", self.solver, _SOLVERS)
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         one_of("activation", self.activation, tuple(_ACTIVATIONS))
-        real_in_interval("alpha", self.alpha, 0.0)
+        number_in("alpha", self.alpha, 0.0, math.inf, high_open=True)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            if not is_integer(self.batch_size) or int(self.batch_size) < 1:
+            if not is_int(self.batch_size) or int(self.batch_size) < 1:
                 raise ValueError(f"batch_size must be 'auto' or an integer >= 1, got {self.batch_size!r}")
         one_of("learning_rate", self.learning_rate, _LEARNING_RATES)
-        real_in_interval("learning_rate_init", self.learning_rate_init, 0.0, low_open=True)
-        real_in_interval("power_t", self.power_t, 0.0)
-        integer_at_least("max_iter", self.max_iter, 1)
+        number_in("learning_rate_init", self.learning_rate_init, 0.0, math.inf, low_open=True, high_open=True)
+        number_in("power_t", self.power_t, 0.0, math.inf, high_open=True)
+        positive_int("max_iter", self.max_iter)
         check_bool("shuffle", self.shuffle)
-        if not (self.random_state is None or is_integer(self.random_state)
+        if not (self.random_state is None or is_int(self.random_state)
                 or isinstance(self.random_state, np.random.RandomState)):
             raise ValueError(
                 f"random_state must be None, an integer or a numpy.random.RandomState, got {self.random_state!r}"
             )
-        real_in_interval("tol", self.tol, 0.0)
-        if not isinstance(self.verbose, (bool, np.bool_)) and not is_integer(self.verbose):
+        number_in("tol", self.tol, 0.0, math.inf, high_open=True)
+        if not isinstance(self.verbose, (bool, np.bool_)) and not is_int(self.verbose):
             raise ValueError(f"verbose must be True or False, got {self.verbose!r}")
         check_bool("warm_start", self.warm_start)
-        real_in_interval("momentum", self.momentum, 0.0, 1.0, high_open=False)
+        number_in("momentum", self.momentum, 0.0, 1.0)
         check_bool("nesterovs_momentum", self.nesterovs_momentum)
         check_bool("early_stopping", self.early_stopping)
-        real_in_interval("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True)
-        real_in_interval("beta_1", self.beta_1, 0.0, 1.0)
-        real_in_interval("beta_2", self.beta_2, 0.0, 1.0)
-        real_in_interval("epsilon", self.epsilon, 0.0, low_open=True)
-        integer_at_least("n_iter_no_change", self.n_iter_no_change, 1)
+        number_in("validation_fraction", self.validation_fraction, 0.0, 1.0, low_open=True, high_open=True)
+        number_in("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
+        number_in("beta_2", self.beta_2, 0.0, 1.0, high_open=True)
+        number_in("epsilon", self.epsilon, 0.0, math.inf, low_open=True, high_open=True)
+        positive_int("n_iter_no_change", self.n_iter_no_change)
         return sizes
 
     # -------------------------------------------------------------- building

@@ -281,7 +281,7 @@ HEADER_CASES = [
     ("unsupported_version", _meta("format_version", "2"), "unsupported format_version '2' (written by a newer"),
     ("version_1.0", _meta("format_version", "1.0"), "unsupported format_version '1.0'"),
     ("no_version", _del_meta("format_version"), "unsupported format_version None"),
-    ("no_architecture", _del_meta("architecture"), "no architecture"),
+    ("no_architecture", _del_meta("architecture"), "the metadata lacks 'architecture'"),
     ("unknown_metadata_key", _meta("weights_crc33", "8ce81039"), "unknown keys ['weights_crc33']"),
     ("architecture_not_json", _meta("architecture", "{layers: [Dense]}"), "architecture metadata is not valid JSON"),
     ("architecture_list", _meta("architecture", "[]"), "architecture must be a JSON object, got list"),
