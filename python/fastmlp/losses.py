@@ -18,6 +18,16 @@ from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
+from ._validation import (
+    as_numeric_array,
+    as_targets,
+    is_int,
+    non_negative_float32,
+    not_an_instance_error,
+    number_in,
+    unknown_name_error,
+)
+
 __all__ = ["Loss", "MSE", "MAE", "Huber", "CrossEntropy", "BinaryCrossEntropy", "get", "NAMES"]
 
 #: rows of probability targets must sum to 1 within this absolute tolerance
@@ -40,8 +50,6 @@ class Loss:
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         """Validated targets: float32 (n, n_outputs), C-contiguous."""
-        from ._validation import as_targets
-
         return as_targets(y, False, n, n_outputs, name, x_name)
 
     def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
@@ -78,8 +86,6 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0) -> None:
-        from ._validation import number_in
-
         self.delta = number_in("delta", delta, 0.0, math.inf, low_open=True, high_open=True)
 
     def __repr__(self) -> str:
@@ -106,8 +112,6 @@ class CrossEntropy(Loss):
     classification = True
 
     def __init__(self, label_smoothing: float = 0.0) -> None:
-        from ._validation import number_in
-
         self.label_smoothing = number_in("label_smoothing", label_smoothing, 0.0, 1.0)
 
     def __repr__(self) -> str:
@@ -117,8 +121,6 @@ class CrossEntropy(Loss):
         return {"label_smoothing": self.label_smoothing}
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-        from ._validation import as_targets
-
         try:
             shape = np.shape(y)
         except Exception:  # ragged lists: as_targets reports them
@@ -145,8 +147,6 @@ class BinaryCrossEntropy(Loss):
     classification = True
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-        from ._validation import as_targets
-
         values = as_targets(y, False, n, n_outputs, name, x_name)
         lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:
@@ -178,8 +178,6 @@ def _check_probabilities(probs: np.ndarray, name: str) -> np.ndarray:
 
 def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.ndarray:
     """{class: weight} -> float32 (size,), classes not named weighing 1 (as Keras)."""
-    from ._validation import is_int, non_negative_float32
-
     if not isinstance(class_weight, dict):
         raise TypeError(f"class_weight must be a dict {{class: weight}}, got {type(class_weight).__name__}")
     out = np.ones(size, dtype=np.float32)
@@ -192,8 +190,6 @@ def _class_weight_vector(class_weight: Any, size: int, keys_text: str) -> np.nda
 
 def _sample_weight(sample_weight: Any, n: int, name: str = "sample_weight") -> Optional[np.ndarray]:
     """None, or float32 (n,) of non-negative finite weights, not all zero."""
-    from ._validation import as_numeric_array
-
     if sample_weight is None:
         return None
     arr = as_numeric_array(name, sample_weight)
@@ -254,8 +250,6 @@ NAMES = tuple(_BY_NAME)
 
 def get(loss: Union[str, Loss]) -> Loss:
     """Returns the Loss for a name or a Loss object."""
-    from ._validation import not_an_instance_error, unknown_name_error
-
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str):
