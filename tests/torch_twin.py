@@ -7,7 +7,7 @@ configs, independently of fastmlp.torch_interop (which the interop tests check a
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -68,16 +68,31 @@ def torch_twin(model: fm.Sequential, dtype: torch.dtype = torch.float64) -> torc
             assert isinstance(layer, fm.Dropout) and layer.rate == 0.0
     net = torch.nn.Sequential(*modules)
     params = list(net.parameters())
-    buffers = [b for name, b in net.named_buffers() if name.endswith(("running_mean", "running_var"))]
+    buffers = _model_buffers(net)
     assert len(params) == len(model.parameters()) and len(buffers) == len(model.buffers())
     with torch.no_grad():
         for tp, p in zip(params, model.parameters()):
             tp.copy_(torch.from_numpy(p.astype(np.float64)))
-        for tb, b in zip(buffers, model.buffers()):
-            tb.copy_(torch.from_numpy(b.astype(np.float64)))
+        for (name, tb), b in zip(buffers, model.buffers()):
+            assert (b.dtype == np.int64) == name.endswith("num_batches_tracked"), (name, b.dtype)
+            tb.copy_(torch.from_numpy(np.array(b, dtype=np.int64 if b.dtype == np.int64 else np.float64)))
     return net
 
 
+def _model_buffers(net: torch.nn.Sequential) -> List[Tuple[str, torch.Tensor]]:
+    """(name, buffer) of the torch buffers fastmlp keeps, in model.buffers() order: per BatchNorm,
+    running_mean and running_var, then num_batches_tracked for momentum=None (fastmlp counts batches
+    only where the factor 1/num_batches_tracked uses them)."""
+    out = []
+    for name, b in net.named_buffers():
+        if name.endswith(("running_mean", "running_var")) or (
+            name.endswith("num_batches_tracked") and net.get_submodule(name.rsplit(".", 1)[0]).momentum is None
+        ):
+            out.append((name, b))
+    return out
+
+
 def twin_buffers(net: torch.nn.Sequential) -> List[np.ndarray]:
-    """running_mean, running_var per BatchNorm, in model.buffers() order."""
-    return [b.detach().numpy() for name, b in net.named_buffers() if name.endswith(("running_mean", "running_var"))]
+    """running_mean, running_var per BatchNorm, and num_batches_tracked for momentum=None, in
+    model.buffers() order."""
+    return [b.detach().numpy() for _, b in _model_buffers(net)]

@@ -2,6 +2,7 @@
 // generator state. The optimizer and training methods are bound by bind_optimizer.cpp and
 // bind_training.cpp.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,8 @@ namespace {
 // unknown one is a ValueError when the spec is made.
 LayerSpec make_layer_spec(const std::string& kind, index_t units, const std::string& activation,
                           const std::map<std::string, double>& activation_params, const std::string& kernel_init,
-                          const std::string& bias_init, float rate, float l1, float l2, float eps, float momentum,
-                          bool affine, bool track_running_stats) {
+                          const std::string& bias_init, float rate, float l1, float l2, float eps,
+                          std::optional<float> momentum, bool affine, bool track_running_stats) {
   LayerSpec spec;
   spec.kind = parse_layer_kind(kind);
   spec.units = units;
@@ -29,7 +30,9 @@ LayerSpec make_layer_spec(const std::string& kind, index_t units, const std::str
   spec.l1 = l1;
   spec.l2 = l2;
   spec.eps = eps;
-  spec.momentum = momentum;
+  // None: PyTorch's cumulative moving average (factor 1/num_batches_tracked).
+  spec.cumulative_average = !momentum.has_value();
+  if (momentum) spec.momentum = *momentum;
   spec.affine = affine;
   spec.track_running_stats = track_running_stats;
   return spec;
@@ -44,7 +47,10 @@ py::list tensor_views(py::object self, View which) {
   py::list out;
   for (const ParamTensor& t : which == View::Buffers ? net.buffer_tensors() : net.param_tensors()) {
     float* data = base + t.offset;
-    if (t.ndim == 1)
+    if (t.ndim == 0)  // a BatchNorm's num_batches_tracked: 0-d int64, as PyTorch's buffer
+      out.append(py::array_t<std::int64_t>(std::vector<py::ssize_t>{}, std::vector<py::ssize_t>{},
+                                           net.counters() + t.offset, self));
+    else if (t.ndim == 1)
       out.append(py::array_t<float>({t.rows}, {static_cast<py::ssize_t>(sizeof(float))}, data, self));
     else
       out.append(py::array_t<float>({t.rows, t.cols},
@@ -64,18 +70,21 @@ void bind_network(py::module_& m) {
            py::arg("activation") = "identity", py::arg("activation_params") = std::map<std::string, double>{},
            py::arg("kernel_init") = "default", py::arg("bias_init") = "default", py::arg("rate") = defaults.rate,
            py::arg("l1") = defaults.l1, py::arg("l2") = defaults.l2, py::arg("eps") = defaults.eps,
-           py::arg("momentum") = defaults.momentum, py::arg("affine") = defaults.affine,
+           py::arg("momentum") = std::optional<float>(defaults.momentum), py::arg("affine") = defaults.affine,
            py::arg("track_running_stats") = defaults.track_running_stats,
            "One layer of a Network. kind: 'dense' (units, activation with activation_params, kernel_init,\n"
-           "bias_init, l1, l2), 'dropout' (rate), 'layer_norm' (eps, affine), 'batch_norm' (momentum, eps,\n"
-           "affine, track_running_stats) or 'activation' (activation with activation_params); other fields are ignored. ValueError for an unknown name.")
+           "bias_init, l1, l2), 'dropout' (rate), 'layer_norm' (eps, affine), 'batch_norm' (momentum: None for\n"
+           "PyTorch's cumulative average, eps, affine, track_running_stats) or 'activation' (activation with activation_params); other fields are ignored. ValueError for an unknown name.")
       .def_property_readonly("kind", [](const LayerSpec& s) { return layer_kind_name(s.kind); })
       .def_readonly("units", &LayerSpec::units)
       .def_readonly("rate", &LayerSpec::rate)
       .def_readonly("l1", &LayerSpec::l1)
       .def_readonly("l2", &LayerSpec::l2)
       .def_readonly("eps", &LayerSpec::eps)
-      .def_readonly("momentum", &LayerSpec::momentum)
+      .def_property_readonly("momentum",
+                             [](const LayerSpec& s) {
+                               return s.cumulative_average ? std::optional<float>() : std::optional<float>(s.momentum);
+                             })
       .def_readonly("affine", &LayerSpec::affine)
       .def_readonly("track_running_stats", &LayerSpec::track_running_stats);
 
@@ -91,7 +100,8 @@ void bind_network(py::module_& m) {
       .def("gradients", [](py::object self) { return tensor_views(self, View::Grads); },
            "Writable views of the last step's gradients, in the layout of parameters().")
       .def("buffers", [](py::object self) { return tensor_views(self, View::Buffers); },
-           "Writable views of the non-trainable state: per BatchNorm layer running_mean, running_var (width,).")
+           "Writable views of the non-trainable state: per BatchNorm layer running_mean, running_var (width,)\n"
+           "float32, then for momentum=None its num_batches_tracked, a 0-d int64.")
       .def("rng_state",
            [](const Network& net) {
              py::list words;

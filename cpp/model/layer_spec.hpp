@@ -21,6 +21,7 @@ struct LayerSpec {
   float l1 = 0.0f, l2 = 0.0f;              // Dense: kernel penalty l1 * sum|W| + l2 * sum W^2
   float eps = 1e-5f;                       // LayerNorm, BatchNorm: added to the variance
   float momentum = 0.1f;                   // BatchNorm: running-statistics update factor
+  bool cumulative_average = false;         // BatchNorm: PyTorch's momentum=None, factor 1/num_batches_tracked
   bool affine = true;                      // LayerNorm (elementwise_affine), BatchNorm: gamma and beta
   bool track_running_stats = true;         // BatchNorm: keep running statistics for inference
 };

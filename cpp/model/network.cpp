@@ -53,6 +53,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   index_t n_params = 0;
   max_width_ = input_dim;
   index_t n_buffers = 0;
+  index_t n_counters = 0;
   for (const LayerSpec& spec : specs) {
     if ((spec.kind == LayerSpec::Kind::Dense || spec.kind == LayerSpec::Kind::Activation) &&
         spec.activation.kind == Activation::Softmax && layers_.size() + 1 != specs.size())
@@ -92,7 +93,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
         layer.eps = spec.eps;
         layer.affine = spec.affine;
         if (spec.kind == LayerSpec::Kind::BatchNorm) {
-          if (!(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
+          if (!spec.cumulative_average && !(spec.momentum >= 0.0f && spec.momentum <= 1.0f))
             throw std::invalid_argument("BatchNorm momentum must be in [0, 1]");
           layer.momentum = spec.momentum;
           layer.track = spec.track_running_stats;
@@ -102,6 +103,12 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
             buffer_tensors_.push_back({1, n_buffers, width, 1});
             buffer_tensors_.push_back({1, n_buffers + width, width, 1});
             n_buffers += 2 * width;
+            if (spec.cumulative_average) {
+              layer.cumulative = true;
+              layer.counter_offset = n_counters;
+              buffer_tensors_.push_back({0, n_counters, 1, 1});
+              n_counters += 1;
+            }
           } else {
             inference_batch_stats_ = true;
           }
@@ -124,6 +131,7 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   params_.reset(n_params);
   grads_.reset(n_params);
   buffers_.reset(n_buffers);
+  counters_.reset(n_counters);  // zeros: no batch tracked yet
 
   // One generator for all layers, weights then bias, layer by layer.
   Rng init(seed);
@@ -342,6 +350,7 @@ StepResult Network::train_step(const float* x, const Targets& targets, index_t r
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   UseGuard guard(*this);
   check_batch_rows(rows, "");
+  check_counters();
   ensure_workspace(rows);
   return step_on_batch(x, targets, rows);
 }
@@ -359,6 +368,7 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   if (batch_size <= 0) throw std::invalid_argument("batch_size must be positive");
   UseGuard guard(*this);
+  check_counters();
   const index_t batch = std::min(batch_size, n);
   if (has_batch_norm_ && (batch < 2 || n % batch == 1))
     check_batch_rows(1, " (with " + std::to_string(n) + " samples and batch_size " + std::to_string(batch_size) +
@@ -476,8 +486,21 @@ void Network::update_running_stats(index_t rows) {
     if (layer.kind != LayerSpec::Kind::BatchNorm || !layer.track) continue;
     const double* stats = norm_stats_[l].data();
     float* running = buffers_.data() + layer.buffer_offset;
-    batch_norm_update_running(rows, layer.out, layer.momentum, stats, stats + layer.out, running, running + layer.out);
+    double factor = layer.momentum;
+    if (layer.cumulative) {  // PyTorch's momentum=None: after k batches, the plain average of the k
+      std::int64_t& count = counters_[layer.counter_offset];
+      if (count < INT64_MAX) count += 1;  // check_counters() keeps it non-negative
+      factor = 1.0 / static_cast<double>(count);
+    }
+    batch_norm_update_running(rows, layer.out, factor, stats, stats + layer.out, running, running + layer.out);
   }
+}
+
+void Network::check_counters() const {
+  for (index_t i = 0; i < counters_.size(); ++i)
+    if (counters_[i] < 0)
+      throw std::invalid_argument("a BatchNorm num_batches_tracked is negative (" + std::to_string(counters_[i]) +
+                                  "); it counts the training batches and must be >= 0");
 }
 
 double Network::weight_penalties(bool add_gradient) {

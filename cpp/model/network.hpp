@@ -24,9 +24,11 @@ namespace fastmlp {
 // Where one parameter tensor lives in the flat block: `rows * cols` floats at `offset`, row-major.
 // Layout per dense layer: weight (out, in), then bias (out,); per affine LayerNorm/BatchNorm layer:
 // gamma (width,), then beta (width,). Buffers use the same description over the buffer block:
-// running_mean (width,), then running_var (width,).
+// running_mean (width,), then running_var (width,), then, for a BatchNorm with a cumulative
+// average (momentum=None), its num_batches_tracked: ndim 0, one int64 at `offset` of the counter
+// block (counters()), not of the float buffer block.
 struct ParamTensor {
-  int ndim;  // 2: a (rows, cols) matrix (a Dense weight); 1: a (rows,) vector (cols == 1)
+  int ndim;  // 2: a (rows, cols) matrix (a Dense weight); 1: a (rows,) vector (cols == 1); 0: an int64 counter
   index_t offset;
   index_t rows;
   index_t cols;
@@ -61,6 +63,9 @@ class Network {
   const std::vector<ParamTensor>& param_tensors() const { return tensors_; }
   // Non-trainable state (BatchNorm running statistics), saved with the model.
   float* buffers() { return buffers_.data(); }
+  // BatchNorm num_batches_tracked counters (momentum=None layers only), described by the ndim-0
+  // entries of buffer_tensors().
+  std::int64_t* counters() { return counters_.data(); }
   const std::vector<ParamTensor>& buffer_tensors() const { return buffer_tensors_; }
 
   // The shuffling and dropout generators' states, for checkpoints: restoring them makes training
@@ -86,7 +91,8 @@ class Network {
   // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
   // When the loss or any gradient is not finite (divergence) nothing is updated: the weights and
-  // the optimizer state stay as they were.
+  // the optimizer state stay as they were. Throws std::invalid_argument if a BatchNorm's
+  // num_batches_tracked is negative (written so through its view).
   StepResult train_step(const float* x, const Targets& targets, index_t rows);
 
   // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
@@ -138,7 +144,9 @@ class Network {
     float momentum = 0.0f;
     bool affine = false;
     bool track = false;          // BatchNorm with running statistics
+    bool cumulative = false;     // BatchNorm with running statistics and momentum=None
     index_t buffer_offset = 0;   // BatchNorm: running_mean, then running_var (width each)
+    index_t counter_offset = 0;  // cumulative BatchNorm: its num_batches_tracked in counters_
   };
 
   void ensure_workspace(index_t rows);
@@ -164,8 +172,11 @@ class Network {
   // BatchNorm: throws std::invalid_argument (ValueError) for a batch of one row where batch
   // statistics are needed, as PyTorch. `context` is appended to the message.
   void check_batch_rows(index_t rows, const std::string& context) const;
-  // Moves the running statistics toward the last training batch's (after a successful step).
+  // Moves the running statistics toward the last training batch's (after a successful step); a
+  // cumulative BatchNorm first counts the batch and uses the factor 1/num_batches_tracked.
   void update_running_stats(index_t rows);
+  // Throws std::invalid_argument if a num_batches_tracked counter is negative.
+  void check_counters() const;
   // Sum of the Dense kernel penalties; when `add_gradient`, adds their gradients to grads_.
   double weight_penalties(bool add_gradient);
   // Rows predicted/evaluated per forward pass.
@@ -181,6 +192,7 @@ class Network {
   AlignedBuffer<float> grads_;
   AlignedBuffer<float> buffers_;                    // non-trainable state, see buffer_tensors_
   std::vector<ParamTensor> buffer_tensors_;
+  AlignedBuffer<std::int64_t> counters_;            // per cumulative BatchNorm: num_batches_tracked
   bool has_batch_norm_ = false;                     // batches of 1 row cannot be trained
   bool inference_batch_stats_ = false;              // a BatchNorm without running statistics
   bool has_penalty_ = false;                        // some Dense layer has a kernel penalty

@@ -87,10 +87,10 @@ void batch_norm_backward(index_t rows, index_t width, const float* x, const floa
   }
 }
 
-void batch_norm_update_running(index_t rows, index_t width, float momentum, const double* mean, const double* var,
+void batch_norm_update_running(index_t rows, index_t width, double factor, const double* mean, const double* var,
                                float* running_mean, float* running_var) {
   const double unbias = static_cast<double>(rows) / static_cast<double>(rows - 1);
-  const double m = momentum;
+  const double m = factor;
   for (index_t j = 0; j < width; ++j) {
     running_mean[j] = static_cast<float>((1.0 - m) * running_mean[j] + m * mean[j]);
     running_var[j] = static_cast<float>((1.0 - m) * running_var[j] + m * (var[j] * unbias));

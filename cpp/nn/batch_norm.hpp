@@ -35,9 +35,10 @@ void batch_norm_forward_inference(index_t rows, index_t width, float eps, const 
 void batch_norm_backward(index_t rows, index_t width, const float* x, const float* gamma, const double* mean,
                          const double* rstd, const float* dy, float* dx, float* dgamma, float* dbeta, double* acc);
 
-// running = (1 - momentum) * running + momentum * batch, with the batch variance made unbiased
-// (var * rows / (rows - 1)), as PyTorch.
-void batch_norm_update_running(index_t rows, index_t width, float momentum, const double* mean, const double* var,
+// running = (1 - factor) * running + factor * batch, with the batch variance made unbiased
+// (var * rows / (rows - 1)), as PyTorch. factor: the momentum, or 1/num_batches_tracked for
+// PyTorch's cumulative average (momentum=None).
+void batch_norm_update_running(index_t rows, index_t width, double factor, const double* mean, const double* var,
                                float* running_mean, float* running_var);
 
 }  // namespace fastmlp

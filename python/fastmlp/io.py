@@ -1,7 +1,9 @@
 """Saving and loading models as safetensors files: the weights as tensors named
 ``layers.{i}.weight`` / ``layers.{i}.bias`` (PyTorch layout, little-endian float32; for LayerNorm
 and BatchNorm layers gamma and beta, as PyTorch names them), BatchNorm's running statistics as
-``layers.{i}.running_mean`` / ``layers.{i}.running_var``, and the architecture as JSON in the
+``layers.{i}.running_mean`` / ``layers.{i}.running_var`` (and, for ``momentum=None``, its batch
+counter ``layers.{i}.num_batches_tracked``: a 0-d little-endian int64, dtype "I64"; each tensor's
+dtype is the layer schema's, ``TensorTable.dtype``), and the architecture as JSON in the
 file's metadata.
 
 Writes are atomic: a failed or interrupted save leaves any previous file intact. Reads trust
@@ -12,7 +14,7 @@ returning a wrong model.
 
 File layout (https://github.com/huggingface/safetensors): 8 bytes little-endian unsigned header
 length N, N bytes of a UTF-8 JSON object (``"__metadata__"``: str -> str; per tensor
-``{"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}``, offsets relative to the first
+``{"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}`` ("I64" for a counter), offsets relative to the first
 byte after the header), then the tensor data. fastmlp's metadata: ``format`` ("fastmlp"),
 ``format_version`` ("1"), ``architecture`` (``Sequential.get_config()`` as JSON) and
 ``weights_crc32``: 8 hex digits, the CRC-32 of the architecture string (UTF-8) followed by every
@@ -64,11 +66,16 @@ SUPPORTED_VERSIONS = ("1",)
 MAX_HEADER_BYTES = 16 * 1024 * 1024
 MAX_LAYERS = 10_000
 MAX_WIDTH = 2**31 - 1  # input_dim and units
-# Activation values per sample a model may need beyond 2 per parameter (see _check_architecture).
+# Activation values per sample a model may need beyond 2 per parameter (see _architecture_tensors).
 ACTIVATION_SLACK = 2**16
 _REQUIRED_METADATA = ("format", "format_version", "architecture")
 _OPTIONAL_METADATA = ("weights_crc32", _checkpoint.KEY)
 _MAX_INT_DIGITS = 20  # JSON integers longer than this are rejected before int() sees them
+# The safetensors dtypes the layer schema uses (TensorTable.dtype): NumPy dtype and a name for messages.
+_DTYPES: Dict[str, Tuple["np.dtype[Any]", str]] = {
+    "F32": (np.dtype(np.float32), "float32"),
+    "I64": (np.dtype(np.int64), "int64"),
+}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -78,14 +85,6 @@ class _Invalid(Exception):
 
 
 # =============================================================================== architecture
-def _check_architecture(config: Any) -> List[Tuple[str, Tuple[int, ...]]]:
-    """Validates a model configuration (``Sequential.get_config()``) without building anything and
-    returns the tensors it needs, in ``parameters()`` order then ``buffers()`` order:
-    [(name, shape), ...]. See ``_architecture_tensors``."""
-    table = _architecture_tensors(config)
-    return table.parameters + table.buffers
-
-
 def _architecture_tensors(config: Any) -> _layers.TensorTable:
     """Validates a model configuration without building anything; returns its tensor table.
 
@@ -135,7 +134,7 @@ def _read_layers(configs: Any, input_dim: int) -> Tuple[List[_layers.Layer], int
 def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     crc = zlib.crc32(architecture.encode("utf-8", "surrogatepass"))
     for t in tensors:
-        crc = zlib.crc32((t if sys.byteorder == "little" else t.astype("<f4")).data, crc)
+        crc = zlib.crc32((t if sys.byteorder == "little" else t.astype(t.dtype.newbyteorder("<"))).data, crc)
     return f"{crc:08x}"
 
 
@@ -196,11 +195,14 @@ def _file_contents(
     include_optimizer = check_bool("include_optimizer", include_optimizer)
     config = model.get_config()
     try:
-        names = [name for name, _ in _check_architecture(config)]
+        table = _architecture_tensors(config)
     except _Invalid as exc:
         raise ValueError(f"cannot save the model to {destination}: {exc}") from None
+    names = [name for name, _ in table.parameters + table.buffers]
     params = model.parameters() + model.buffers()
     for name, view in zip(names, params):
+        if table.dtype(name) != "F32":  # num_batches_tracked: an int64 the core keeps >= 0
+            continue
         if not _core.all_finite(view):
             raise ValueError(
                 f"cannot save the model to {destination}: {name} contains NaN or infinite values "
@@ -289,10 +291,13 @@ def _readinto_exact(f: Any, view: np.ndarray, what: str) -> None:
         done += got
 
 
-def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str, Tuple[int, int]], List[Tuple[str, Tuple[int, ...]]], Any]:
+def _parse_header(
+    header: Any, data_size: int
+) -> Tuple[Dict[str, Any], Dict[str, Tuple[int, int]], List[Tuple[str, Tuple[int, ...]]], Any, _layers.TensorTable]:
     """Checks the header object against the architecture in its metadata and the data area size.
     Returns (architecture config, {tensor name: (begin, end)}, [(name, shape)] in parameter, buffer,
-    optimizer-state order, the parsed training state or None)."""
+    optimizer-state order, the parsed training state or None, the architecture's tensor table,
+    whose ``dtype`` gives each tensor's dtype: "F32" for the optimizer's)."""
     if not isinstance(header, dict):
         raise _Invalid(f"the header must be a JSON object, got {type(header).__name__}")
     metadata = header.get("__metadata__")
@@ -348,8 +353,10 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
             check_keys(f"tensor {name}", entry, ("dtype", "shape", "data_offsets"))
         except ValueError as exc:
             raise _Invalid(f"{exc} in its header entry") from None
-        if entry["dtype"] != "F32":
-            raise _Invalid(f"tensor {name} has dtype {entry['dtype']!r}; fastmlp stores 'F32' (float32)")
+        dtype = table.dtype(name)
+        np_dtype, dtype_name = _DTYPES[dtype]
+        if entry["dtype"] != dtype:
+            raise _Invalid(f"tensor {name} has dtype {entry['dtype']!r}; fastmlp stores {dtype!r} ({dtype_name})")
         got = entry["shape"]
         if not isinstance(got, list) or not all(is_int(s) for s in got) or tuple(got) != shape:
             raise _Invalid(f"tensor {name} has shape {got!r}; the architecture needs {list(shape)}")
@@ -361,10 +368,10 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
             raise _Invalid(f"tensor {name}: data_offsets {span} do not satisfy 0 <= begin <= end")
         if end > data_size:
             raise _Invalid(f"tensor {name}: data_offsets {span} run past the end of the data ({data_size} bytes)")
-        if end - begin != 4 * math.prod(shape):
+        if end - begin != np_dtype.itemsize * math.prod(shape):
             raise _Invalid(
-                f"tensor {name}: data_offsets {span} span {end - begin} bytes; shape {list(shape)} in float32 "
-                f"needs {4 * math.prod(shape)}"
+                f"tensor {name}: data_offsets {span} span {end - begin} bytes; shape {list(shape)} in {dtype_name} "
+                f"needs {np_dtype.itemsize * math.prod(shape)}"
             )
         offsets[name] = (begin, end)
     position = 0
@@ -377,7 +384,7 @@ def _parse_header(header: Any, data_size: int) -> Tuple[Dict[str, Any], Dict[str
         position, previous = end, name
     if position != data_size:
         raise _Invalid(f"the data has {data_size - position} trailing bytes after the last tensor")
-    return config, offsets, expected, training
+    return config, offsets, expected, training, table
 
 
 def load(path: PathLike) -> "Sequential":
@@ -393,7 +400,7 @@ def load(path: PathLike) -> "Sequential":
 
     A file whose weights or running statistics contain NaN or infinity is refused: it is the
     checkpoint of a diverged model, and ``save`` refuses to write one. So is a negative
-    ``running_var``.
+    ``running_var`` or ``num_batches_tracked``.
 
     Raises:
         FileNotFoundError: `path` does not exist (and other OSErrors, e.g. PermissionError, from
@@ -447,14 +454,15 @@ def _read_model(stream: BinaryIO, size: int, source: str) -> "Sequential":
             if n > MAX_HEADER_BYTES:
                 raise _Invalid(f"the header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
             header = _parse_json("the header", _read_exact(f, n, "the header"))
-            config, offsets, expected, training = _parse_header(header, size - 8 - n)
+            config, offsets, expected, training, table = _parse_header(header, size - 8 - n)
 
             model = Sequential.from_config(config)
             views = model.parameters() + model.buffers()
             optimizer_views = {name: np.empty(shape, np.float32) for name, shape in expected[len(views):]}
             views += list(optimizer_views.values())
             if [v.shape for v in views] != [shape for _, shape in expected] or not all(
-                v.dtype == np.float32 and v.flags.c_contiguous and v.flags.writeable for v in views
+                v.dtype == _DTYPES[table.dtype(name)][0] and v.flags.c_contiguous and v.flags.writeable
+                for (name, _), v in zip(expected, views)
             ):  # the architecture check and the model disagree: a bug, not a bad file
                 raise RuntimeError(f"fastmlp built parameters {[v.shape for v in views]} for tensors {expected}")
             architecture = header["__metadata__"]["architecture"]
@@ -471,6 +479,10 @@ def _read_model(stream: BinaryIO, size: int, source: str) -> "Sequential":
                     f"its weights or architecture are corrupted: CRC-32 {crc:08x}, the file records {expected_crc}"
                 )
             for (name, _), view in zip(expected, views):
+                if table.dtype(name) == "I64":  # num_batches_tracked
+                    if bool((view < 0).any()):
+                        raise _Invalid(f"tensor {name} holds a negative count {int(view.min())}")
+                    continue
                 if not _core.all_finite(view):
                     raise _Invalid(
                         f"tensor {name} contains NaN or infinite values (the checkpoint of a diverged model?)"

@@ -18,6 +18,7 @@ stack under the names saved files use (``layers.{i}.weight``, ...).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
@@ -50,6 +51,9 @@ __all__ = [
 #: TensorTable of a stack, as in saved files ("layers.0.weight").
 TensorSpec = Tuple[str, Tuple[int, ...]]
 
+#: The safetensors dtype of a tensor unless its layer class says otherwise (``Layer.tensor_dtypes``).
+DEFAULT_DTYPE = "F32"
+
 
 class TensorTable(NamedTuple):
     """Tensors as (name, shape) pairs, shapes in Python ints (nothing is allocated): the trainable
@@ -58,6 +62,13 @@ class TensorTable(NamedTuple):
 
     parameters: List[TensorSpec]
     buffers: List[TensorSpec]
+    #: {name: safetensors dtype} of the tensors that are not float32 ("F32"); see ``dtype``.
+    dtypes: Mapping[str, str] = {}
+
+    def dtype(self, name: str) -> str:
+        """The safetensors dtype of the entry `name`: "F32" (float32), or e.g. "I64" (int64) for
+        BatchNorm's num_batches_tracked."""
+        return self.dtypes.get(name, DEFAULT_DTYPE)
 
     @property
     def num_params(self) -> int:
@@ -66,7 +77,8 @@ class TensorTable(NamedTuple):
 
     @property
     def num_buffer_values(self) -> int:
-        """The number of non-trainable values (running statistics)."""
+        """The number of non-trainable values (running statistics, and a BatchNorm(momentum=None)'s
+        num_batches_tracked counter)."""
         return sum(math.prod(shape) for _, shape in self.buffers)
 
 
@@ -77,6 +89,9 @@ class Layer:
     config_keys: ClassVar[Tuple[str, ...]] = ()
     #: Keys get_config writes only when not the default; from_config accepts them.
     optional_config_keys: ClassVar[Tuple[str, ...]] = ()
+    #: {tensor name relative to the layer: safetensors dtype} for tensors that are not float32
+    #: ("F32", the default): e.g. BatchNorm's int64 num_batches_tracked ("I64").
+    tensor_dtypes: ClassVar[Mapping[str, str]] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], name: str = "config") -> "Layer":
@@ -105,6 +120,11 @@ class Layer:
         layer (``"weight"``, ``"bias"``, ``"running_mean"``, ``"running_var"``), in the order the
         core lays them out."""
         return TensorTable([], [])
+
+    def tensor_dtype(self, name: str) -> str:
+        """The safetensors dtype of this layer's tensor `name` (relative): "F32" unless
+        ``tensor_dtypes`` says otherwise."""
+        return self.tensor_dtypes.get(name, DEFAULT_DTYPE)
 
     def num_params(self, input_width: int) -> int:
         """The number of trainable values for `input_width` input features."""
@@ -288,19 +308,24 @@ def check_layer_stack(layers: Sequence[Layer]) -> None:
 
 def tensor_table(layers: Sequence[Layer], input_dim: int) -> TensorTable:
     """The tensors of a stack of layers taking `input_dim` features, named as in saved files and
-    ONNX exports: ``layers.{i}.weight`` / ``.bias`` / ``.running_mean`` / ``.running_var`` (i the
-    index in `layers`), with their shapes; parameters in ``parameters()`` order, then buffers in
+    ONNX exports: ``layers.{i}.weight`` / ``.bias`` / ``.running_mean`` / ``.running_var`` /
+    ``.num_batches_tracked`` (i the index in `layers`), with their shapes and, in ``dtypes``, the
+    dtype of those that are not float32; parameters in ``parameters()`` order, then buffers in
     ``buffers()`` order. Nothing is allocated (shapes are Python ints), so it also sizes models too
     large to build."""
     parameters: List[TensorSpec] = []
     buffers: List[TensorSpec] = []
+    dtypes: Dict[str, str] = {}
     width = input_dim
     for i, layer in enumerate(layers):
         own = layer.tensors(width)
         parameters += [(f"layers.{i}.{name}", shape) for name, shape in own.parameters]
         buffers += [(f"layers.{i}.{name}", shape) for name, shape in own.buffers]
+        for name, _ in own.parameters + own.buffers:
+            if layer.tensor_dtype(name) != DEFAULT_DTYPE:
+                dtypes[f"layers.{i}.{name}"] = layer.tensor_dtype(name)
         width = layer.output_width(width)
-    return TensorTable(parameters, buffers)
+    return TensorTable(parameters, buffers, dtypes)
 
 
 def tensors_by_layer(
@@ -368,30 +393,40 @@ class BatchNorm(Layer):
     is normalised with the batch's mean and biased variance, ``y = (x - mean) / sqrt(var + eps) *
     gamma + beta``, and the running statistics move toward the batch's:
     ``running = (1 - momentum) * running + momentum * batch`` (the variance unbiased); a batch of one
-    sample raises ValueError, as PyTorch. In ``predict``/``evaluate`` the running statistics are
+    sample raises ValueError, as PyTorch. ``momentum=None`` is PyTorch's cumulative moving average:
+    each training step increments the layer's ``num_batches_tracked`` and uses the factor
+    ``1 / num_batches_tracked``, so after k steps the running statistics are the plain average of
+    the k batches' statistics. In ``predict``/``evaluate`` the running statistics are
     used (with ``track_running_stats=False``, the statistics of all of X). gamma/beta (features,)
     start at 1/0 and are trainable parameters (none when ``affine=False``); running_mean (0) and
-    running_var (1) are non-trainable buffers in ``model.buffers()``, saved with the model. A step
-    that diverges leaves them unchanged, like the weights.
+    running_var (1), and with ``momentum=None`` num_batches_tracked (a 0-d int64, 0), are
+    non-trainable buffers in ``model.buffers()``, saved with the model. A step that diverges leaves
+    them unchanged, like the weights.
     """
 
     config_keys = ("momentum", "eps", "affine", "track_running_stats")
+    tensor_dtypes = {"num_batches_tracked": "I64"}
 
     def __init__(
-        self, momentum: float = 0.1, eps: float = 1e-5, affine: bool = True, track_running_stats: bool = True
+        self, momentum: Optional[float] = 0.1, eps: float = 1e-5, affine: bool = True, track_running_stats: bool = True
     ) -> None:
-        self.momentum = number_in("momentum", momentum, 0.0, 1.0)
+        if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
+            raise TypeError(f"momentum must be a number or None (a cumulative average), got {momentum!r}")
+        self.momentum: Optional[float] = None if momentum is None else number_in("momentum", momentum, 0.0, 1.0)
         self.eps = _check_eps(eps)
         self.affine = check_bool("affine", affine)
         self.track_running_stats = check_bool("track_running_stats", track_running_stats)
 
     def tensors(self, input_width: int) -> TensorTable:
         """gamma ("weight") and beta ("bias") with affine; running_mean and running_var buffers
-        with track_running_stats; (input_width,) each."""
+        with track_running_stats; (input_width,) each; then, with momentum=None too, the int64
+        counter num_batches_tracked, shape () (as PyTorch's)."""
         parameters = _affine(input_width) if self.affine else []
         buffers: List[TensorSpec] = []
         if self.track_running_stats:
             buffers = [("running_mean", (input_width,)), ("running_var", (input_width,))]
+            if self.momentum is None:
+                buffers.append(("num_batches_tracked", ()))
         return TensorTable(parameters, buffers)
 
     def get_config(self) -> Dict[str, Any]:

@@ -559,9 +559,10 @@ class Sequential:
         return self._require_built().parameters()
 
     def buffers(self) -> List[np.ndarray]:
-        """Zero-copy, writable float32 views of the non-trainable state: per ``fm.BatchNorm`` layer
-        with running statistics, ``running_mean (features,)`` then ``running_var (features,)``,
-        layer by layer (``[]`` without such layers). Saved and loaded with the model."""
+        """Zero-copy, writable views of the non-trainable state: per ``fm.BatchNorm`` layer with
+        running statistics, ``running_mean (features,)`` then ``running_var (features,)`` (float32),
+        then for ``momentum=None`` its ``num_batches_tracked`` (a 0-d int64, as PyTorch's), layer by
+        layer (``[]`` without such layers). Saved and loaded with the model."""
         return self._require_built().buffers()
 
     def gradients(self) -> List[np.ndarray]:

@@ -15,7 +15,8 @@ Supported ``torch.nn`` modules and what they become:
 - ``LayerNorm((features,), eps, elementwise_affine)`` -> ``LayerNorm(eps, elementwise_affine)``
   (``bias=False``: a zero beta);
 - ``BatchNorm1d(features, eps, momentum, affine, track_running_stats)`` -> ``BatchNorm`` with the
-  same values (``momentum=None`` is not supported);
+  same values; ``momentum=None`` (PyTorch's cumulative moving average) -> ``BatchNorm(momentum=None)``
+  with its ``num_batches_tracked`` copied;
 - ``Identity`` and ``Flatten()`` (start_dim=1, end_dim=-1) -> nothing: both are no-ops on the
   (batch, features) tensors of an MLP.
 
@@ -73,6 +74,22 @@ def _array(where: str, name: str, tensor: Any, shape: Tuple[int, ...]) -> np.nda
     if not np.isfinite(array).all():
         raise ValueError(f"{where}: {name} contains NaN or infinite values")
     return array
+
+
+def _counter(where: str, tensor: Any) -> np.ndarray:
+    """A BatchNorm1d's num_batches_tracked as a 0-d int64 NumPy array, checked: an integer tensor
+    holding one non-negative value."""
+    torch = _import_torch()
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{where}: num_batches_tracked must be a tensor, got {type(tensor).__name__}")
+    if tensor.is_meta or tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
+        raise ValueError(f"{where}: num_batches_tracked must be an integer tensor, got {tensor.dtype}")
+    if tensor.numel() != 1:
+        raise ValueError(f"{where}: num_batches_tracked must hold one value, got shape {tuple(tensor.shape)}")
+    count = int(tensor.detach().cpu().reshape(()).item())
+    if count < 0:
+        raise ValueError(f"{where}: num_batches_tracked is negative ({count})")
+    return np.array(count, dtype=np.int64)
 
 
 def _activation(torch: Any, where: str, module: Any) -> Optional[_act.Activation]:
@@ -134,15 +151,16 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
     Returns:
         A built, uncompiled ``fm.Sequential``: ``Linear`` weights ``(out, in)`` and biases
         ``(out,)``, norm ``weight``/``bias`` ``(features,)`` and BatchNorm ``running_mean`` /
-        ``running_var`` ``(features,)`` copied as float32. ``model.predict(X)`` equals
+        ``running_var`` ``(features,)`` copied as float32, and for ``BatchNorm1d(momentum=None)``
+        its ``num_batches_tracked`` (int64; for a layer with a momentum, fastmlp keeps no counter). ``model.predict(X)`` equals
         ``module.eval()(X)`` for float32 X ``(n, input_dim)`` up to float32 rounding.
 
     Raises:
         TypeError: ``module`` is not a ``torch.nn.Sequential``.
         ValueError: naming the module and its index, for an unsupported module, feature widths
-            that do not chain, a softmax that is not last,
-            BatchNorm ``momentum=None``, a LayerNorm over more than the last dimension, or
-            non-finite weights; also when there is no Linear at all or ``input_dim`` disagrees.
+            that do not chain, a softmax that is not last, a LayerNorm over more than the last
+            dimension, non-finite weights, or a negative ``num_batches_tracked``; also when there is
+            no Linear at all or ``input_dim`` disagrees.
         ImportError: torch is not installed.
     """
     torch = _import_torch()
@@ -244,15 +262,11 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
         if kind is nn.BatchNorm1d:
             features = int(child.num_features)
             need_width(where, features)
-            if child.momentum is None:
-                raise ValueError(
-                    f"{where}: momentum=None (a cumulative moving average) is not supported; "
-                    "fastmlp's BatchNorm needs a momentum in [0, 1]"
-                )
             try:
                 layers.append(
                     BatchNorm(
-                        momentum=float(child.momentum), eps=float(child.eps), affine=bool(child.affine),
+                        momentum=None if child.momentum is None else float(child.momentum),
+                        eps=float(child.eps), affine=bool(child.affine),
                         track_running_stats=bool(child.track_running_stats),
                     )
                 )
@@ -267,6 +281,8 @@ def from_torch(module: "torch.nn.Sequential", seed: int = 0, input_dim: Optional
                 own["running_var"] = _array(where, "running_var", child.running_var, (features,))
                 if (own["running_var"] < 0).any():
                     raise ValueError(f"{where}: running_var has negative values")
+                if child.momentum is None:  # the cumulative average's batch count (1/count factor)
+                    own["num_batches_tracked"] = _counter(where, child.num_batches_tracked)
             tensors.append(own)
             open_dense, after_dropout = None, False
             continue
@@ -316,13 +332,13 @@ def _torch_activation(nn: Any, activation: _act.Activation) -> Any:
 
 
 # A converter returns the torch modules computing one fm layer: (torch, layer, input width, the
-# layer's float32 tensors by their names relative to it) -> [module, ...].
+# layer's tensors by their names relative to it: float32, int64 for num_batches_tracked) -> [module, ...].
 _ToTorch = Callable[[Any, Any, int, Mapping[str, np.ndarray]], List[Any]]
 
 
 def _fill(torch: Any, module: Any, tensors: Mapping[str, np.ndarray]) -> None:
     """Copies `tensors` into the module's parameters and buffers of the same names (fastmlp names
-    its tensors as PyTorch does)."""
+    its tensors as PyTorch does; the dtype is the module's: int64 for num_batches_tracked)."""
     with torch.no_grad():
         for name, array in tensors.items():
             getattr(module, name).copy_(torch.from_numpy(array))
@@ -378,9 +394,9 @@ def to_torch(model: Sequential) -> "torch.nn.Sequential":
     ``Dropout``, ``LayerNorm(features)`` and ``BatchNorm1d(features)`` with the same
     hyperparameters, weights and running statistics. Everything is float32 on the CPU, the network
     is in eval mode (call ``.train()`` to train it in torch) and shares no memory with ``model``.
-    Building it does not draw from torch's random number generator. BatchNorm's
-    ``num_batches_tracked`` is 0 (fastmlp does not count batches; it only matters for
-    ``momentum=None``). ``net(th.from_numpy(X))`` equals ``model.predict(X)`` for float32 X
+    Building it does not draw from torch's random number generator. A ``BatchNorm(momentum=None)``
+    becomes ``BatchNorm1d(momentum=None)`` with its ``num_batches_tracked`` copied; for a layer with
+    a momentum it is 0 (fastmlp counts batches only where the cumulative average uses them). ``net(th.from_numpy(X))`` equals ``model.predict(X)`` for float32 X
     ``(n, input_dim)`` up to float32 rounding, and ``from_torch(to_torch(model))`` has bit-identical
     weights.
 
@@ -393,7 +409,7 @@ def to_torch(model: Sequential) -> "torch.nn.Sequential":
     nn = th.nn
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
-    arrays = [np.array(a, dtype=np.float32, copy=True) for a in model.parameters() + model.buffers()]
+    arrays = [np.array(a, copy=True) for a in model.parameters() + model.buffers()]  # float32, int64 counters
     assert model.input_dim is not None
     modules: List[Any] = []
     width = model.input_dim

@@ -353,7 +353,32 @@ def test_torch_round_trip_state_dict_bit_exact() -> None:
         assert torch.equal(sd[k], sd2[k]), k
 
 
+def test_from_torch_converts_batch_norm_momentum_none() -> None:
+    """Once refused ("momentum=None ... not supported"): BatchNorm1d(momentum=None) becomes
+    BatchNorm(momentum=None) with its num_batches_tracked, and converts back bit for bit."""
+    torch.manual_seed(4)
+    m = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, momentum=None), nn.Linear(4, 2)).train()
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.randn(6, 4))
+    model = from_torch(m.eval())
+    bn = model.layers[1]
+    assert isinstance(bn, fm.BatchNorm) and bn.momentum is None
+    assert int(model.buffers()[2]) == 3
+    X = torch.randn(7, 4).numpy()
+    _close(model.predict(X), _torch_out(m, X))
+    sd, sd2 = m.state_dict(), to_torch(model).state_dict()
+    assert list(sd) == list(sd2)
+    for k in sd:
+        assert sd[k].dtype == sd2[k].dtype and torch.equal(sd[k], sd2[k]), k
+
+
 # ----------------------------------------------------------------------------- errors
+def _negative_counter() -> "torch.nn.Sequential":
+    m = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, momentum=None))
+    m[1].num_batches_tracked.fill_(-1)
+    return m
+
 
 
 @pytest.mark.parametrize(
@@ -363,7 +388,7 @@ def test_torch_round_trip_state_dict_bit_exact() -> None:
         (lambda: nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=1), nn.Linear(4, 2)), r"module 1.*last module"),
         (lambda: nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=0)), r"module 1.*dim=0"),
         (lambda: nn.Sequential(nn.Linear(4, 4), nn.Softmax(dim=None)), r"module 1.*dim=None"),
-        (lambda: nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, momentum=None)), r"module 1.*momentum=None"),
+        (lambda: _negative_counter(), r"module 1.*num_batches_tracked is negative \(-1\)"),
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.LayerNorm((2, 3))), r"module 1.*normalized_shape"),
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.Linear(5, 2)), r"module 1.*expects 5 input features.*give 6"),
         (lambda: nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(5)), r"module 1.*expects 5 input features"),

@@ -293,7 +293,7 @@ def test_save_load_round_trip(tmp_path, affine, track):
         (lambda: fm.LayerNorm(elementwise_affine=1), TypeError, "elementwise_affine must be True or False"),
         (lambda: fm.BatchNorm(momentum=1.5), ValueError, "momentum must be in [0, 1]"),
         (lambda: fm.BatchNorm(momentum=-0.1), ValueError, "momentum must be in [0, 1]"),
-        (lambda: fm.BatchNorm(momentum=None), TypeError, "momentum must be a number"),
+        (lambda: fm.BatchNorm(momentum="0.1"), TypeError, "momentum must be a number or None"),
         (lambda: fm.BatchNorm(eps=float("inf")), ValueError, "eps must be"),
         (lambda: fm.BatchNorm(affine="yes"), TypeError, "affine must be True or False"),
         (lambda: fm.BatchNorm(track_running_stats=None), TypeError, "track_running_stats must be True or False"),
@@ -303,6 +303,24 @@ def test_bad_arguments_are_rejected(make, exc, fragment):
     with pytest.raises(exc) as info:
         make()
     assert fragment in str(info.value)
+
+
+def test_momentum_none_is_the_cumulative_average():
+    """Once refused with TypeError: momentum=None is PyTorch's cumulative moving average, with a
+    num_batches_tracked counter after the running statistics."""
+    layer = fm.BatchNorm(momentum=None)
+    assert layer.momentum is None and layer.get_config()["momentum"] is None
+    model = fm.Sequential([fm.Dense(3), layer, fm.Dense(1)], input_dim=2, seed=0)
+    assert [(b.dtype, b.shape) for b in model.buffers()] == [(np.float32, (3,)), (np.float32, (3,)), (np.int64, ())]
+    model.compile(loss="mse", optimizer=fm.optim.SGD(lr=0.0))
+    x1, y1 = _data(0, 4, 2, 1)
+    x2, y2 = _data(1, 6, 2, 1)
+    model.train_step(x1, y1)
+    model.train_step(x2, y2)
+    w, b = (p.astype(np.float64) for p in model.parameters()[:2])
+    means = [(x.astype(np.float64) @ w.T + b).mean(axis=0) for x in (x1, x2)]
+    assert int(model.buffers()[2]) == 2
+    _close(model.buffers()[0], (means[0] + means[1]) / 2, 1e-5, 1e-6)
 
 
 def test_config_round_trip_and_repr():
@@ -398,7 +416,7 @@ NORM_HOSTILE = [
     ("eps_underflows_float32", _layer_set(1, "eps", 1e-60), "which is 0 in float32"),
     ("eps_string", _layer_set(1, "eps", "1e-5"), "layers[1]: eps must be a number"),
     ("momentum_above_one", _layer_set(1, "momentum", 1.5), "layers[1]: momentum must be in [0, 1]"),
-    ("momentum_null", _layer_set(1, "momentum", None), "layers[1]: momentum must be a number"),
+    ("momentum_null_without_counter", _layer_set(1, "momentum", None), "missing tensors ['layers.1.num_batches_tracked']"),
     ("affine_int", _layer_set(1, "affine", 1), "layers[1]: affine must be True or False"),
     ("track_string", _layer_set(1, "track_running_stats", "yes"), "layers[1]: track_running_stats must be True or False"),
     ("norm_missing_key", _arch_edit(lambda c: c["layers"][1].pop("momentum")), "layers[1] lacks 'momentum'"),
@@ -416,6 +434,22 @@ def test_hostile_norm_files_are_refused(tmp_path, mutate, fragment):
     with pytest.raises(ValueError) as info:
         fm.load(path)
     assert fragment in str(info.value) and str(path) in str(info.value), str(info.value)
+
+
+def test_a_file_declaring_momentum_null_with_its_counter_loads(tmp_path):
+    """Once refused ("momentum must be a number"): "momentum": null is a BatchNorm(momentum=None),
+    whose file holds layers.1.num_batches_tracked (I64, shape [])."""
+    header, data = _saved_norm_model(tmp_path)
+    header, data = _layer_set(1, "momentum", None)(header, data)
+    del header["__metadata__"]["weights_crc32"]
+    header["layers.1.num_batches_tracked"] = {"dtype": "I64", "shape": [], "data_offsets": [len(data), len(data) + 8]}
+    path = tmp_path / "null.safetensors"
+    _write(path, header, data + struct.pack("<q", 41))
+    model = fm.load(path)
+    assert model.layers[1].momentum is None
+    assert int(model.buffers()[2]) == 41
+    model.train_step(*_data(1, 5, 2, 1))
+    assert int(model.buffers()[2]) == 42
 
 
 def test_a_file_from_before_norm_layers_still_loads(tmp_path):
