@@ -131,6 +131,19 @@ def _read_layers(configs: Any, input_dim: int) -> Tuple[List[_layers.Layer], int
     return stack, activation_values
 
 
+def _value_problem(name: str, view: np.ndarray, dtype: str) -> Optional[str]:
+    """What makes a tensor's values unfit for a model file (``save`` does not write them, ``load``
+    refuses them), or None: NaN or infinite floats (a diverged model), a negative running_var, a
+    negative int64 batch counter."""
+    if dtype == "I64":  # num_batches_tracked
+        return f"holds a negative count {int(view.min())}" if bool((view < 0).any()) else None
+    if not _core.all_finite(view):
+        return "contains NaN or infinite values (the checkpoint of a diverged model?)"
+    if name.endswith(".running_var") and bool((view < 0).any()):
+        return f"holds a negative variance {float(view.min())!r}"
+    return None
+
+
 def _crc32(architecture: str, tensors: List[np.ndarray]) -> str:
     crc = zlib.crc32(architecture.encode("utf-8", "surrogatepass"))
     for t in tensors:
@@ -201,15 +214,12 @@ def _file_contents(
     names = [name for name, _ in table.parameters + table.buffers]
     params = model.parameters() + model.buffers()
     for name, view in zip(names, params):
-        if table.dtype(name) != "F32":  # num_batches_tracked: an int64 the core keeps >= 0
-            continue
-        if not _core.all_finite(view):
+        problem = _value_problem(name, view, table.dtype(name))
+        if problem is not None:
             raise ValueError(
-                f"cannot save the model to {destination}: {name} contains NaN or infinite values "
-                "(a diverged model); load would refuse the file, so the previous file is kept"
+                f"cannot save the model to {destination}: {name} {problem}; load would refuse the file, so the "
+                "previous file is kept"
             )
-        if name.endswith(".running_var") and bool((view < 0).any()):
-            raise ValueError(f"cannot save the model to {destination}: {name} holds a negative variance")
     tensors: Dict[str, np.ndarray] = dict(zip(names, params))
     architecture = json.dumps(config)
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "architecture": architecture}
@@ -479,16 +489,9 @@ def _read_model(stream: BinaryIO, size: int, source: str) -> "Sequential":
                     f"its weights or architecture are corrupted: CRC-32 {crc:08x}, the file records {expected_crc}"
                 )
             for (name, _), view in zip(expected, views):
-                if table.dtype(name) == "I64":  # num_batches_tracked
-                    if bool((view < 0).any()):
-                        raise _Invalid(f"tensor {name} holds a negative count {int(view.min())}")
-                    continue
-                if not _core.all_finite(view):
-                    raise _Invalid(
-                        f"tensor {name} contains NaN or infinite values (the checkpoint of a diverged model?)"
-                    )
-                if name.endswith(".running_var") and bool((view < 0).any()):
-                    raise _Invalid(f"tensor {name} holds a negative variance {float(view.min())!r}")
+                problem = _value_problem(name, view, table.dtype(name))
+                if problem is not None:
+                    raise _Invalid(f"tensor {name} {problem}")
             if training is not None:
                 try:
                     _checkpoint.restore(model, training[0], training[1], training[2], optimizer_views)

@@ -30,7 +30,7 @@ from ._validation import (
 )
 from ._progress import _ProgressBar
 from .callbacks import Callback, History, TerminateOnNaN
-from .layers import Dense, Layer, check_layer_order, from_config, tensor_table
+from .layers import Dense, Layer, check_layer_stack, from_config, tensor_table
 
 __all__ = ["Sequential", "CompileSettings", "TrainingState"]
 
@@ -113,7 +113,7 @@ class Sequential:
     """A feed-forward network: ``layers`` applied in order.
 
     Args:
-        layers: ``fm.Dense``, ``fm.Dropout``, ``fm.LayerNorm`` and ``fm.BatchNorm`` layers; the last
+        layers: ``fm.Dense``, ``fm.Activation``, ``fm.Dropout``, ``fm.LayerNorm`` and ``fm.BatchNorm`` layers; the last
             Dense gives the output width.
         input_dim: number of input features. If None, it is taken from the first ``fit``,
             ``train_step``, ``predict`` or ``evaluate`` call.
@@ -131,9 +131,7 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, Layer):
                 raise not_an_instance_error(f"layers[{i}]", layer, "an fm layer such as fm.Dense(10)")
-        if not any(isinstance(layer, Dense) for layer in self.layers):
-            raise ValueError("layers must contain at least one fm.Dense layer")
-        check_layer_order(self.layers)
+        check_layer_stack(self.layers)
         self.seed = non_negative_int("seed", seed, below=2**64, below_text="2**64")
         self.input_dim: Optional[int] = None
         self.stop_training = False
