@@ -28,7 +28,7 @@ from ._validation import (
     positive_float32,
     positive_int,
 )
-from ._progress import _ProgressBar
+from ._progress import _ProgressBar, epoch_line
 from .callbacks import Callback, History, TerminateOnNaN
 from .layers import Dense, Layer, check_layer_stack, from_config, tensor_table
 
@@ -287,8 +287,11 @@ class Sequential:
                 floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber.
             validation_data: optional (X_val, y_val) evaluated after each epoch ("val_" logs).
             callbacks: e.g. ``[fm.callbacks.EarlyStopping(patience=3)]``.
-            verbose: 0 silent, 1 a progress bar per epoch (tqdm) with the running loss and
-                samples/s, ending with the epoch's logs, 2 one line per epoch.
+            verbose: 0 silent; 1 a progress bar per epoch (tqdm) with the running loss, then the
+                epoch's logs (validation included) under it, wrapped to the terminal's width;
+                2 one line per epoch with the same logs. Both end with the training speed,
+                "N samples/s (training)": the epoch's samples over the time of its training loop,
+                validation and metrics not counted.
             validation_split: fraction in [0, 1) of the data held out for validation: the LAST
                 ``n - floor(n * (1 - validation_split))`` rows of X and y, taken before any
                 shuffling, as Keras. Ignored when validation_data is given.
@@ -409,12 +412,11 @@ class Sequential:
             elapsed = time.perf_counter() - start
             logs = self._epoch_logs(epoch, stats, data, terminate_on_nan)
             rate = stats["samples"] / elapsed if elapsed > 0 else float("inf")
-            shown = " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
             if bar is not None:
-                bar.finish(int(stats["samples"]), f"{shown} - {rate:,.0f} samples/s")
+                bar.finish(int(stats["samples"]), logs, rate)
                 bar = None
             elif verbose == 2:
-                print(f"Epoch {epoch + 1}/{epochs} - {shown} - {rate:,.0f} samples/s", file=sys.stdout, flush=True)
+                print(epoch_line(epoch, epochs, logs, rate), file=sys.stdout, flush=True)
         finally:
             if bar is not None:
                 bar.close()

@@ -1,15 +1,50 @@
 """Optimizers with PyTorch's semantics and defaults. Each is a configuration: the update runs in
-the C++ core as one pass over the model's flat parameter buffer."""
+the C++ core as one pass over the model's flat parameter buffer.
+
+The learning rate is ``lr`` (PyTorch's name: the attribute, ``get_config()``, ``repr`` and saved
+files use it). Every optimizer also takes Keras's spelling, keyword only: ``Adam(learning_rate=1e-3)``
+is ``Adam(lr=1e-3)``; giving both is a TypeError, and a bad value is reported under the name given.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple, Type, Union
+from typing import Any, Dict, Optional, Tuple, Type, Union
 
 import numpy as np
 
 from ._validation import check_bool, float32_number, non_negative_float32, not_an_instance_error, number_in, positive_float32
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "get"]
+
+
+class _DefaultRate(float):
+    """A default learning rate: a float (shown as the number by ``inspect.signature`` and ``help``)
+    that ``_learning_rate`` tells apart, by its type, from an ``lr`` the caller passed, even one of
+    the same value."""
+
+    __slots__ = ()
+
+
+def _learning_rate(owner: str, lr: float, learning_rate: Optional[float]) -> float:
+    """The validated rate from ``lr`` or its Keras spelling ``learning_rate`` (not both), checked
+    under the name the caller used."""
+    if learning_rate is None:
+        name, value = "lr", lr
+    elif isinstance(lr, _DefaultRate):
+        name, value = "learning_rate", learning_rate
+    else:
+        raise TypeError(
+            f"{owner} got lr={lr!r} and learning_rate={learning_rate!r}: give lr or learning_rate, not both "
+            "(the same parameter, PyTorch's and Keras's spellings)"
+        )
+    from .schedules import LRSchedule
+
+    if isinstance(value, LRSchedule):  # Keras's habit: Adam(learning_rate=a_schedule)
+        raise TypeError(
+            f"{name} must be a number, got the schedule {value!r}: pass the schedule to "
+            f"model.compile(..., lr_schedule=schedule) and its base rate as {name}"
+        )
+    return non_negative_float32(name, value)
 
 
 def _check_betas(betas: Any) -> Tuple[float, float]:
@@ -25,7 +60,8 @@ class Optimizer:
     """Base class for optimizer configurations.
 
     Attributes:
-        lr: the learning rate ``compile`` installs (and the base rate of ``fm.schedules``).
+        lr: the learning rate ``compile`` installs (and the base rate of ``fm.schedules``); the
+            constructors take it as ``lr`` or, Keras's spelling, ``learning_rate``.
     """
 
     lr: float
@@ -61,13 +97,15 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        lr: float = 1e-3,
+        lr: float = _DefaultRate(1e-3),
         momentum: float = 0.0,
         dampening: float = 0.0,
         weight_decay: float = 0.0,
         nesterov: bool = False,
+        *,
+        learning_rate: Optional[float] = None,
     ) -> None:
-        self.lr = non_negative_float32("lr", lr)
+        self.lr = _learning_rate(type(self).__name__, lr, learning_rate)
         self.momentum = non_negative_float32("momentum", momentum)
         self.dampening = float32_number("dampening", dampening)
         self.weight_decay = non_negative_float32("weight_decay", weight_decay)
@@ -95,13 +133,15 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        lr: float = 1e-3,
+        lr: float = _DefaultRate(1e-3),
         betas: Tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         amsgrad: bool = False,
+        *,
+        learning_rate: Optional[float] = None,
     ) -> None:
-        self.lr = non_negative_float32("lr", lr)
+        self.lr = _learning_rate(type(self).__name__, lr, learning_rate)
         self.betas = _check_betas(betas)
         # eps = 0 divides 0 by 0 for a parameter whose gradient has always been 0
         self.eps = positive_float32("eps", eps)
@@ -120,13 +160,17 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        lr: float = 1e-3,
+        lr: float = _DefaultRate(1e-3),
         betas: Tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         weight_decay: float = 1e-2,
         amsgrad: bool = False,
+        *,
+        learning_rate: Optional[float] = None,
     ) -> None:
-        super().__init__(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        super().__init__(
+            lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, learning_rate=learning_rate
+        )
 
 
 class RMSprop(Optimizer):
@@ -144,14 +188,16 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        lr: float = 1e-2,
+        lr: float = _DefaultRate(1e-2),
         alpha: float = 0.99,
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         momentum: float = 0.0,
         centered: bool = False,
+        *,
+        learning_rate: Optional[float] = None,
     ) -> None:
-        self.lr = non_negative_float32("lr", lr)
+        self.lr = _learning_rate(type(self).__name__, lr, learning_rate)
         self.alpha = number_in("alpha", alpha, 0.0, 1.0)
         self.eps = positive_float32("eps", eps)
         self.weight_decay = non_negative_float32("weight_decay", weight_decay)
@@ -171,13 +217,15 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        lr: float = 1e-2,
+        lr: float = _DefaultRate(1e-2),
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
         initial_accumulator_value: float = 0.0,
         eps: float = 1e-10,
+        *,
+        learning_rate: Optional[float] = None,
     ) -> None:
-        self.lr = non_negative_float32("lr", lr)
+        self.lr = _learning_rate(type(self).__name__, lr, learning_rate)
         self.lr_decay = non_negative_float32("lr_decay", lr_decay)
         self.weight_decay = non_negative_float32("weight_decay", weight_decay)
         self.initial_accumulator_value = non_negative_float32("initial_accumulator_value", initial_accumulator_value)

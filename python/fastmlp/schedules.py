@@ -14,6 +14,10 @@ momentum) per batch, so batch ``k`` (counted over all fits) trains with ``get_lr
 
 The base learning rate of the epoch schedules is the optimizer's ``lr`` (from ``compile``), read
 when the schedule first starts. The learning rate is changed without resetting optimizer state.
+The rates a schedule takes keep PyTorch's names: OneCycleLR's ``max_lr``, CosineAnnealingLR's
+``eta_min`` and ReduceLROnPlateau's ``min_lr`` (Keras's name too); none of them is the optimizer's
+``lr``, so none has a ``learning_rate`` spelling (the optimizers take both). Where Keras passes a
+schedule as ``Adam(learning_rate=schedule)``, fastmlp takes ``compile(lr_schedule=schedule)``.
 
 A schedule given to ``compile(lr_schedule=...)`` is saved with the model's training state
 (``model.save``, ``fm.load``, pickling): its class, ``get_config()`` and ``state_dict()`` (the

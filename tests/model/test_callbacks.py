@@ -111,7 +111,7 @@ def test_verbose_levels(capsys):
     model.fit(X, y, epochs=2, verbose=2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2 and lines[1].startswith("Epoch 2/2 - loss: ") and "accuracy: " in lines[1]
-    assert lines[1].endswith("samples/s")
+    assert lines[1].endswith(" samples/s (training)")
     model.fit(X, y, epochs=2, verbose=1, validation_split=0.2)
     out = capsys.readouterr().out
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "100%" in out
