@@ -22,8 +22,13 @@ __all__ = ["resolve", "needs_predictions", "from_stats", "from_predictions", "or
 
 #: metrics gathered by the C++ core with the loss: name -> whether it needs class labels
 _CORE_METRICS = {"accuracy": True, "mse": False, "mae": False}
+#: other spellings of the metric names (Keras's, scikit-learn's), lower case -> the canonical name
+#: that compile keeps and fit logs (docs/names.md lists them; a test keeps the two in step)
 _ALIASES = {
     "acc": "accuracy",
+    "sparse_categorical_accuracy": "accuracy",
+    "categorical_accuracy": "accuracy",
+    "binary_accuracy": "accuracy",
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
     "r2_score": "r2",
@@ -32,6 +37,14 @@ _ALIASES = {
     "f1_score": "f1",
     "top_k_categorical_accuracy": "top_k_accuracy",
     "sparse_top_k_categorical_accuracy": "top_k_accuracy",
+}
+#: aliases that mean the canonical metric only under one loss: Keras's categorical accuracies are
+#: the arg-max accuracy of cross_entropy, its binary_accuracy the per-element accuracy of
+#: binary_cross_entropy (logits thresholded at 0, i.e. probabilities at 0.5)
+_ALIAS_LOSS = {
+    "sparse_categorical_accuracy": "cross_entropy",
+    "categorical_accuracy": "cross_entropy",
+    "binary_accuracy": "binary_cross_entropy",
 }
 _PRF_FUNCTIONS = {"precision": precision_score, "recall": recall_score, "f1": f1_score}
 _PRF_NAMES = {f"{m}{s}": (m, s[1:] if s else "macro") for m in _PRF_FUNCTIONS
@@ -147,12 +160,18 @@ def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> Lis
         if not isinstance(m, str):
             raise TypeError(f"metrics must be names (strings), got {type(m).__name__}")
         key = _ALIASES.get(m.lower(), m.lower())
+        if _ALIAS_LOSS.get(m.lower(), loss_name) != loss_name:
+            raise ValueError(
+                f"metric '{m}' is Keras's accuracy for the loss '{_ALIAS_LOSS[m.lower()]}', but the loss is "
+                f"'{loss_name}': use metrics=['accuracy'] (the arg-max accuracy for cross_entropy, the per-element "
+                f"accuracy for binary_cross_entropy)"
+            )
         if key in _CORE_METRICS:
             needs_labels = _CORE_METRICS[key]
         else:
             found = _prediction_metric(key)
             if found is None:
-                raise unknown_name_error("metric", m, NAMES)
+                raise unknown_name_error("metric", m, NAMES, _ALIASES)
             needs_labels = found[0]
         if needs_labels != classification:
             need = (

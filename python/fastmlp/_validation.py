@@ -68,9 +68,12 @@ def did_you_mean(given: str, choices: Iterable[str]) -> str:
     return f" Did you mean '{close[0]}'?" if close else ""
 
 
-def unknown_name_error(kind: str, given: str, choices: Iterable[str]) -> ValueError:
+def unknown_name_error(kind: str, given: str, choices: Iterable[str], aliases: Iterable[str] = ()) -> ValueError:
+    """ValueError listing `choices`, with a did-you-mean among them and `aliases` (other accepted
+    spellings, not listed)."""
     choices = tuple(choices)
-    return ValueError(f"unknown {kind} '{given}'; expected one of: {', '.join(choices)}.{did_you_mean(given, choices)}")
+    hint = did_you_mean(given, (*choices, *aliases))
+    return ValueError(f"unknown {kind} '{given}'; expected one of: {', '.join(choices)}.{hint}")
 
 
 def not_an_instance_error(name: str, value: Any, expected: str) -> TypeError:

@@ -152,7 +152,8 @@ def _watched(kind, monitor, tmp_path):
 
 
 @pytest.mark.parametrize("kind", sorted(MONITORS))
-@pytest.mark.parametrize("alias,canonical", [("val_acc", "val_accuracy"), ("acc", "accuracy")])
+@pytest.mark.parametrize("alias,canonical", [("val_acc", "val_accuracy"), ("acc", "accuracy"),
+                                             ("val_sparse_categorical_accuracy", "val_accuracy")])
 def test_a_metric_alias_monitors_the_canonical_logged_value(kind, alias, canonical, tmp_path):
     got = _watched(kind, alias, tmp_path / "a")
     want = _watched(kind, canonical, tmp_path / "b")
