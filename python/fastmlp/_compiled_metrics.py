@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._validation import unknown_name_error
+from ._validation import did_you_mean, unknown_name_error
 from .metrics import NAMES, UndefinedMetricWarning, _top_k_hits, f1_score, precision_score, r2_score, recall_score
 
 __all__ = ["resolve", "needs_predictions", "from_stats", "from_predictions", "ordered", "higher_is_better",
-           "maximise"]
+           "maximise", "monitor_key", "monitored_value"]
 
 #: metrics gathered by the C++ core with the loss: name -> whether it needs class labels
 _CORE_METRICS = {"accuracy": True, "mse": False, "mae": False}
+#: other spellings of the metric names (Keras's, scikit-learn's), lower case -> the canonical name
+#: that compile keeps and fit logs (docs/names.md lists them; a test keeps the two in step)
 _ALIASES = {
     "acc": "accuracy",
+    "sparse_categorical_accuracy": "accuracy",
+    "categorical_accuracy": "accuracy",
+    "binary_accuracy": "accuracy",
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
     "r2_score": "r2",
@@ -32,6 +37,14 @@ _ALIASES = {
     "f1_score": "f1",
     "top_k_categorical_accuracy": "top_k_accuracy",
     "sparse_top_k_categorical_accuracy": "top_k_accuracy",
+}
+#: aliases that mean the canonical metric only under one loss: Keras's categorical accuracies are
+#: the arg-max accuracy of cross_entropy, its binary_accuracy the per-element accuracy of
+#: binary_cross_entropy (logits thresholded at 0, i.e. probabilities at 0.5)
+_ALIAS_LOSS = {
+    "sparse_categorical_accuracy": "cross_entropy",
+    "categorical_accuracy": "cross_entropy",
+    "binary_accuracy": "binary_cross_entropy",
 }
 _PRF_FUNCTIONS = {"precision": precision_score, "recall": recall_score, "f1": f1_score}
 _PRF_NAMES = {f"{m}{s}": (m, s[1:] if s else "macro") for m in _PRF_FUNCTIONS
@@ -56,6 +69,58 @@ def maximise(monitor: str, mode: str) -> bool:
     if mode != "auto":
         return mode == "max"
     return higher_is_better(monitor)
+
+
+def monitor_key(monitor: str) -> str:
+    """The logged name that ``monitor`` stands for: a metric alias resolved as ``compile`` resolves
+    it, also after "val_" ("val_acc" -> "val_accuracy", "mean_squared_error" -> "mse")."""
+    name = monitor.lower()
+    prefix = "val_" if name.startswith("val_") else ""
+    base = name[len(prefix):]
+    return prefix + _ALIASES.get(base, base)
+
+
+def monitored_value(owner: str, monitor: str, logs: Mapping[str, float]) -> Tuple[str, float]:
+    """(logged key, value) of what a monitoring callback or schedule watches: ``monitor`` as
+    written, or else its ``monitor_key``. When neither is logged, ValueError naming ``owner`` (e.g.
+    "EarlyStopping"), the monitor, the logged keys and the fix; fit raises it at the end of the
+    first epoch, when the first logs arrive."""
+    if monitor in logs:
+        return monitor, float(logs[monitor])
+    key = monitor_key(monitor)
+    if key in logs:
+        return key, float(logs[key])
+    raise _unlogged_monitor_error(owner, monitor, key, list(logs))
+
+
+def _unlogged_monitor_error(owner: str, monitor: str, key: str, logged: List[str]) -> ValueError:
+    has_validation = any(k.startswith("val_") for k in logged)
+    validation = key.startswith("val_")
+    base = key[len("val_"):] if validation else key
+    known = base == "loss" or base in _CORE_METRICS or _prediction_metric(base) is not None
+    message = (f"{owner}(monitor={monitor!r}): fit logs no {monitor!r}; the logged values are "
+               f"{', '.join(map(repr, logged))}.")
+    fixes = []
+    if validation and not has_validation:
+        fixes.append("pass validation_data= or validation_split= to fit ('val_' values are logged only with "
+                     "validation data)")
+    if key == "learning_rate":
+        return ValueError(f"{message} 'learning_rate' is logged by fm.callbacks.LearningRateScheduler: "
+                          f"put {owner} after it in callbacks.")
+    if not known:
+        candidates = logged + ([f"val_{k}" for k in logged] if validation and not has_validation else [])
+        hint = did_you_mean(monitor, candidates)
+        if fixes:
+            return ValueError(f"{message}{hint} To monitor 'val_' values, pass validation_data= or "
+                              f"validation_split= to fit.")
+        return ValueError(f"{message}{hint or ' Monitor one of the logged values.'}")
+    if base != "loss" and base not in logged:
+        fixes.append(f"add {base!r} to compile(metrics=[...])")
+    if not fixes:
+        return ValueError(f"{message} Monitor one of the logged values.")
+    alternative = "val_loss" if validation and has_validation else base if base in logged else "loss"
+    fix = " and ".join(fixes)
+    return ValueError(f"{message} {fix[0].upper()}{fix[1:]}, or monitor={alternative!r}.")
 
 
 def _prediction_metric(key: str) -> Optional[Tuple[bool, Callable[[np.ndarray, np.ndarray], float]]]:
@@ -95,12 +160,18 @@ def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> Lis
         if not isinstance(m, str):
             raise TypeError(f"metrics must be names (strings), got {type(m).__name__}")
         key = _ALIASES.get(m.lower(), m.lower())
+        if _ALIAS_LOSS.get(m.lower(), loss_name) != loss_name:
+            raise ValueError(
+                f"metric '{m}' is Keras's accuracy for the loss '{_ALIAS_LOSS[m.lower()]}', but the loss is "
+                f"'{loss_name}': use metrics=['accuracy'] (the arg-max accuracy for cross_entropy, the per-element "
+                f"accuracy for binary_cross_entropy)"
+            )
         if key in _CORE_METRICS:
             needs_labels = _CORE_METRICS[key]
         else:
             found = _prediction_metric(key)
             if found is None:
-                raise unknown_name_error("metric", m, NAMES)
+                raise unknown_name_error("metric", m, NAMES, _ALIASES)
             needs_labels = found[0]
         if needs_labels != classification:
             need = (

@@ -23,6 +23,7 @@ from . import _core
 __all__ = [
     # errors
     "unknown_name_error",
+    "did_you_mean",
     "not_an_instance_error",
     "in_context",
     # integers
@@ -60,10 +61,18 @@ MAX_THREADS = 1024
 
 
 # ------------------------------------------------------------------------------ errors
-def unknown_name_error(kind: str, given: str, choices: Iterable[str]) -> ValueError:
+def did_you_mean(given: str, choices: Iterable[str]) -> str:
+    """``" Did you mean 'x'?"`` for the choice closest to `given` (difflib, case-insensitive on
+    `given`), or "" when none is close."""
+    close = difflib.get_close_matches(given.lower(), tuple(choices), n=1)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def unknown_name_error(kind: str, given: str, choices: Iterable[str], aliases: Iterable[str] = ()) -> ValueError:
+    """ValueError listing `choices`, with a did-you-mean among them and `aliases` (other accepted
+    spellings, not listed)."""
     choices = tuple(choices)
-    close = difflib.get_close_matches(given.lower(), choices, n=1)
-    hint = f" Did you mean '{close[0]}'?" if close else ""
+    hint = did_you_mean(given, (*choices, *aliases))
     return ValueError(f"unknown {kind} '{given}'; expected one of: {', '.join(choices)}.{hint}")
 
 

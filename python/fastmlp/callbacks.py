@@ -3,7 +3,13 @@ Keras's names and semantics. ``fit`` calls, on every callback in the order given
 History last, so it records what earlier callbacks add to the logs): ``set_model``,
 ``on_train_begin``, then per epoch ``on_epoch_begin(epoch)`` and ``on_epoch_end(epoch, logs)``, and
 ``on_train_end`` (also when fit ends with an exception). ``logs`` maps "loss", the compiled metrics,
-their "val_" versions and e.g. "learning_rate" to floats."""
+their "val_" versions and e.g. "learning_rate" to floats.
+
+The callbacks that watch a logged value (EarlyStopping, ModelCheckpoint with ``save_best_only``,
+and ``fm.schedules.ReduceLROnPlateau``) take ``monitor`` as logged, or a metric alias as ``compile``
+accepts it ("val_acc" watches "val_accuracy"). A monitor that fit does not log (a misspelt name,
+"val_loss" without validation data, a metric that was not compiled) raises ValueError at the end of
+the first epoch, naming the logged values and the fix."""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
 
 import numpy as np
 
-from ._compiled_metrics import maximise
+from ._compiled_metrics import maximise, monitored_value
 from ._validation import check_path, monitor_mode, monitor_name
 
 if TYPE_CHECKING:
@@ -75,8 +81,10 @@ class EarlyStopping(Callback):
     """Stops training when ``monitor`` has not improved by more than ``min_delta`` for
     ``patience`` epochs. ``mode`` is "min", "max" or "auto" (max for accuracy, precision, recall,
     f1 and r2 names, min otherwise). With
-    ``restore_best_weights`` the parameters of the best epoch are put back at the end. If the
-    monitored value is missing (e.g. "val_loss" without validation data) it falls back to "loss"."""
+    ``restore_best_weights`` the parameters of the best epoch are put back at the end. ``monitor``
+    must be logged: "val_" values need validation data (``validation_data=`` or
+    ``validation_split=``), metrics must be compiled; otherwise fit raises ValueError at the end of
+    the first epoch, naming the logged values."""
 
     def __init__(
         self,
@@ -108,10 +116,7 @@ class EarlyStopping(Callback):
         return maximise(key, self.mode)
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
-        key = self.monitor if self.monitor in logs else "loss"
-        value = logs.get(key)
-        if value is None:
-            return
+        key, value = monitored_value(type(self).__name__, self.monitor, logs)
         sign = -1.0 if self._maximise(key) else 1.0
         if not math.isnan(value) and (self.best is None or sign * (value - self.best) < -self.min_delta):
             self.best, self.best_epoch, self._wait = value, epoch, 0
@@ -134,9 +139,9 @@ class ModelCheckpoint(Callback):
     ``save_best_only`` only when ``monitor`` improved on the best value so far (strictly; NaN never
     improves). ``filepath`` may hold ``str.format`` fields: ``{epoch}`` (1-based) and any logged
     value, e.g. ``"ckpt-{epoch:02d}-{val_loss:.3f}.safetensors"``. ``mode``: "min", "max" or
-    "auto" (as EarlyStopping). If the monitored value is missing (e.g. "val_loss" without
-    validation data) it falls back to "loss". ``best``/``best_epoch`` hold the best so far and
-    ``last_path`` the last file written."""
+    "auto" (as EarlyStopping). ``monitor`` is used only with ``save_best_only``, and must then be
+    logged (as for EarlyStopping: otherwise fit raises ValueError at the end of the first epoch).
+    ``best``/``best_epoch`` hold the best so far and ``last_path`` the last file written."""
 
     def __init__(
         self,
@@ -172,9 +177,8 @@ class ModelCheckpoint(Callback):
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
         assert self.model is not None
         if self.save_best_only:
-            key = self.monitor if self.monitor in logs else "loss"
-            value = logs.get(key)
-            if value is None or math.isnan(value):
+            key, value = monitored_value(type(self).__name__, self.monitor, logs)
+            if math.isnan(value):
                 return
             better = self.best is None or (value > self.best if maximise(key, self.mode) else value < self.best)
             if not better:

@@ -233,28 +233,42 @@ def _sample_and_class_weights(
 
 
 _BY_NAME = {cls.name: cls for cls in (MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy)}
+#: other spellings (Keras's, PyTorch's), lower case -> the canonical name. Every cross-entropy here
+#: takes logits, whatever the spelling; a softmax output layer is fused with cross_entropy (see
+#: docs/names.md, which lists this table; a test keeps the two in step)
 _ALIASES = {
+    # Keras
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
-    "l1": "mae",
     "huber_loss": "huber",
-    "crossentropy": "cross_entropy",
     "categorical_crossentropy": "cross_entropy",
     "sparse_categorical_crossentropy": "cross_entropy",
     "binary_crossentropy": "binary_cross_entropy",
+    # PyTorch: torch.nn.functional's and torch.nn's names (lower case)
+    "mse_loss": "mse",
+    "mseloss": "mse",
+    "l1": "mae",
+    "l1_loss": "mae",
+    "l1loss": "mae",
+    "huberloss": "huber",
+    "crossentropy": "cross_entropy",
+    "crossentropyloss": "cross_entropy",
     "bce": "binary_cross_entropy",
     "bce_with_logits": "binary_cross_entropy",
+    "bcewithlogitsloss": "binary_cross_entropy",
+    "binary_cross_entropy_with_logits": "binary_cross_entropy",
 }
 NAMES = tuple(_BY_NAME)
 
 
 def get(loss: Union[str, Loss]) -> Loss:
-    """Returns the Loss for a name or a Loss object."""
+    """Returns the Loss for a name (one of ``NAMES``, or a Keras or PyTorch spelling in ``_ALIASES``,
+    case-insensitive; docs/names.md) or a Loss object."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str):
         key = _ALIASES.get(loss.lower(), loss.lower())
         if key in _BY_NAME:
             return _BY_NAME[key]()
-        raise unknown_name_error("loss", loss, NAMES)
+        raise unknown_name_error("loss", loss, NAMES, _ALIASES)
     raise not_an_instance_error("loss", loss, "a string such as 'mse' or an fm.losses.Loss")

@@ -201,15 +201,17 @@ class Sequential:
 
     def compile(
         self,
-        loss: Union[str, _losses.Loss] = "mse",
+        loss: Union[str, _losses.Loss, None] = None,
         optimizer: Union[str, _optim.Optimizer] = "adam",
         metrics: Optional[Sequence[str]] = None,
         lr_schedule: Optional[_schedules.LRSchedule] = None,
         clip_norm: Optional[float] = None,
         clip_value: Optional[float] = None,
     ) -> None:
-        """Chooses the loss (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
-        ``"binary_cross_entropy"`` or an ``fm.losses`` object such as ``fm.losses.Huber(delta=0.5)``),
+        """Chooses the loss, which has no default (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
+        ``"binary_cross_entropy"``, a Keras or PyTorch spelling of them such as
+        ``"sparse_categorical_crossentropy"`` (docs/names.md), or an ``fm.losses`` object such as
+        ``fm.losses.Huber(delta=0.5)``),
         the optimizer (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics
         reported by ``fit`` and ``evaluate``: for the cross-entropies ``"accuracy"`` (gathered in the
         C++ loop), ``"precision"``, ``"recall"``, ``"f1"`` (+ ``_micro``/``_macro``/``_weighted``),
@@ -223,6 +225,12 @@ class Sequential:
         clip_value: if given (> 0), every step clamps each gradient value to [-clip_value, clip_value]
             (``torch.nn.utils.clip_grad_value_``); applied after clip_norm when both are given.
             ``gradients()`` then shows the clipped gradient the update used."""
+        if loss is None:
+            raise ValueError(
+                "compile needs a loss: pass loss=..., e.g. loss='cross_entropy' for class labels, "
+                "'binary_cross_entropy' for 0/1 targets, 'mse' for regression; see fm.losses.NAMES "
+                f"{_losses.NAMES}"
+            )
         loss_obj = _losses.get(loss)
         opt_obj = _optim.get(optimizer)
         if lr_schedule is not None and not isinstance(lr_schedule, _schedules.LRSchedule):

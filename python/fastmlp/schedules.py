@@ -344,8 +344,10 @@ class ReduceLROnPlateau(LRSchedule):
     ``value > best * (1 + threshold)`` in "max" mode; ``'abs'``: ``best -/+ threshold``. After a
     reduction (``lr = max(lr * factor, min_lr)``, skipped when it would change lr by at most
     ``eps``) it waits ``cooldown`` epochs. ``mode="auto"`` is "max" for accuracy, precision, recall,
-    f1 and r2 names, else "min" (the rule of EarlyStopping and ModelCheckpoint). When ``monitor`` is
-    not logged (e.g. "val_loss" without validation data), "loss" is used.
+    f1 and r2 names, else "min" (the rule of EarlyStopping and ModelCheckpoint). ``monitor`` must be
+    logged (a metric alias such as "val_acc" is accepted): "val_" values need validation data, metrics
+    must be compiled; otherwise fit raises ValueError at the end of the first epoch, naming the
+    logged values.
     """
 
     def __init__(
@@ -410,10 +412,7 @@ class ReduceLROnPlateau(LRSchedule):
         self._set_lr(self.lr)
 
     def on_epoch_end(self, epoch: int, logs: Dict[str, float]) -> None:
-        key = self.monitor if self.monitor in logs else "loss"
-        if key not in logs:
-            return
-        value = float(logs[key])
+        key, value = _compiled_metrics.monitored_value(type(self).__name__, self.monitor, logs)
         maximise = _compiled_metrics.maximise(key, self.mode)
         self.last_step += 1
         if self.best is None:

@@ -276,11 +276,11 @@ def _linear_regression(seed=0, n=64):
 @pytest.mark.parametrize("patience", [1, 2, 4])
 def test_early_stopping_stops_when_loss_is_flat(patience):
     # lr = 0 and full-batch, unshuffled epochs: every epoch reports the same loss -> no improvement.
-    # monitor defaults to "val_loss", absent without validation data -> falls back to "loss".
+    # Without validation data the default monitor "val_loss" is not logged: monitor "loss".
     X, Y = _linear_regression()
     model = fm.Sequential([fm.Dense(1)], input_dim=3, seed=0)
     model.compile(loss="mse", optimizer=fm.optim.SGD(lr=0.0))
-    stopper = fm.callbacks.EarlyStopping(patience=patience)
+    stopper = fm.callbacks.EarlyStopping(monitor="loss", patience=patience)
     history = model.fit(X, Y, epochs=20, batch_size=64, shuffle=False, callbacks=[stopper], verbose=0)
     assert len(history.history["loss"]) == patience + 1
     assert history.epoch == list(range(patience + 1))
