@@ -225,6 +225,11 @@ void Network::ensure_workspace(index_t rows) {
 
 Activation Network::applied_activation(const Layer& layer) const {
   if (layer.activation.kind == Activation::Softmax && loss_.kind == Loss::CrossEntropy) return Activation::Identity;
+  // Keras's binary set-up (a sigmoid output with binary cross-entropy): the loss takes logits, so the sigmoid
+  // would otherwise be applied twice. Only the output layer's: a hidden sigmoid is an ordinary activation.
+  if (&layer == &layers_.back() && layer.activation.kind == Activation::Sigmoid &&
+      loss_.kind == Loss::BinaryCrossEntropy)
+    return Activation::Identity;
   return layer.activation;
 }
 
@@ -404,7 +409,7 @@ void Network::predict(const float* x, index_t n, float* out, const std::function
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
     const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
-    // A softmax output fused into cross_entropy left logits: predict returns probabilities.
+    // A softmax (sigmoid) output fused into (binary) cross_entropy left logits: predict returns probabilities.
     const Activation output_act = applied_activation(layers_.back());
     if (output_act.kind != layers_.back().activation.kind)
       activation_forward(layers_.back().activation, rows, output_dim_, y, out + start * output_dim_);

@@ -151,8 +151,8 @@ class Network {
 
   void ensure_workspace(index_t rows);
   // The activation a Dense or Activation layer applies in forward/backward: a softmax output layer trained with
-  // cross_entropy runs linear, because that loss fuses a stable log-softmax on the logits
-  // (predict applies the softmax afterwards).
+  // cross_entropy, and a sigmoid output layer trained with binary_cross_entropy, run linear, because those losses
+  // take logits (a stable log-softmax / log-sigmoid); predict applies the activation afterwards.
   Activation applied_activation(const Layer& layer) const;
   // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
   const float* forward(const float* x, index_t rows, bool training);

@@ -138,7 +138,8 @@ class BinaryCrossEntropy(Loss):
     """Sigmoid binary cross-entropy on logits, mean over every output element
     (``torch.nn.BCEWithLogitsLoss()``), in the stable form ``max(z, 0) - y z + log1p(exp(-|z|))``
     (finite for any finite logits). The "accuracy" metric thresholds the logits at 0 and the targets
-    at 0.5, per element.
+    at 0.5, per element. A sigmoid on the output layer (Keras's ``Dense(1, activation="sigmoid")``)
+    is fused with this loss: training uses that layer's logits and ``predict`` its probabilities.
 
     Targets: float array of shape (n, outputs) with values in [0, 1] (a 1-D (n,) array for one output).
     """
