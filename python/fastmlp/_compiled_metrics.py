@@ -180,6 +180,14 @@ def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> Lis
                 else "a regression loss (mse, mae, huber)"
             )
             raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
+        if needs_labels and key not in _CORE_METRICS and loss_name != "cross_entropy":
+            # precision, recall, f1 and top-k rank the outputs as classes (arg-max); the outputs of
+            # binary_cross_entropy are independent per-element logits or probabilities, not classes
+            raise ValueError(
+                f"metric '{m}' ranks the outputs as classes and needs the loss 'cross_entropy', but the loss is "
+                f"'{loss_name}': use metrics=['accuracy'] (per element), or a Dense(2) output with "
+                f"loss='cross_entropy', or compute it from model.predict(X) with fm.metrics"
+            )
         if key not in out:
             out.append(key)
     return out
@@ -209,14 +217,17 @@ def from_stats(stats: Dict[str, float], metrics: Sequence[str], n_outputs: int) 
 def from_predictions(y: np.ndarray, outputs: np.ndarray, metrics: Sequence[str]) -> Dict[str, float]:
     """{<metric>: value} for the prediction-based metrics among ``metrics``.
 
-    y: (n,) int64 labels or (n, outputs) float32 targets; outputs: (n, outputs) float32 model outputs."""
+    y: (n,) int64 labels or (n, outputs) float32 targets; outputs: (n, outputs) float32 model outputs.
+    The class metrics read probability rows of y (one-hot rows included) as the class of their largest
+    entry, as the core's "accuracy" does."""
     out: Dict[str, float] = {}
     for m in metrics:
         if m in _CORE_METRICS:
             continue
         found = _prediction_metric(m)
         assert found is not None, m
-        out[m] = found[1](y, outputs)
+        needs_labels, metric = found
+        out[m] = metric(np.argmax(y, axis=1) if needs_labels and y.ndim == 2 else y, outputs)
     return out
 
 
