@@ -545,8 +545,7 @@ def get_keras_weights(
     num_batches_tracked."""
     assert input_dim is not None
     return [
-        np.ascontiguousarray(views[e.view_index].T if e.weight.transposed else views[e.view_index], dtype=e.weight.dtype)
-        .copy()
+        np.array(views[e.view_index].T if e.weight.transposed else views[e.view_index], dtype=e.weight.dtype, order="C")
         for e in _keras_entries(layers, input_dim, only)
     ]
 
