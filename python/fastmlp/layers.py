@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from typing import Any, ClassVar, Dict, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Type, TypeVar, Union
 
 import numpy as np
@@ -27,7 +28,16 @@ from . import _core
 from . import activations as _activations
 from . import initializers as _initializers
 from . import regularizers as _regularizers
-from ._validation import check_bool, check_keys, check_mapping, in_context, number_in, positive_float32, positive_int
+from ._validation import (
+    as_numeric_array,
+    check_bool,
+    check_keys,
+    check_mapping,
+    in_context,
+    number_in,
+    positive_float32,
+    positive_int,
+)
 
 __all__ = [
     "Layer",
@@ -39,12 +49,17 @@ __all__ = [
     "from_config",
     "check_layer_order",
     "check_layer_stack",
+    "check_input_dim_position",
     "register",
     "layer_types",
     "kind_lookup",
     "tensor_table",
     "tensors_by_layer",
     "TensorTable",
+    "KerasWeight",
+    "keras_weights",
+    "get_keras_weights",
+    "set_keras_weights",
 ]
 
 #: (name, shape): a tensor a layer owns, named relative to its layer ("weight") or, in a
@@ -82,16 +97,61 @@ class TensorTable(NamedTuple):
         return sum(math.prod(shape) for _, shape in self.buffers)
 
 
+class KerasWeight(NamedTuple):
+    """One array of a layer's ``get_weights()``, in Keras's order and layout: the layer's tensor
+    `tensor` (``"weight"``, ``"running_var"``, ...), its Keras name (``"kernel"``, ``"gamma"``,
+    ``"moving_variance"``, ...), its `shape` in Keras's layout, whether that layout is the
+    transpose of fastmlp's (a Dense kernel: Keras ``(in, out)``, fastmlp/PyTorch ``(out, in)``), and
+    its NumPy `dtype` (float32, or int64 for BatchNorm's ``num_batches_tracked``)."""
+
+    tensor: str
+    keras_name: str
+    shape: Tuple[int, ...]
+    transposed: bool
+    dtype: "np.dtype[Any]"
+
+
+#: The NumPy dtype of each safetensors dtype a layer tensor may have.
+_NUMPY_DTYPES: Mapping[str, "np.dtype[Any]"] = {"F32": np.dtype(np.float32), "I64": np.dtype(np.int64)}
+
+
+def _input_dim_argument(input_dim: Any) -> Optional[int]:
+    """A layer's ``input_dim=`` argument: None or a positive integer."""
+    return None if input_dim is None else positive_int("input_dim", input_dim)
+
+
 class Layer:
-    """Base class of layers; the defaults describe an element-wise layer without tensors."""
+    """Base class of layers; the defaults describe an element-wise layer without tensors.
+
+    Every layer kind takes ``input_dim=`` (Keras's spelling) for the first layer of a model: the
+    number of input features, which the model takes as its own ``input_dim`` (only the first layer
+    may carry one). It is part of the layer's ``get_config()`` when given, but a model's
+    configuration (and so its files) holds it once, as the model's ``input_dim``.
+
+    A layer added to a model is bound to it (a weak reference): ``layer.get_weights()`` and
+    ``layer.set_weights()`` then read and write that model's weights. A layer already in a model
+    that is given to another one is copied (fastmlp layers are descriptions and the weights belong
+    to the model), so ``model.layers[i]`` is always bound to ``model``.
+    """
 
     #: Keys besides "type" that get_config always writes and from_config requires.
     config_keys: ClassVar[Tuple[str, ...]] = ()
-    #: Keys get_config writes only when not the default; from_config accepts them.
+    #: Keys get_config writes only when not the default; from_config accepts them ("input_dim"
+    #: for every kind here).
     optional_config_keys: ClassVar[Tuple[str, ...]] = ()
     #: {tensor name relative to the layer: safetensors dtype} for tensors that are not float32
     #: ("F32", the default): e.g. BatchNorm's int64 num_batches_tracked ("I64").
     tensor_dtypes: ClassVar[Mapping[str, str]] = {}
+    #: {tensor name relative to the layer: Keras's name for it} where they differ ("weight" is a
+    #: Dense's "kernel" and a normalisation's "gamma"); see ``keras_weights``.
+    keras_names: ClassVar[Mapping[str, str]] = {}
+    #: The tensors whose Keras layout is the transpose of fastmlp's (a Dense's "weight").
+    keras_transposed: ClassVar[Tuple[str, ...]] = ()
+
+    #: The model's number of input features, when this (first) layer declares it.
+    input_dim: Optional[int] = None
+    #: The model this layer belongs to (a weak reference), set when it is added to one.
+    _owner: Optional["weakref.ReferenceType[Any]"] = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any], name: str = "config") -> "Layer":
@@ -143,11 +203,85 @@ class Layer:
         """How ``Sequential.summary`` names this layer's type: ``"Dense, relu"``, ``"Dropout"``."""
         return type(self).__name__
 
-    def get_config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
+    def get_config(self) -> Dict[str, Any]:
+        """The layer's configuration as a JSON-friendly dictionary: ``{"type": class name, ...}``
+        with ``"input_dim"`` when the layer declares one."""
+        config = self._config()
+        if self.input_dim is not None:
+            config["input_dim"] = self.input_dim
+        return config
+
+    def _config(self) -> Dict[str, Any]:  # pragma: no cover - abstract
+        """The configuration of the layer kind (get_config without input_dim)."""
         raise NotImplementedError
 
     def _core_spec(self) -> _core.LayerSpec:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    # ------------------------------------------------------------ weights, in Keras's layout
+    def keras_weights(self, input_width: int) -> List[KerasWeight]:
+        """This layer's arrays in ``get_weights()`` for `input_width` input features, in Keras's
+        order: its tensors in the core's order (Dense kernel, bias; LayerNorm gamma, beta;
+        BatchNorm gamma, beta, moving_mean, moving_variance, then fastmlp's num_batches_tracked
+        for ``momentum=None``), each named and shaped as Keras has it (a Dense kernel ``(in, out)``,
+        the transpose of ``parameters()``'s ``(out, in)``)."""
+        own = self.tensors(input_width)
+        return [
+            KerasWeight(
+                name,
+                self.keras_names.get(name, name),
+                shape[::-1] if name in self.keras_transposed else shape,
+                name in self.keras_transposed,
+                _NUMPY_DTYPES[self.tensor_dtype(name)],
+            )
+            for name, shape in own.parameters + own.buffers
+        ]
+
+    def _place(self, what: str) -> Tuple[Any, int]:
+        """(the model this layer belongs to, its index there); RuntimeError naming `what` and the
+        fix when it belongs to none."""
+        model = None if self._owner is None else self._owner()
+        index = None if model is None else next((i for i, layer in enumerate(model.layers) if layer is self), None)
+        if model is None or index is None:
+            raise RuntimeError(
+                f"{self!r} belongs to no model, so it has no weights to {what}: add it to a model "
+                "(model.add(layer) or fm.Sequential([...])) and build the model (model.build(input_dim) or fit), "
+                "then use model.layers[i]; or use model.get_weights() / model.set_weights()"
+            )
+        return model, index
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of this layer's weights in its model, in Keras's order and layout (see
+        ``keras_weights``): ``[kernel (in, units), bias (units,)]`` for a Dense, ``[gamma, beta]``
+        for a LayerNorm, ``[gamma, beta, moving_mean, moving_variance]`` for a BatchNorm (plus its
+        int64 ``num_batches_tracked`` with ``momentum=None``), ``[]`` for a layer without weights.
+        RuntimeError when the layer is in no model or the model is not built yet."""
+        model, index = self._place("get")
+        views = model.parameters() + model.buffers()  # builds a model whose input width is known
+        return get_keras_weights(model.layers, model.input_dim, views, index)
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Writes `weights` (as ``get_weights()`` returns them: Keras's order and layout) into this
+        layer's weights in its model. Everything is checked before anything is written (number of
+        arrays, shapes, dtypes, finite values): see ``Sequential.set_weights``."""
+        model, index = self._place("set")
+        views = model.parameters() + model.buffers()  # builds a model whose input width is known
+        set_keras_weights(model.layers, model.input_dim, views, weights, index)
+
+    def _bind(self, model: Any) -> None:
+        """Makes `model` (a weak reference) the model this layer belongs to."""
+        self._owner = weakref.ref(model)
+
+    def _owner_model(self) -> Any:
+        """The model this layer was bound to, if it still exists and still holds this layer."""
+        model = None if self._owner is None else self._owner()
+        return model if model is not None and any(layer is self for layer in model.layers) else None
+
+    def __getstate__(self) -> Dict[str, Any]:
+        """Pickled and copied without its model: a copy of a layer belongs to no model."""
+        state = dict(self.__dict__)
+        state.pop("_owner", None)
+        return state
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
@@ -207,7 +341,9 @@ class Dense(Layer):
     """
 
     config_keys = ("units",)
-    optional_config_keys = ("activation", "kernel_init", "bias_init", "kernel_regularizer")
+    optional_config_keys = ("activation", "kernel_init", "bias_init", "kernel_regularizer", "input_dim")
+    keras_names = {"weight": "kernel"}
+    keras_transposed = ("weight",)
 
     def __init__(
         self,
@@ -216,8 +352,11 @@ class Dense(Layer):
         kernel_init: Optional[str] = None,
         bias_init: Optional[str] = None,
         kernel_regularizer: Union[str, _regularizers.Regularizer, None] = None,
+        *,
+        input_dim: Optional[int] = None,
     ) -> None:
         self.units = positive_int("units", units)
+        self.input_dim = _input_dim_argument(input_dim)
         self.activation = _activations.get(activation)
         self.kernel_init = _initializers.kernel_init_name(kernel_init)
         self.bias_init = _initializers.bias_init_name(bias_init)
@@ -246,7 +385,7 @@ class Dense(Layer):
     def summary_kind(self) -> str:
         return f"Dense, {self.activation.name}"
 
-    def get_config(self) -> Dict[str, Any]:
+    def _config(self) -> Dict[str, Any]:
         config: Dict[str, Any] = {
             "type": "Dense",
             "units": self.units,
@@ -276,15 +415,17 @@ class Dropout(Layer):
     rest by 1/(1-rate); the identity in predict and evaluate. Masks come from the model's seed."""
 
     config_keys = ("rate",)
+    optional_config_keys = ("input_dim",)
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, input_dim: Optional[int] = None) -> None:
         self.rate = number_in("rate", rate, 0.0, 1.0, high_open=True)
+        self.input_dim = _input_dim_argument(input_dim)
 
     def activation_values(self, input_width: int) -> int:
         """The output and the mask."""
         return 2 * input_width
 
-    def get_config(self) -> Dict[str, Any]:
+    def _config(self) -> Dict[str, Any]:
         return {"type": "Dropout", "rate": self.rate}
 
     def _core_spec(self) -> _core.LayerSpec:
@@ -298,11 +439,25 @@ def check_layer_order(layers: Sequence[Layer]) -> None:
         layer.check_position(i, len(layers))
 
 
+def check_input_dim_position(layer: Layer, index: int) -> None:
+    """ValueError, naming ``layers[index]``, when `layer` declares ``input_dim`` but is not the
+    first layer: only the first layer may give the model's number of input features."""
+    if index > 0 and layer.input_dim is not None:
+        raise ValueError(
+            f"layers[{index}] ({layer!r}) has input_dim={layer.input_dim}, but only the first layer may give "
+            f"input_dim, the model's number of input features (layers[{index}] takes layers[{index - 1}]'s output): "
+            "remove it"
+        )
+
+
 def check_layer_stack(layers: Sequence[Layer]) -> None:
     """ValueError unless `layers` can form a model: at least one Dense layer (the model's output
-    width is the last one's units), and every layer where its kind may stand."""
+    width is the last one's units), ``input_dim`` on no layer but the first, and every layer where
+    its kind may stand."""
     if not any(isinstance(layer, Dense) for layer in layers):
         raise ValueError("layers has no Dense layer; it must contain at least one fm.Dense layer")
+    for i, layer in enumerate(layers):
+        check_input_dim_position(layer, i)
     check_layer_order(layers)
 
 
@@ -346,6 +501,123 @@ def tensors_by_layer(
     return grouped
 
 
+class _KerasEntry(NamedTuple):
+    """One array of a model's ``get_weights()``: the index of its layer, the layer, its
+    ``KerasWeight``, and its position among the model's ``parameters() + buffers()``."""
+
+    layer_index: int
+    layer: Layer
+    weight: KerasWeight
+    view_index: int
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``layers[0] (Dense) kernel``."""
+        return f"layers[{self.layer_index}] ({type(self.layer).__name__}) {self.weight.keras_name}"
+
+
+def keras_weights(layers: Sequence[Layer], input_dim: int) -> List[Tuple[int, KerasWeight]]:
+    """The arrays of ``get_weights()`` for a stack of `layers` taking `input_dim` features, in
+    Keras's order: (layer index, ``KerasWeight``) layer by layer (see ``Layer.keras_weights``)."""
+    return [(entry.layer_index, entry.weight) for entry in _keras_entries(layers, input_dim)]
+
+
+def _keras_entries(layers: Sequence[Layer], input_dim: int, only: Optional[int] = None) -> List[_KerasEntry]:
+    """keras_weights with each array's layer and position among ``parameters() + buffers()``;
+    only the layer at index `only` when given."""
+    table = tensor_table(layers, input_dim)
+    positions = {name: k for k, (name, _) in enumerate(table.parameters + table.buffers)}
+    entries: List[_KerasEntry] = []
+    width = input_dim
+    for i, layer in enumerate(layers):
+        if only is None or only == i:
+            entries += [_KerasEntry(i, layer, w, positions[f"layers.{i}.{w.tensor}"]) for w in layer.keras_weights(width)]
+        width = layer.output_width(width)
+    return entries
+
+
+def get_keras_weights(
+    layers: Sequence[Layer], input_dim: Optional[int], views: Sequence[np.ndarray], only: Optional[int] = None
+) -> List[np.ndarray]:
+    """Copies of a built model's weights in Keras's order and layout (``Sequential.get_weights``),
+    from its `views` (``parameters() + buffers()``); the layer at index `only` alone when given.
+    C-contiguous float32 arrays (a Dense kernel transposed to ``(in, out)``), int64 for
+    num_batches_tracked."""
+    assert input_dim is not None
+    return [
+        np.array(views[e.view_index].T if e.weight.transposed else views[e.view_index], dtype=e.weight.dtype, order="C")
+        for e in _keras_entries(layers, input_dim, only)
+    ]
+
+
+def set_keras_weights(
+    layers: Sequence[Layer],
+    input_dim: Optional[int],
+    views: Sequence[np.ndarray],
+    weights: Any,
+    only: Optional[int] = None,
+) -> None:
+    """Writes `weights`, in Keras's order and layout as ``get_keras_weights`` returns them, into a
+    built model's `views` (``parameters() + buffers()``); the layer at index `only` alone when
+    given. Every array is checked before anything is written: TypeError for a `weights` that is not
+    a list or tuple, ValueError naming the array, its layer, and what was expected (see
+    ``Sequential.set_weights``)."""
+    assert input_dim is not None
+    entries = _keras_entries(layers, input_dim, only)
+    where = "set_weights" if only is None else f"layers[{only}] ({type(layers[only]).__name__}).set_weights"
+    if isinstance(weights, (np.ndarray, str, bytes, Mapping)) or not isinstance(weights, (list, tuple)):
+        raise TypeError(
+            f"{where} takes a list of arrays, as get_weights() returns, got {type(weights).__name__}"
+            + (" (wrap a single array in a list: [array])" if isinstance(weights, np.ndarray) else "")
+        )
+    if len(weights) != len(entries):
+        expected = ", ".join(f"{e.label} {e.weight.shape}" for e in entries) or "none"
+        raise ValueError(
+            f"{where} expects {len(entries)} array(s) in get_weights()'s order, got {len(weights)}; "
+            f"expected: {expected}"
+        )
+    arrays = [_checked_keras_array(f"weights[{k}] ({e.label})", e.weight, value) for k, (e, value) in
+              enumerate(zip(entries, weights))]
+    for e, array in zip(entries, arrays):
+        views[e.view_index][...] = array.T if e.weight.transposed else array
+
+
+def _checked_keras_array(name: str, weight: KerasWeight, value: Any) -> np.ndarray:
+    """`value` as an array of `weight`'s shape (Keras's layout) and dtype, or ValueError naming
+    `name`: a wrong shape, a dtype that is not a real number (bool, complex,
+    strings, objects), NaN or infinite values, values beyond float32's range, a negative running
+    variance, or a batch counter that is not a non-negative integer."""
+    arr = as_numeric_array(name, value)
+    if arr.dtype.kind == "b":
+        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype bool")
+    if arr.shape != weight.shape:
+        hint = ""
+        if weight.transposed and arr.shape == weight.shape[::-1]:
+            hint = (
+                f": that is its transpose, fastmlp's/PyTorch's (out, in) layout; get_weights() and set_weights() "
+                f"use Keras's (in, out), so pass array.T (or write PyTorch-layout arrays into model.parameters())"
+            )
+        raise ValueError(f"{name} must have shape {weight.shape}, got {arr.shape}{hint}")
+    if weight.dtype.kind == "i":  # num_batches_tracked
+        if arr.dtype.kind not in "iu":
+            raise ValueError(f"{name} must hold an integer (it counts training batches), got dtype {arr.dtype}")
+        if bool((arr < 0).any()) or bool((arr > np.iinfo(np.int64).max).any()):
+            raise ValueError(f"{name} must be a non-negative int64 count, got {arr.tolist()!r}")
+        return arr.astype(np.int64)
+    if arr.dtype.kind == "f" and not bool(np.isfinite(arr).all()):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    with np.errstate(over="ignore"):
+        converted = arr.astype(np.float32)
+    if not bool(np.isfinite(converted).all()):
+        raise ValueError(
+            f"{name} holds values too large for float32 (largest magnitude {float(np.abs(arr).max()):.4g}; "
+            f"float32 reaches about {float(np.finfo(np.float32).max):.4g})"
+        )
+    if weight.tensor == "running_var" and bool((converted < 0).any()):
+        raise ValueError(f"{name} holds a negative variance {float(converted.min())!r}; variances are >= 0")
+    return converted
+
+
 def _check_eps(eps: Any) -> float:
     return positive_float32("eps", eps)
 
@@ -365,10 +637,13 @@ class LayerNorm(Layer):
     """
 
     config_keys = ("eps", "elementwise_affine")
+    optional_config_keys = ("input_dim",)
+    keras_names = {"weight": "gamma", "bias": "beta"}
 
-    def __init__(self, eps: float = 1e-5, elementwise_affine: bool = True) -> None:
+    def __init__(self, eps: float = 1e-5, elementwise_affine: bool = True, *, input_dim: Optional[int] = None) -> None:
         self.eps = _check_eps(eps)
         self.elementwise_affine = check_bool("elementwise_affine", elementwise_affine)
+        self.input_dim = _input_dim_argument(input_dim)
 
     def tensors(self, input_width: int) -> TensorTable:
         """gamma ("weight") and beta ("bias"), (input_width,) each, with elementwise_affine."""
@@ -378,7 +653,7 @@ class LayerNorm(Layer):
         """The output and each row's mean and 1/std."""
         return input_width + 2
 
-    def get_config(self) -> Dict[str, Any]:
+    def _config(self) -> Dict[str, Any]:
         return {"type": "LayerNorm", "eps": self.eps, "elementwise_affine": self.elementwise_affine}
 
     def _core_spec(self) -> _core.LayerSpec:
@@ -405,10 +680,18 @@ class BatchNorm(Layer):
     """
 
     config_keys = ("momentum", "eps", "affine", "track_running_stats")
+    optional_config_keys = ("input_dim",)
     tensor_dtypes = {"num_batches_tracked": "I64"}
+    keras_names = {"weight": "gamma", "bias": "beta", "running_mean": "moving_mean", "running_var": "moving_variance"}
 
     def __init__(
-        self, momentum: Optional[float] = 0.1, eps: float = 1e-5, affine: bool = True, track_running_stats: bool = True
+        self,
+        momentum: Optional[float] = 0.1,
+        eps: float = 1e-5,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        input_dim: Optional[int] = None,
     ) -> None:
         if momentum is not None and (isinstance(momentum, bool) or not isinstance(momentum, numbers.Real)):
             raise TypeError(f"momentum must be a number or None (a cumulative average), got {momentum!r}")
@@ -416,6 +699,7 @@ class BatchNorm(Layer):
         self.eps = _check_eps(eps)
         self.affine = check_bool("affine", affine)
         self.track_running_stats = check_bool("track_running_stats", track_running_stats)
+        self.input_dim = _input_dim_argument(input_dim)
 
     def tensors(self, input_width: int) -> TensorTable:
         """gamma ("weight") and beta ("bias") with affine; running_mean and running_var buffers
@@ -429,7 +713,7 @@ class BatchNorm(Layer):
                 buffers.append(("num_batches_tracked", ()))
         return TensorTable(parameters, buffers)
 
-    def get_config(self) -> Dict[str, Any]:
+    def _config(self) -> Dict[str, Any]:
         return {
             "type": "BatchNorm",
             "momentum": self.momentum,
@@ -455,9 +739,16 @@ class Activation(Layer):
     layer, where cross_entropy fuses it as it does a Dense's softmax."""
 
     config_keys = ("activation",)
+    optional_config_keys = ("input_dim",)
 
-    def __init__(self, activation: Union[str, _activations.Activation, Mapping[str, Any], None]) -> None:
+    def __init__(
+        self,
+        activation: Union[str, _activations.Activation, Mapping[str, Any], None],
+        *,
+        input_dim: Optional[int] = None,
+    ) -> None:
         self.activation = _activations.get(activation)
+        self.input_dim = _input_dim_argument(input_dim)
 
     def check_position(self, index: int, n_layers: int) -> None:
         """A softmax is allowed only on the last layer, the model's output."""
@@ -466,7 +757,7 @@ class Activation(Layer):
     def summary_kind(self) -> str:
         return f"Activation, {self.activation.name}"
 
-    def get_config(self) -> Dict[str, Any]:
+    def _config(self) -> Dict[str, Any]:
         return {"type": "Activation", "activation": _activations.to_config(self.activation)}
 
     def _core_spec(self) -> _core.LayerSpec:

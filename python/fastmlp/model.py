@@ -20,6 +20,7 @@ from . import schedules as _schedules
 from ._validation import (
     as_features,
     check_keys,
+    is_int,
     check_model_size,
     non_negative_float32,
     non_negative_int,
@@ -30,7 +31,16 @@ from ._validation import (
 )
 from ._progress import _ProgressBar, epoch_line
 from .callbacks import Callback, History, TerminateOnNaN
-from .layers import Dense, Layer, check_layer_stack, from_config, tensor_table
+from .layers import (
+    Dense,
+    Layer,
+    check_input_dim_position,
+    check_layer_stack,
+    from_config,
+    get_keras_weights,
+    set_keras_weights,
+    tensor_table,
+)
 
 __all__ = ["Sequential", "CompileSettings", "TrainingState"]
 
@@ -88,6 +98,21 @@ def _detached_copy(schedule: _schedules.LRSchedule) -> _schedules.LRSchedule:
     return clone
 
 
+def _input_width(input_dim: Any) -> int:
+    """``build``'s argument as a number of features: an integer, or a Keras input shape
+    ``(None, features)`` / ``(features,)`` (a batch size in the first place is ignored)."""
+    if isinstance(input_dim, (tuple, list)):
+        shape = list(input_dim)
+        if len(shape) == 2 and (shape[0] is None or is_int(shape[0])) and shape[1] is not None:
+            shape = shape[1:]
+        if len(shape) == 1 and shape[0] is not None:
+            return positive_int("input_dim (the number of features in the shape)", shape[0])
+        raise ValueError(
+            f"input_dim must be the number of features (32) or a Keras input shape (None, 32) or (32,), got {input_dim!r}"
+        )
+    return positive_int("input_dim", input_dim)
+
+
 def _checked_verbose(verbose: Any) -> int:
     if isinstance(verbose, bool):
         verbose = int(verbose)
@@ -112,38 +137,162 @@ def _checked_callbacks(callbacks: Optional[Sequence[Callback]]) -> List[Callback
 class Sequential:
     """A feed-forward network: ``layers`` applied in order.
 
+    Build it from a list, ``fm.Sequential([fm.Dense(64, "relu"), fm.Dense(1)], input_dim=32)``, or
+    layer by layer as in Keras::
+
+        model = fm.Sequential()
+        model.add(fm.Dense(64, "relu", input_dim=32))   # input_dim on the first layer, or
+        model.add(fm.Dense(1))                          # Sequential(input_dim=32), or build(32)
+
     Args:
         layers: ``fm.Dense``, ``fm.Activation``, ``fm.Dropout``, ``fm.LayerNorm`` and ``fm.BatchNorm`` layers; the last
-            Dense gives the output width.
-        input_dim: number of input features. If None, it is taken from the first ``fit``,
-            ``train_step``, ``predict`` or ``evaluate`` call.
+            Dense gives the output width. Optional: without it the model starts empty and
+            ``add`` appends layers. A list is checked at once (at least one Dense, softmax only
+            last, ...); layers added one by one are checked when the model is first used
+            (``build``, ``compile``, ``fit``, ``predict``, ``summary``, ``get_config``, ``save``, ...).
+        input_dim: number of input features (or give it as the first layer's ``input_dim=``; both
+            must then agree). If neither, it is taken from ``build(input_dim)`` or the first
+            ``fit``, ``train_step``, ``predict`` or ``evaluate`` call.
         seed: seeds the initial weights, the shuffling and the dropout masks (all reproducible).
+
+    The model is *built* (its weights allocated) once its input width is known and its layers are
+    used: at construction for a list with an input width, else at the first ``build``, ``compile``,
+    ``fit``/``predict``/..., ``summary``, ``parameters()`` or ``get_weights()``. Layers can be added
+    only before that.
+
+    ``copy.copy(model)`` and ``copy.deepcopy(model)`` both give an independent model: its own
+    weights, buffers, optimizer state, compile settings (its own lr_schedule), epoch counter and
+    generator states, so training the copy continues exactly as the original would, and neither
+    changes the other. Its ``layers`` are copies bound to it. Pickling gives the same through the
+    checkpoint format (``fm.io.to_bytes``).
     """
 
-    def __init__(self, layers: Sequence[Layer], input_dim: Optional[int] = None, seed: int = 0) -> None:
-        if isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
+    def __init__(
+        self, layers: Optional[Sequence[Layer]] = None, input_dim: Optional[int] = None, seed: int = 0
+    ) -> None:
+        if layers is None:
+            layers = []
+        elif isinstance(layers, (Layer, str, bytes)) or not hasattr(layers, "__iter__"):
             raise TypeError(
                 f"layers must be a list of fm layers such as [fm.Dense(10)], got {type(layers).__name__}"
             )
-        self.layers: List[Layer] = list(layers)
-        if not self.layers:
-            raise ValueError("layers must contain at least one layer")
-        for i, layer in enumerate(self.layers):
+        given = list(layers)
+        for i, layer in enumerate(given):
             if not isinstance(layer, Layer):
                 raise not_an_instance_error(f"layers[{i}]", layer, "an fm layer such as fm.Dense(10)")
-        check_layer_stack(self.layers)
+        if given:
+            check_layer_stack(given)
         self.seed = non_negative_int("seed", seed, below=2**64, below_text="2**64")
-        self.input_dim: Optional[int] = None
+        self._input_dim_arg: Optional[int] = None if input_dim is None else positive_int("input_dim", input_dim)
+        if given:
+            self._check_declared_input_dim(given[0])
+        self.layers: List[Layer] = []
         self.stop_training = False
         self._net: Optional[_core.Network] = None
+        self._width: Optional[int] = None  # the input width the network was built for
         self._loss: Optional[_losses.Loss] = None
         self._optimizer: Optional[_optim.Optimizer] = None
         self._metrics: List[str] = []
         self._lr_schedule: Optional[_schedules.LRSchedule] = None
         self._clip: Tuple[float, float] = (0.0, 0.0)  # (clip_norm, clip_value); 0 = off
         self._epoch = 0  # epochs completed (fit's numbering), saved in checkpoints
-        if input_dim is not None:
-            self._build(positive_int("input_dim", input_dim))
+        for layer in given:
+            self.layers.append(self._adopt(layer))
+        declared = self._declared_input_dim()
+        if given and declared is not None:
+            self._build(declared)
+
+    # ---------------------------------------------------------------- layers
+    def _adopt(self, layer: Layer) -> Layer:
+        """`layer`, bound to this model; a copy when it already belongs to a model (this one or
+        another), so that each model's ``layers[i]`` reads that model's weights."""
+        if layer._owner_model() is not None:
+            layer = copy.deepcopy(layer)  # unbound: Layer.__getstate__ leaves the model out
+        layer._bind(self)
+        return layer
+
+    def _check_declared_input_dim(self, first: Layer) -> None:
+        """ValueError when the first layer's ``input_dim`` and ``Sequential(input_dim=...)``
+        disagree."""
+        if first.input_dim is not None and self._input_dim_arg is not None and first.input_dim != self._input_dim_arg:
+            raise ValueError(
+                f"Sequential(input_dim={self._input_dim_arg}) and the first layer's input_dim={first.input_dim} "
+                f"({first!r}) disagree: give the number of input features once (or the same value twice)"
+            )
+
+    def _declared_input_dim(self) -> Optional[int]:
+        """The input width given by Sequential(input_dim=...) or the first layer, if any."""
+        if self.layers and self.layers[0].input_dim is not None:
+            return self.layers[0].input_dim
+        return self._input_dim_arg
+
+    def add(self, layer: Layer) -> None:
+        """Appends `layer` (``fm.Dense(...)``, ``fm.Dropout(...)``, ...) to the model, as Keras's
+        ``Sequential.add``. The first layer may carry ``input_dim=`` (the number of input
+        features). Layers are added before the model is built: RuntimeError afterwards. The stack
+        rules (a Dense layer, softmax only last) are checked when the model is first used; a layer
+        with ``input_dim`` that is not the first, or one disagreeing with
+        ``Sequential(input_dim=...)``, raises ValueError here. A layer that already belongs to a
+        model is copied (``model.layers[-1]`` is then the copy)."""
+        if self._net is not None:
+            raise RuntimeError(
+                f"layers must be added before the model is built (by input_dim, build() or the first fit/predict); "
+                f"this model is built for input_dim={self._width} with {len(self.layers)} layer(s). Create a new "
+                "fm.Sequential with all the layers (the weights of this one cannot grow a layer)"
+            )
+        if not isinstance(layer, Layer):
+            raise not_an_instance_error("layer", layer, "an fm layer such as fm.Dense(10)")
+        check_input_dim_position(layer, len(self.layers))
+        if not self.layers:
+            self._check_declared_input_dim(layer)
+        self.layers.append(self._adopt(layer))
+
+    def _check_stack(self) -> None:
+        """ValueError unless the layers form a model (see ``check_layer_stack``); checked when an
+        unbuilt model is used."""
+        if not self.layers:
+            raise ValueError("the model has no layers: add some with model.add(fm.Dense(...))")
+        check_layer_stack(self.layers)
+        self._check_declared_input_dim(self.layers[0])
+
+    def _use_stack(self) -> None:
+        """Before an unbuilt model's layers are used: checks them, and builds the model when its
+        input width is known (``input_dim`` given to Sequential or the first layer)."""
+        if self._net is None:
+            self._check_stack()
+            declared = self._declared_input_dim()
+            if declared is not None:
+                self._build(declared)
+
+    def build(self, input_dim: Union[int, Sequence[Optional[int]], None] = None) -> None:
+        """Builds the model (allocates and initialises the weights) for `input_dim` input features:
+        an integer, or a Keras shape ``(None, 32)`` / ``(32,)``. Without an argument, the width
+        given by ``Sequential(input_dim=...)`` or the first layer's ``input_dim``. Building again
+        with the same width does nothing; ValueError for another width, a width disagreeing with
+        the declared one, or a layer stack that cannot form a model."""
+        width = None if input_dim is None else _input_width(input_dim)
+        if self._net is not None:
+            if width is not None and width != self._width:
+                raise ValueError(
+                    f"the model is already built for input_dim={self._width}, got build({input_dim!r}); "
+                    "a built model's input width cannot change: create a new fm.Sequential"
+                )
+            return
+        self._check_stack()
+        declared = self._declared_input_dim()
+        if width is None:
+            if declared is None:
+                raise ValueError(
+                    "build() needs the number of input features: model.build(32), or give input_dim to Sequential "
+                    "or to the first layer"
+                )
+            width = declared
+        elif declared is not None and width != declared:
+            raise ValueError(
+                f"build({input_dim!r}) asks for {width} input features, but the model declares input_dim={declared} "
+                "(Sequential(input_dim=...) or the first layer's input_dim)"
+            )
+        self._build(width)
 
     # ---------------------------------------------------------------- building
     def _build(self, input_dim: int) -> None:
@@ -154,17 +303,24 @@ class Sequential:
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense) and layer.kernel_init == "orthogonal":  # C++ drew the normals; QR needs LAPACK
                 _initializers.orthogonalize(views[f"layers.{i}.weight"])
-        self.input_dim = input_dim
+        self._width = input_dim
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
 
+    @property
+    def input_dim(self) -> Optional[int]:
+        """The number of input features: the width the model is built for, else the one declared
+        (``Sequential(input_dim=...)`` or the first layer's ``input_dim``), else None."""
+        return self._width if self._net is not None else self._declared_input_dim()
+
     def _validated_features(self, X: ArrayLike, name: str = "X") -> np.ndarray:
         """X as a C-contiguous float32 (n, input_dim) array, building the model on its first call."""
+        self._use_stack()
         if self._net is None:
             arr = as_features(X, None, name)
             self._build(arr.shape[1])
             return arr
-        return as_features(X, self.input_dim, name)
+        return as_features(X, self._width, name)
 
     def _apply_compile(self) -> None:
         assert self._net is not None and self._loss is not None and self._optimizer is not None
@@ -194,10 +350,12 @@ class Sequential:
 
     @property
     def output_dim(self) -> int:
+        """The number of outputs: the last Dense layer's units (ValueError for a model without one)."""
         for layer in reversed(self.layers):
             if isinstance(layer, Dense):
                 return layer.units
-        raise AssertionError("unreachable: a Sequential always has a Dense layer")
+        self._check_stack()
+        raise AssertionError("unreachable: a stack that passes the checks has a Dense layer")
 
     def compile(
         self,
@@ -245,6 +403,7 @@ class Sequential:
             raise TypeError(
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
+        self._use_stack()  # checks the layers; builds the model when its input width is known
         self._metrics = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
@@ -557,8 +716,14 @@ class Sequential:
 
     # ---------------------------------------------------------------- state
     def _require_built(self) -> _core.Network:
+        """The network, building the model first when its input width is known; RuntimeError when
+        it is not."""
+        self._use_stack()
         if self._net is None:
-            raise RuntimeError("the model has no weights yet: give Sequential an input_dim or call fit first")
+            raise RuntimeError(
+                "the model has no weights yet: give Sequential an input_dim (or the first layer input_dim=...), "
+                "call model.build(input_dim) or fit first"
+            )
         return self._net
 
     def parameters(self) -> List[np.ndarray]:
@@ -605,6 +770,32 @@ class Sequential:
         if not isinstance(state, dict):
             raise TypeError(f"state must be a dict from optimizer_state(), got {type(state).__name__}")
         self._require_built().set_optimizer_state(state)
+
+    def get_weights(self) -> List[np.ndarray]:
+        """Copies of the weights as Keras's ``model.get_weights()`` lists them: layer by layer, a
+        Dense's ``kernel (in, units)`` (the TRANSPOSE of ``parameters()``'s PyTorch-layout ``(units,
+        in)``) and ``bias (units,)``, a LayerNorm's ``gamma, beta``, a BatchNorm's ``gamma, beta,
+        moving_mean, moving_variance`` (those it has: none of gamma/beta with ``affine=False``, no
+        moving statistics with ``track_running_stats=False``) then, with ``momentum=None``, its
+        ``num_batches_tracked`` (an int64 0-d array; Keras has no such counter), nothing for
+        Dropout and Activation. float32 arrays but that counter. ``model.layers[i].get_weights()``
+        gives one layer's. Builds a model whose input width is known; RuntimeError otherwise."""
+        net = self._require_built()
+        return get_keras_weights(self.layers, self._width, net.parameters() + net.buffers())
+
+    def set_weights(self, weights: Sequence[Any]) -> None:
+        """Sets the weights from a list in ``get_weights()``'s order and layout (Keras's: a Dense
+        kernel is ``(in, units)``, the transpose of ``parameters()``'s). Everything is checked
+        before anything is written, so a failed call changes nothing: TypeError unless `weights`
+        is a list or tuple; ValueError for the wrong number of arrays (the message lists the
+        expected shapes in order), a wrong shape (naming the index, the layer and both shapes),
+        a dtype that is not a real number (bool, complex, strings, objects), NaN or infinite
+        values, values beyond float32's range, a negative moving variance, or a
+        ``num_batches_tracked`` that is not a non-negative integer. Integer and float64 values
+        are converted to float32. Builds a model whose input width is known; RuntimeError
+        otherwise (build it first: ``model.build(input_dim)``)."""
+        net = self._require_built()
+        set_keras_weights(self.layers, self._width, net.parameters() + net.buffers(), weights)
 
     @property
     def num_params(self) -> int:
@@ -687,14 +878,17 @@ class Sequential:
     def __getstate__(self) -> Dict[str, Any]:
         """Pickles through the checkpoint format (``fm.io.to_bytes``): a built model as the bytes
         of its safetensors file (weights, buffers and, compiled, the training state); an unbuilt one
-        as its configuration and compile settings."""
+        as its configuration (as it stands: its layers, possibly none yet, with their input_dim)
+        and compile settings."""
         from ._checkpoint import compile_settings_json
         from .io import to_bytes
 
         if self.built:
             return {"checkpoint": to_bytes(self)}
         settings = compile_settings_json(self._compile_settings()) if self.compiled else None
-        return {"config": self.get_config(), "compile": settings}
+        config = {"input_dim": self._input_dim_arg, "seed": self.seed,
+                  "layers": [layer.get_config() for layer in self.layers]}
+        return {"config": config, "compile": settings}
 
     def __setstate__(self, state: Dict[str, Any]) -> None:
         from ._checkpoint import parse_compile_settings
@@ -703,19 +897,68 @@ class Sequential:
         if "checkpoint" in state:
             restored = from_bytes(state["checkpoint"])
         else:
-            restored = Sequential.from_config(state["config"])
+            config = state["config"]
+            restored = Sequential(input_dim=config["input_dim"], seed=config.get("seed", 0))
+            for i, layer_config in enumerate(config["layers"]):
+                restored.add(from_config(layer_config, f"layers[{i}]"))
             if state["compile"] is not None:
                 restored._compile_with(parse_compile_settings(state["compile"]))
         self.__dict__.update(restored.__dict__)
+        for layer in self.layers:
+            layer._bind(self)
+
+    def __copy__(self) -> "Sequential":
+        """An independent model, as ``copy.deepcopy`` (see the class docstring)."""
+        return self.__deepcopy__({})
+
+    def __deepcopy__(self, memo: Dict[int, Any]) -> "Sequential":
+        """An independent model: its own network (weights, buffers, gradients, optimizer state,
+        learning rate, generator states copied), its own layers bound to it, and deep copies of
+        everything else (compile settings, lr_schedule with its progress, epoch counter), with
+        references to this model inside them (a schedule's ``model``) pointing to the copy."""
+        clone = type(self).__new__(type(self))
+        memo[id(self)] = clone
+        shared = {"_net", "layers"}
+        clone.__dict__.update(copy.deepcopy({k: v for k, v in self.__dict__.items() if k not in shared}, memo))
+        clone._net = None
+        clone.layers = []
+        for layer in self.layers:
+            clone.layers.append(copy.deepcopy(layer, memo))
+            clone.layers[-1]._bind(clone)
+        if self._net is not None:
+            clone._copy_network_from(self._net, self._width)
+        return clone
+
+    def _copy_network_from(self, source: _core.Network, width: Optional[int]) -> None:
+        """Builds this model's network (for its copied layers, seed and compile settings) holding
+        `source`'s state: parameters, buffers, gradients, generator states and, compiled, the
+        learning rate and optimizer state."""
+        assert width is not None
+        net = self._net = _core.Network(width, [layer._core_spec() for layer in self.layers], self.seed)
+        self._width = width
+        for views in ("parameters", "buffers", "gradients"):
+            targets, sources = getattr(net, views)(), getattr(source, views)()
+            assert len(targets) == len(sources)
+            for target, value in zip(targets, sources):
+                target[...] = value
+        net.set_rng_state(source.rng_state())
+        if self.compiled:
+            self._apply_compile()
+            net.set_learning_rate(source.learning_rate)
+            net.set_optimizer_state(source.optimizer_state())
 
     def summary(self, print_fn: Optional[Callable[[str], Any]] = None) -> str:
         """A Keras-style table of the layers, their output shapes and parameter counts, with the
         totals. Prints it (with ``print_fn`` when given, called once with the whole text) and
-        returns it. Raises RuntimeError before the input width is known."""
-        if self.input_dim is None:
-            raise RuntimeError("the model is not built: give Sequential an input_dim or call fit first")
+        returns it. Builds a model whose input width is known; RuntimeError before it is."""
+        self._use_stack()
+        if self._width is None:
+            raise RuntimeError(
+                "the model is not built: give Sequential an input_dim (or the first layer input_dim=...), "
+                "call model.build(input_dim) or fit first"
+            )
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        width, total, non_trainable = self.input_dim, 0, 0
+        width, total, non_trainable = self._width, 0, 0
         counts: Dict[str, int] = {}
         for layer in self.layers:
             kind = type(layer).__name__
@@ -736,7 +979,7 @@ class Sequential:
         body = [f"{a:<{w0}}{b:<{w1}}{c:>{w2}}" for a, b, c in rows[1:]]
         text = "\n".join(
             [
-                f"Model: \"sequential\" (input_dim={self.input_dim})",
+                f"Model: \"sequential\" (input_dim={self._width})",
                 line,
                 header,
                 "=" * len(line),
@@ -752,17 +995,24 @@ class Sequential:
         return text
 
     def get_config(self) -> Dict[str, Any]:
-        """The architecture as a JSON-friendly dictionary (what ``save`` stores)."""
+        """The architecture as a JSON-friendly dictionary (what ``save`` stores): the input width
+        (None if unknown yet), the seed and the layers' configurations. The input width is held
+        once, here: a first layer's ``input_dim`` is not repeated in its configuration. Checks the
+        layers of an unbuilt model (ValueError as ``build``)."""
+        if self._net is None:
+            self._check_stack()
         return {
             "input_dim": self.input_dim,
             "seed": self.seed,
-            "layers": [layer.get_config() for layer in self.layers],
+            "layers": [
+                {key: value for key, value in layer.get_config().items() if key != "input_dim"} for layer in self.layers
+            ],
         }
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Sequential":
         try:
-            layers = [from_config(c) for c in config["layers"]]
+            layers = [from_config(c, f"layers[{i}]") for i, c in enumerate(config["layers"])]
             return cls(layers, input_dim=config["input_dim"], seed=config.get("seed", 0))
         except (KeyError, TypeError) as exc:
             raise ValueError(f"invalid model configuration: {exc!r}") from None
