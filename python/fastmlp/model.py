@@ -403,8 +403,9 @@ class Sequential:
             raise TypeError(
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
+        resolved = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
         self._use_stack()  # checks the layers; builds the model when its input width is known
-        self._metrics = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
+        self._metrics = resolved
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
         if self._net is not None:
@@ -550,10 +551,10 @@ class Sequential:
                 for cb in all_callbacks:
                     cb.on_epoch_begin(epoch)
                 diverged, logs = self._fit_epoch(epoch, epochs, data, step_schedule, terminate_on_nan, verbose)
+                if not diverged:  # before the callbacks: a checkpoint written now resumes after this epoch
+                    self._epoch = epoch + 1
                 for cb in all_callbacks:
                     cb.on_epoch_end(epoch, logs)
-                if not diverged:
-                    self._epoch = epoch + 1
                 if self.stop_training or diverged:
                     break
         finally:

@@ -209,3 +209,22 @@ def test_a_flipped_bit_in_the_optimizer_state_fails_the_checksum(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(ValueError, match="CRC-32"):
         fm.load(path)
+
+
+def test_a_model_checkpoint_file_resumes_after_its_epoch(tmp_path):
+    """ModelCheckpoint writes after each epoch; the file's epoch counter counts that epoch, so
+    resuming with initial_epoch=loaded.epoch trains the rest of the run exactly once."""
+    X, y = _data()
+    straight = _model(fm.optim.Adam(lr=1e-2))
+    whole = straight.fit(X, y, epochs=4, batch_size=16, verbose=0).history["loss"]
+    first = _model(fm.optim.Adam(lr=1e-2))
+    pattern = str(tmp_path / "ckpt-{epoch}.safetensors")
+    head = first.fit(X, y, epochs=4, batch_size=16, verbose=0,
+                     callbacks=[fm.callbacks.ModelCheckpoint(pattern)]).history["loss"]
+    assert head == whole
+    for done in (1, 2, 3, 4):
+        assert fm.load(pattern.format(epoch=done)).epoch == done
+    resumed = fm.load(pattern.format(epoch=2))
+    tail = resumed.fit(X, y, epochs=4, batch_size=16, verbose=0, initial_epoch=resumed.epoch).history["loss"]
+    assert whole[:2] + tail == whole
+    _assert_same(straight, resumed)
