@@ -42,6 +42,8 @@ __all__ = [
     "monitor_name",
     "monitor_mode",
     "check_path",
+    "check_save_path",
+    "FOREIGN_SUFFIXES",
     # configurations and JSON
     "check_mapping",
     "check_keys",
@@ -209,6 +211,54 @@ def check_path(name: str, value: Any) -> str:
         raise TypeError(f"{name} must be a str or os.PathLike, got {type(value).__name__}")
     path = os.fspath(value)
     return path if isinstance(path, str) else os.fsdecode(path)
+
+
+#: File suffixes of other model, array and text formats: (what the suffix names, how to get that
+#: format from fastmlp, or ""). A writer refuses them (``check_save_path``), so that no file named
+#: ``model.h5`` or ``model.pt`` holds safetensors bytes that Keras, PyTorch or the next person
+#: cannot read; ``fm.load`` names them when it is given such a file.
+FOREIGN_SUFFIXES = {
+    ".h5": ("Keras HDF5 files", ""),
+    ".hdf5": ("HDF5 files (Keras)", ""),
+    ".keras": ("Keras model archives", ""),
+    ".pt": ("PyTorch files (torch.save)", "For PyTorch, torch.save(model.to_torch().state_dict(), path)."),
+    ".pth": ("PyTorch files (torch.save)", "For PyTorch, torch.save(model.to_torch().state_dict(), path)."),
+    ".pkl": ("pickle files", "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."),
+    ".pickle": ("pickle files", "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."),
+    ".joblib": ("joblib files", "joblib.dump(model, path) works too (a model pickles)."),
+    ".npy": ("NumPy array files (np.save)", "For the arrays alone, np.savez(path, *model.parameters())."),
+    ".npz": ("NumPy archives (np.savez)", "For the arrays alone, np.savez(path, *model.parameters())."),
+    ".onnx": ("ONNX models", "For ONNX, fm.onnx.export(model, path)."),
+    ".json": ("JSON text", "For the architecture alone, json.dump(model.get_config(), file)."),
+    ".pb": ("TensorFlow protobuf files", ""),
+    ".tflite": ("TensorFlow Lite models", ""),
+    ".safetensors": ("safetensors files (model.save)", "For a safetensors file, model.save(path)."),
+}
+#: What each fastmlp writer writes, by its own suffix.
+_WRITERS = {".safetensors": "model.save writes safetensors", ".onnx": "fm.onnx.export writes ONNX"}
+
+
+def check_save_path(name: str, value: Any, suffix: str = ".safetensors") -> str:
+    """A path to write a model file to (``check_path``), as str, unless its suffix (any case)
+    names another format than the writer's own `suffix` (``".safetensors"`` for ``model.save``
+    and ``ModelCheckpoint``, ``".onnx"`` for ``fm.onnx.export``): ``"model.h5"``, ``"model.pt"``,
+    ``"model.pkl"``, ... raise ValueError saying what the suffix means, what fastmlp writes and
+    what to do instead (see ``FOREIGN_SUFFIXES``). A name without a suffix or with one that names
+    no other format (``"ckpt_001"``, ``"model.bin"``, ``"ckpt-{epoch}"``, ``"{val_loss:.3f}"``) is
+    accepted as given."""
+    path = check_path(name, value)
+    ext = os.path.splitext(os.path.basename(path))[1]
+    meaning = FOREIGN_SUFFIXES.get(ext.lower())
+    if meaning is None or ext.lower() == suffix:
+        return path
+    what, advice = meaning
+    fixed = path[: len(path) - len(ext)] + suffix
+    raise ValueError(
+        f"{name} {path!r} ends in {ext!r}, the suffix of {what}, but {_WRITERS[suffix]}: a file of that "
+        f"name would mislead whoever opens it. Name it {fixed!r} instead"
+        + (", which fm.load reads back." if suffix == ".safetensors" else ".")
+        + (f" {advice}" if advice else "")
+    )
 
 
 # ------------------------------------------------------------------------------ configurations and JSON
