@@ -27,6 +27,14 @@ training resumes bit for bit. No other metadata keys are accepted.
 
 ``to_bytes`` / ``from_bytes`` write and read the same file as bytes, with the same checks; a
 ``Sequential`` pickles through them.
+
+File names and kinds: ``save`` refuses a path whose suffix names another format (``model.h5``,
+``.keras``, ``.pt``, ``.pkl``, ``.npy``, ``.onnx``, ``.json``, ...: ``check_save_path``, which
+``ModelCheckpoint`` and ``fm.onnx.export`` use too) and writes any other name as given. ``load``
+given something that is not a safetensors file (it fails the container checks) reads its first
+bytes and says what it is: a NumPy ``.npy`` or ``.npz``, a PyTorch or Keras archive, HDF5, a
+pickle, ONNX, JSON or other text, an empty file; a safetensors file without fastmlp's metadata is
+named with the tensors it holds. A valid file is never judged by its first bytes.
 """
 
 from __future__ import annotations
