@@ -102,9 +102,9 @@ class CrossEntropy(Loss):
     Targets: integer class labels of shape (n,) in [0, outputs) (a column (n, 1) is taken as labels,
     as Keras's ``sparse_categorical_crossentropy`` and scikit-learn take it), or probability rows: a
     float array of shape (n, outputs) with entries in [0, 1] whose rows sum to 1 (one-hot rows
-    included), as torch's probability targets. The model needs one output per class, at least 2: a
-    model with one output is refused when it meets targets (its softmax is always 1, nothing would
-    be learnt; for two classes use ``binary_cross_entropy`` with one output, or two outputs).
+    included), as torch's probability targets. The model needs one output per class: for two
+    classes use ``binary_cross_entropy`` with one output, or two outputs (labels 0/1 given to a
+    one-output model are refused with that advice).
 
     Args:
         label_smoothing: in [0, 1]; the targets become ``(1 - label_smoothing) * target +
@@ -124,17 +124,11 @@ class CrossEntropy(Loss):
         return {"label_smoothing": self.label_smoothing}
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-        if n_outputs == 1:
-            raise ValueError(
-                "loss='cross_entropy' needs one output per class, at least 2, but the model has 1 output (the last "
-                "Dense layer's units): its softmax is always 1, so nothing would be learnt. For two classes with 0/1 "
-                f"labels in {name}, use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)"
-            )
         try:
             shape = np.shape(y)
         except Exception:  # ragged lists: as_targets reports them
             shape = ()
-        if len(shape) == 2 and shape[1] == n_outputs:
+        if len(shape) == 2 and n_outputs > 1 and shape[1] == n_outputs:
             # (n, outputs) rows are probability targets (torch's rule: the input's shape, float)
             return _check_probabilities(as_targets(y, False, n, n_outputs, name, x_name, self.name), name)
         return as_targets(y, True, n, n_outputs, name, x_name, self.name)

@@ -4,8 +4,8 @@ expected and the fix, as a user coming from Keras, PyTorch or scikit-learn needs
 Decisions pinned here (per loss):
 - cross_entropy takes integer labels (n,) or a column of them (n, 1) (squeezed, as Keras's
   sparse_categorical_crossentropy and scikit-learn's column_or_1d take it; PyTorch refuses a
-  (n, 1) target), or probability rows (n, outputs). A model with one output is refused whatever
-  the labels: its softmax is always 1, the loss always 0.
+  (n, 1) target), or probability rows (n, outputs). A model with one output takes label 0 only
+  (as PyTorch and Keras, it learns nothing); 0/1 labels get the binary_cross_entropy advice.
 - the regression losses and binary_cross_entropy take (n, outputs); (n,) only for one output.
 """
 
@@ -41,14 +41,31 @@ def _message(units, loss, y, call="fit"):
 
 # --------------------------------------------------------------------------- Dense(1) + cross_entropy
 @pytest.mark.parametrize("call", ["fit", "evaluate", "train_step"])
-@pytest.mark.parametrize("labels", [np.arange(N) % 2, np.zeros(N, np.int64)], ids=["0-1", "all-0"])
-def test_one_output_with_cross_entropy_names_binary_cross_entropy_or_dense_2(call, labels):
-    message = _message(1, "cross_entropy", labels, call)
+def test_one_output_with_cross_entropy_and_0_1_labels_names_binary_cross_entropy_or_dense_2(call):
+    message = _message(1, "cross_entropy", np.arange(N) % 2, call)
     assert message == (
-        "loss='cross_entropy' needs one output per class, at least 2, but the model has 1 output (the last Dense "
-        "layer's units): its softmax is always 1, so nothing would be learnt. For two classes with 0/1 labels in y, "
-        "use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)"
+        "y labels must be in [0, 1) for a model with 1 output, got values in [0, 1]: 10 labels are >= 1 (e.g. 1 in "
+        "row 1). cross_entropy needs one output per class (a single output's softmax is always 1): for two classes "
+        "with 0/1 labels use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)."
     )
+
+
+def test_one_output_with_cross_entropy_and_more_classes_names_their_units_too():
+    message = _message(1, "cross_entropy", np.arange(N) % 4)
+    assert message.endswith("or cross_entropy with Dense(2); for 4 classes, Dense(4)."), message
+
+
+def test_one_output_with_cross_entropy_and_probabilities_names_binary_cross_entropy():
+    assert _message(1, "cross_entropy", np.linspace(0, 1, N)) == (
+        "y must hold integer class labels for cross_entropy, got non-integer floats (0.05263157894736842 in row 1). "
+        "For one probability per sample use loss='binary_cross_entropy' with this one output"
+    )
+
+
+def test_one_output_with_cross_entropy_and_all_zero_labels_stays_accepted():
+    """Not refused (PyTorch and Keras accept it too): the loss is 0 and the gradient too."""
+    model = _model(1, "cross_entropy")
+    assert model.evaluate(X, np.zeros(N, np.int64)) == {"loss": 0.0}
 
 
 @pytest.mark.parametrize("fix", ["binary_cross_entropy", "dense2"])
@@ -62,7 +79,7 @@ def test_both_fixes_the_message_names_train(fix):
 
 def test_keras_loss_name_for_cross_entropy_gets_the_same_message():
     message = _message(1, "sparse_categorical_crossentropy", np.arange(N) % 2)
-    assert message.startswith("loss='cross_entropy' needs one output per class, at least 2")
+    assert "use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)" in message
 
 
 # --------------------------------------------------------------------------- labels out of range
