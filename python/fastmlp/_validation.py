@@ -217,14 +217,16 @@ def check_path(name: str, value: Any) -> str:
 #: format from fastmlp, or ""). A writer refuses them (``check_save_path``), so that no file named
 #: ``model.h5`` or ``model.pt`` holds safetensors bytes that Keras, PyTorch or the next person
 #: cannot read; ``fm.load`` names them when it is given such a file.
+_TORCH_ADVICE = "For PyTorch, torch.save(model.to_torch().state_dict(), path)."
+_PICKLE_ADVICE = "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."
 FOREIGN_SUFFIXES = {
     ".h5": ("Keras HDF5 files", ""),
     ".hdf5": ("HDF5 files (Keras)", ""),
     ".keras": ("Keras model archives", ""),
-    ".pt": ("PyTorch files (torch.save)", "For PyTorch, torch.save(model.to_torch().state_dict(), path)."),
-    ".pth": ("PyTorch files (torch.save)", "For PyTorch, torch.save(model.to_torch().state_dict(), path)."),
-    ".pkl": ("pickle files", "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."),
-    ".pickle": ("pickle files", "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."),
+    ".pt": ("PyTorch files (torch.save)", _TORCH_ADVICE),
+    ".pth": ("PyTorch files (torch.save)", _TORCH_ADVICE),
+    ".pkl": ("pickle files", _PICKLE_ADVICE),
+    ".pickle": ("pickle files", _PICKLE_ADVICE),
     ".joblib": ("joblib files", "joblib.dump(model, path) works too (a model pickles)."),
     ".npy": ("NumPy array files (np.save)", "For the arrays alone, np.savez(path, *model.parameters())."),
     ".npz": ("NumPy archives (np.savez)", "For the arrays alone, np.savez(path, *model.parameters())."),
@@ -378,6 +380,10 @@ def _is_pandas(value: Any) -> bool:
     return type(value).__module__.split(".", 1)[0] == "pandas"
 
 
+def _numpy_numeric(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
 def _from_pandas(name: str, value: Any, role: str) -> Optional[np.ndarray]:
     """A pandas DataFrame, Series or array as a NumPy array of a real dtype (see
     ``as_numeric_array``), or None for anything else and for pandas objects of NumPy numeric dtypes
@@ -386,7 +392,7 @@ def _from_pandas(name: str, value: Any, role: str) -> Optional[np.ndarray]:
         return None
     if hasattr(value, "columns") and hasattr(value, "dtypes") and hasattr(value, "iloc"):  # a DataFrame
         dtypes = set(value.dtypes)
-        if value.shape[1] == 0 or (len(dtypes) == 1 and all(isinstance(d, np.dtype) and d.kind in "biuf" for d in dtypes)):
+        if value.shape[1] == 0 or (len(dtypes) == 1 and all(_numpy_numeric(d) for d in dtypes)):
             return None  # one NumPy numeric dtype: np.asarray converts it as it is (pandas makes bool + int object)
         columns = [
             _pandas_column(f"{name} column {column!r}", value.iloc[:, j], name, role)
@@ -394,8 +400,7 @@ def _from_pandas(name: str, value: Any, role: str) -> Optional[np.ndarray]:
         ]
         return np.stack(columns, axis=1)  # NumPy's type promotion: bool and int columns with float ones -> float
     if hasattr(value, "dtype") and hasattr(value, "isna") and getattr(value, "ndim", 1) == 1:  # Series, arrays
-        dtype = value.dtype
-        if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+        if _numpy_numeric(value.dtype):
             return None
         label = getattr(value, "name", None)
         return _pandas_column(name if label is None else f"{name} (Series {label!r})", value, name, role)
@@ -416,7 +421,7 @@ def _first_value(column: Any) -> str:
 def _pandas_column(what: str, column: Any, name: str, role: str) -> np.ndarray:
     """One pandas column (Series or array) as a 1-D NumPy array of a real dtype; `what` names it."""
     dtype = column.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "biuf":
+    if _numpy_numeric(dtype):
         return np.asarray(column)
     categories = getattr(dtype, "categories", None)
     missing = int(np.asarray(column.isna(), dtype=bool).sum())
@@ -493,7 +498,7 @@ def _not_finite_columns(X: Any, arr: np.ndarray) -> str:
     if not _is_pandas(X) or columns is None or len(columns) != arr.shape[1]:
         return ""
     counts = (~np.isfinite(arr)).sum(axis=0)
-    bad = [f"{column!r} ({int(count)} value{'s' if count > 1 else ''})" for column, count in zip(columns, counts) if count]
+    bad = [f"{c!r} ({int(count)} value{'s' if count > 1 else ''})" for c, count in zip(columns, counts) if count]
     return f", in column{'s' if len(bad) > 1 else ''} {', '.join(bad)}" if bad else ""
 
 
@@ -515,6 +520,10 @@ def _first(mask: np.ndarray, arr: np.ndarray) -> str:
     return f"{shown!r} in row {i}"
 
 
+def _outputs(n: int) -> str:
+    return f"{n} output{'s' if n != 1 else ''}"
+
+
 #: Above this, "max(label) + 1 units" is no advice: the labels are not class indices at all.
 _MAX_SUGGESTED_UNITS = 100_000
 
@@ -531,7 +540,7 @@ def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) ->
         k = _one_hot_width(arr)
         if k is not None:
             message += (
-                f": it looks one-hot ({k} classes) but the model has {n_outputs} outputs. Give the class labels, "
+                f": it looks one-hot ({k} classes) but the model has {_outputs(n_outputs)}. Give the class labels, "
                 f"{name}.argmax(axis=1), or make the last Dense layer Dense({k}), one unit per class"
             )
         raise ValueError(message)
@@ -565,8 +574,8 @@ def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) ->
             count = int(below.sum())
             found.append(f"{count} label{'s are' if count > 1 else ' is'} negative (e.g. {_first(below, arr)})")
         message = (
-            f"{name} labels must be in [0, {n_outputs}) for a model with {n_outputs} output{'s' if n_outputs > 1 else ''}, "
-            f"got values in [{int(lo)}, {int(hi)}]: {' and '.join(found)}."
+            f"{name} labels must be in [0, {n_outputs}) for a model with {_outputs(n_outputs)}, got values in "
+            f"[{int(lo)}, {int(hi)}]: {' and '.join(found)}."
         )
         if n_outputs == 1 and lo >= 0:
             more = f"; for {int(hi) + 1} classes, Dense({int(hi) + 1})" if 1 < hi < _MAX_SUGGESTED_UNITS else ""
@@ -619,7 +628,7 @@ def as_targets(
 
 def _target_shape_hint(arr: np.ndarray, n_outputs: int, name: str, loss: str) -> str:
     """What to change when targets of shape arr.shape do not fit a model with n_outputs outputs."""
-    units = f"the model has {n_outputs} output{'s' if n_outputs != 1 else ''} (the last Dense layer's units)"
+    units = f"the model has {_outputs(n_outputs)} (the last Dense layer's units)"
     k = _one_hot_width(arr)
     if k is not None and loss == "binary_cross_entropy" and n_outputs == 1 and k == 2:
         return f": it looks one-hot (2 classes); with one output give the 0/1 labels, {name}.argmax(axis=1)"

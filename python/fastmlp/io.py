@@ -394,7 +394,8 @@ def _not_fastmlp(header: Dict[str, Any], why: str) -> _Invalid:
     it holds, and for a PyTorch state dict how to get a fastmlp model from it."""
     names = sorted(str(k) for k in header if k != "__metadata__")
     shown = ", ".join(repr(k) for k in names[:4]) + (", ..." if len(names) > 4 else "")
-    holds = f"it holds {len(names)} tensor{'s' if len(names) != 1 else ''} ({shown})" if names else "it holds no tensors"
+    plural = "s" if len(names) != 1 else ""
+    holds = f"it holds {len(names)} tensor{plural} ({shown})" if names else "it holds no tensors"
     metadata = header.get("__metadata__")
     torch_like = (isinstance(metadata, dict) and metadata.get("format") == "pt") or (
         not isinstance(metadata, dict)

@@ -74,8 +74,8 @@ def test_integer_categories_are_their_values_as_labels_and_as_features():
 
 def test_object_columns_are_named_even_of_numbers_as_numpy_object_arrays_are_refused():
     assert _error(_frame(b=pd.Series(B, dtype=object)), LABELS) == (
-        f"X column 'b' has dtype object (e.g. {float(B[0])!r}), not numbers (float, integer or bool): convert it to numbers "
-        "first, e.g. with pd.to_numeric or .astype(float)"
+        f"X column 'b' has dtype object (e.g. {float(B[0])!r}), not numbers (float, integer or bool): convert it to "
+        "numbers first, e.g. with pd.to_numeric or .astype(float)"
     )
     assert _error(_frame(b=pd.Series(["1.5"] * N, dtype=object)), LABELS) == (
         "X column 'b' has dtype object (e.g. '1.5'), not numbers (float, integer or bool): encode it as numbers "
