@@ -43,6 +43,8 @@ __all__ = [
     "monitor_name",
     "monitor_mode",
     "check_path",
+    "check_save_path",
+    "FOREIGN_SUFFIXES",
     # configurations and JSON
     "check_mapping",
     "check_keys",
@@ -220,6 +222,56 @@ def check_path(name: str, value: Any) -> str:
     return path if isinstance(path, str) else os.fsdecode(path)
 
 
+#: File suffixes of other model, array and text formats: (what the suffix names, how to get that
+#: format from fastmlp, or ""). A writer refuses them (``check_save_path``), so that no file named
+#: ``model.h5`` or ``model.pt`` holds safetensors bytes that Keras, PyTorch or the next person
+#: cannot read; ``fm.load`` names them when it is given such a file.
+_TORCH_ADVICE = "For PyTorch, torch.save(model.to_torch().state_dict(), path)."
+_PICKLE_ADVICE = "To pickle the model, pickle.dump(model, file) works (a model pickles through the safetensors bytes)."
+FOREIGN_SUFFIXES = {
+    ".h5": ("Keras HDF5 files", ""),
+    ".hdf5": ("HDF5 files (Keras)", ""),
+    ".keras": ("Keras model archives", ""),
+    ".pt": ("PyTorch files (torch.save)", _TORCH_ADVICE),
+    ".pth": ("PyTorch files (torch.save)", _TORCH_ADVICE),
+    ".pkl": ("pickle files", _PICKLE_ADVICE),
+    ".pickle": ("pickle files", _PICKLE_ADVICE),
+    ".joblib": ("joblib files", "joblib.dump(model, path) works too (a model pickles)."),
+    ".npy": ("NumPy array files (np.save)", "For the arrays alone, np.savez(path, *model.parameters())."),
+    ".npz": ("NumPy archives (np.savez)", "For the arrays alone, np.savez(path, *model.parameters())."),
+    ".onnx": ("ONNX models", "For ONNX, fm.onnx.export(model, path)."),
+    ".json": ("JSON text", "For the architecture alone, json.dump(model.get_config(), file)."),
+    ".pb": ("TensorFlow protobuf files", ""),
+    ".tflite": ("TensorFlow Lite models", ""),
+    ".safetensors": ("safetensors files (model.save)", "For a safetensors file, model.save(path)."),
+}
+#: What each fastmlp writer writes, by its own suffix.
+_WRITERS = {".safetensors": "model.save writes safetensors", ".onnx": "fm.onnx.export writes ONNX"}
+
+
+def check_save_path(name: str, value: Any, suffix: str = ".safetensors") -> str:
+    """A path to write a model file to (``check_path``), as str, unless its suffix (any case)
+    names another format than the writer's own `suffix` (``".safetensors"`` for ``model.save``
+    and ``ModelCheckpoint``, ``".onnx"`` for ``fm.onnx.export``): ``"model.h5"``, ``"model.pt"``,
+    ``"model.pkl"``, ... raise ValueError saying what the suffix means, what fastmlp writes and
+    what to do instead (see ``FOREIGN_SUFFIXES``). A name without a suffix or with one that names
+    no other format (``"ckpt_001"``, ``"model.bin"``, ``"ckpt-{epoch}"``, ``"{val_loss:.3f}"``) is
+    accepted as given."""
+    path = check_path(name, value)
+    ext = os.path.splitext(os.path.basename(path))[1]
+    meaning = FOREIGN_SUFFIXES.get(ext.lower())
+    if meaning is None or ext.lower() == suffix:
+        return path
+    what, advice = meaning
+    fixed = path[: len(path) - len(ext)] + suffix
+    raise ValueError(
+        f"{name} {path!r} ends in {ext!r}, the suffix of {what}, but {_WRITERS[suffix]}: a file of that "
+        f"name would mislead whoever opens it. Name it {fixed!r} instead"
+        + (", which fm.load reads back." if suffix == ".safetensors" else ".")
+        + (f" {advice}" if advice else "")
+    )
+
+
 # ------------------------------------------------------------------------------ configurations and JSON
 def check_mapping(name: str, config: Any) -> Mapping[str, Any]:
     """`config` if it is a mapping (a configuration dictionary, a JSON object), else TypeError."""
@@ -284,17 +336,137 @@ def check_model_size(input_dim: int, n_params: int, layers: Sequence[Any]) -> No
         )
 
 
-def as_numeric_array(name: str, value: Any) -> np.ndarray:
+def _encode_hint(role: str, name: str, how: str) -> str:
+    """": {what to do}" with data that is not numbers, by what it is for (``as_numeric_array``'s
+    `role`: "features" or "labels"; else ""), `how` naming the encoding ("category": the column's
+    codes, "pandas": pd.factorize, "numpy": np.unique)."""
+    if role == "features":
+        codes = f", or take a category column's codes, {name}[column].cat.codes" if how == "category" else ""
+        return f": encode it as numbers first, e.g. with pd.get_dummies({name}) or scikit-learn's OneHotEncoder{codes}"
+    if role == "labels":
+        encode = {
+            "category": f"{name}.cat.codes (the classes are {name}.cat.categories)",
+            "pandas": f"codes, classes = pd.factorize({name})",
+            "numpy": f"classes, codes = np.unique({name}, return_inverse=True)",
+        }[how]
+        return (
+            f": fm.Sequential needs integer class labels 0 to k-1, so encode them, e.g. {encode}, or use "
+            "fastmlp.sklearn.MLPClassifier, which keeps the classes in classes_"
+        )
+    return ""
+
+
+def as_numeric_array(name: str, value: Any, role: str = "") -> np.ndarray:
     """`value` as a NumPy array of a real (float, integer or bool) dtype, not yet converted; ValueError
-    naming `name` for anything else (ragged lists, strings, objects, complex numbers)."""
+    naming `name` for anything else (ragged lists, strings, objects, complex numbers).
+
+    pandas objects (recognised by their type's module; pandas is never imported) are converted
+    column by column, as scikit-learn's ``check_array`` does: NumPy numeric columns as they are,
+    nullable ``Int*``/``UInt*``/``Float*``/``boolean`` columns without missing values to their NumPy
+    dtype, ``category`` columns with numeric categories to their values. A missing value (``pd.NA``,
+    a missing category) or a column of strings, dates, Python objects (as a NumPy object array
+    is refused), ... raises ValueError naming the column (``X column 'age'``) and its dtype;
+    `role` ("features" or "labels") chooses the advice on encoding strings."""
+    converted = _from_pandas(name, value, role)
+    if converted is not None:
+        return converted
     try:
         arr = np.asarray(value)
     except Exception as exc:  # e.g. ragged nested lists
         raise ValueError(f"{name} must be a numeric array: {exc}") from None
     if arr.dtype.kind not in "biuf":
-        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}")
+        example = ""
+        if arr.dtype.kind in "USO" and arr.size:
+            first = arr.flat[0]
+            if isinstance(first, (str, bytes)):
+                shown = str(first) if isinstance(first, str) else bytes(first)  # not NumPy 2's np.str_('a')
+                example = f" (e.g. {shown!r})" + _encode_hint(role, name, "numpy")
+        raise ValueError(f"{name} must hold real numbers (float or integer dtype), got dtype {arr.dtype}{example}")
     return arr
 
+
+def _is_pandas(value: Any) -> bool:
+    return type(value).__module__.split(".", 1)[0] == "pandas"
+
+
+def _numpy_numeric(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+
+
+def _from_pandas(name: str, value: Any, role: str) -> Optional[np.ndarray]:
+    """A pandas DataFrame, Series or array as a NumPy array of a real dtype (see
+    ``as_numeric_array``), or None for anything else and for pandas objects of NumPy numeric dtypes
+    only, which ``np.asarray`` converts as they are."""
+    if not _is_pandas(value):
+        return None
+    if hasattr(value, "columns") and hasattr(value, "dtypes") and hasattr(value, "iloc"):  # a DataFrame
+        dtypes = set(value.dtypes)
+        if value.shape[1] == 0 or (len(dtypes) == 1 and all(_numpy_numeric(d) for d in dtypes)):
+            return None  # one NumPy numeric dtype: np.asarray converts it as it is (pandas makes bool + int object)
+        columns = [
+            _pandas_column(f"{name} column {column!r}", value.iloc[:, j], name, role)
+            for j, column in enumerate(value.columns)
+        ]
+        return np.stack(columns, axis=1)  # NumPy's type promotion: bool and int columns with float ones -> float
+    if hasattr(value, "dtype") and hasattr(value, "isna") and getattr(value, "ndim", 1) == 1:  # Series, arrays
+        if _numpy_numeric(value.dtype):
+            return None
+        label = getattr(value, "name", None)
+        return _pandas_column(name if label is None else f"{name} (Series {label!r})", value, name, role)
+    return None
+
+
+def _first_value(column: Any) -> str:
+    """" (e.g. {the first non-missing value!r})", or "" when there is none."""
+    values = np.asarray(column, dtype=object)
+    missing = np.asarray(column.isna(), dtype=bool)
+    present = values[~missing]
+    if not present.size:
+        return ""
+    first = present[0].item() if isinstance(present[0], np.generic) else present[0]  # 1.5, not np.float64(1.5)
+    return f" (e.g. {first!r})"
+
+
+def _pandas_column(what: str, column: Any, name: str, role: str) -> np.ndarray:
+    """One pandas column (Series or array) as a 1-D NumPy array of a real dtype; `what` names it."""
+    dtype = column.dtype
+    if _numpy_numeric(dtype):
+        return np.asarray(column)
+    categories = getattr(dtype, "categories", None)
+    missing = int(np.asarray(column.isna(), dtype=bool).sum())
+    if missing:
+        raise ValueError(
+            f"{what} (dtype {dtype}) holds {missing} missing value{'s' if missing > 1 else ''} (NaN or pd.NA): fastmlp "
+            "needs a number in every cell; fill them (fillna) or drop those rows (dropna) first"
+        )
+    if categories is not None:  # category: numeric categories stand for their values (as np.asarray gives them)
+        values = np.asarray(categories)
+        if values.dtype.kind in "biuf":
+            codes = np.asarray(getattr(column, "cat", column).codes)
+            result: np.ndarray = values[codes]
+            return result
+        raise ValueError(
+            f"{what} has dtype category with categories of dtype {getattr(categories, 'dtype', values.dtype)}"
+            f"{_first_value(column)}, not numbers"
+            + _encode_hint(role, name, "category")
+        )
+    numpy_dtype = getattr(dtype, "numpy_dtype", None)
+    if isinstance(numpy_dtype, np.dtype) and numpy_dtype.kind in "biuf":  # nullable Int64, Float64, boolean, ...
+        return np.asarray(column.to_numpy(dtype=numpy_dtype))
+    arr = np.asarray(column)
+    if arr.dtype.kind in "biuf":  # e.g. a sparse column
+        return arr
+    # Not converted, as a NumPy array of objects is not: an object column of numbers is named too.
+    textual = arr.dtype.kind in "SU" or type(dtype).__name__ == "StringDtype" or (
+        arr.dtype.kind == "O" and any(isinstance(v, (str, bytes)) for v in arr)
+    )
+    if textual:
+        hint = _encode_hint(role, name, "pandas")
+    elif arr.dtype.kind == "O":
+        hint = ": convert it to numbers first, e.g. with pd.to_numeric or .astype(float)"
+    else:
+        hint = ": convert it to numbers first"
+    raise ValueError(f"{what} has dtype {dtype}{_first_value(column)}, not numbers (float, integer or bool){hint}")
 
 
 def _as_float32_c(arr: np.ndarray) -> np.ndarray:
@@ -309,8 +481,9 @@ def _as_float32_c(arr: np.ndarray) -> np.ndarray:
 def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarray:
     """Returns X as a C-contiguous float32 (n_samples, n_features) array without copying when it
     already is one. Raises ValueError naming `name` for a wrong shape, an empty array, a wrong
-    feature count or non-finite values."""
-    arr = as_numeric_array(name, X)
+    feature count or non-finite values (for a pandas DataFrame the message names the columns).
+    pandas input is converted as ``as_numeric_array`` describes."""
+    arr = as_numeric_array(name, X, "features")
     if arr.ndim != 2:
         hint = " (for one sample use x.reshape(1, -1))" if arr.ndim == 1 else ""
         raise ValueError(f"{name} must be a 2-D array (n_samples, n_features), got shape {arr.shape}{hint}")
@@ -322,42 +495,128 @@ def as_features(X: Any, n_features: Optional[int], name: str = "X") -> np.ndarra
         raise ValueError(f"{name} has {arr.shape[1]} features (columns) but the model expects {n_features}")
     arr = _as_float32_c(arr)
     if not _core.all_finite(arr):
-        raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
+        raise ValueError(
+            f"{name} contains NaN or infinite values, or values too large for float32{_not_finite_columns(X, arr)}"
+        )
     return arr
+
+
+def _not_finite_columns(X: Any, arr: np.ndarray) -> str:
+    """" in column 'a' (3 values), ..." for a pandas DataFrame `X` converted to `arr`, else ""."""
+    columns = getattr(X, "columns", None)
+    if not _is_pandas(X) or columns is None or len(columns) != arr.shape[1]:
+        return ""
+    counts = (~np.isfinite(arr)).sum(axis=0)
+    bad = [f"{c!r} ({int(count)} value{'s' if count > 1 else ''})" for c, count in zip(columns, counts) if count]
+    return f", in column{'s' if len(bad) > 1 else ''} {', '.join(bad)}" if bad else ""
+
+
+def _one_hot_width(arr: np.ndarray) -> Optional[int]:
+    """k when `arr` is (n, k), k >= 2, of 0s and 1s with one 1 per row (one-hot labels), else None."""
+    if arr.ndim != 2 or arr.shape[1] < 2 or arr.shape[0] == 0 or arr.dtype.kind not in "biuf":
+        return None
+    ones = arr == 1
+    if not (ones | (arr == 0)).all() or not (ones.sum(axis=1) == 1).all():
+        return None
+    return int(arr.shape[1])
+
+
+def _first(mask: np.ndarray, arr: np.ndarray) -> str:
+    """"{value} in row {i}" for the first True of `mask` (a 1-D array of labels)."""
+    i = int(np.flatnonzero(mask)[0])
+    value = arr[i]
+    shown = int(value) if arr.dtype.kind in "biu" or float(value).is_integer() else float(value)
+    return f"{shown!r} in row {i}"
+
+
+def _outputs(n: int) -> str:
+    return f"{n} output{'s' if n != 1 else ''}"
+
+
+#: Above this, "max(label) + 1 units" is no advice: the labels are not class indices at all.
+_MAX_SUGGESTED_UNITS = 100_000
 
 
 def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) -> np.ndarray:
     if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
+        arr = arr[:, 0]  # a column of labels, as Keras's sparse_categorical_crossentropy and scikit-learn take it
     if arr.ndim != 1:
         # (n, outputs) probability rows never get here: losses.CrossEntropy routes them
-        raise ValueError(
+        message = (
             f"{name} must be integer class labels of shape ({n_samples},) or probability rows of shape "
             f"({n_samples}, {n_outputs}) for cross_entropy, got shape {arr.shape}"
         )
+        k = _one_hot_width(arr)
+        if k is not None:
+            message += (
+                f": it looks one-hot ({k} classes) but the model has {_outputs(n_outputs)}. Give the class labels, "
+                f"{name}.argmax(axis=1), or make the last Dense layer Dense({k}), one unit per class"
+            )
+        raise ValueError(message)
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():
             raise ValueError(f"{name} contains NaN or infinite values")
-        if not np.array_equal(arr, np.round(arr)):
-            raise ValueError(f"{name} must hold integer class labels for cross_entropy, got non-integer floats")
+        fraction = arr != np.round(arr)
+        if fraction.any():
+            message = (
+                f"{name} must hold integer class labels for cross_entropy, got non-integer floats "
+                f"({_first(fraction, arr)})"
+            )
+            if float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0 and n_outputs == 1:
+                message += ". For one probability per sample use loss='binary_cross_entropy' with this one output"
+            elif float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:
+                message += (
+                    f". For probability targets give rows of shape ({n_samples}, {n_outputs}) summing to 1; for one "
+                    "probability per sample use loss='binary_cross_entropy' with Dense(1)"
+                )
+            raise ValueError(message)
     # The range is checked in the given dtype, before the int64 conversion (which would wrap a
     # large uint64 and turn a float beyond int64 into garbage with a RuntimeWarning).
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi >= n_outputs:
-        raise ValueError(
-            f"{name} labels must be in [0, {n_outputs}) for a model with {n_outputs} outputs, "
-            f"got values in [{int(lo)}, {int(hi)}]"
+        above, below = arr >= n_outputs, arr < 0
+        found = []
+        if above.any():
+            count = int(above.sum())
+            found.append(f"{count} label{'s are' if count > 1 else ' is'} >= {n_outputs} (e.g. {_first(above, arr)})")
+        if below.any():
+            count = int(below.sum())
+            found.append(f"{count} label{'s are' if count > 1 else ' is'} negative (e.g. {_first(below, arr)})")
+        message = (
+            f"{name} labels must be in [0, {n_outputs}) for a model with {_outputs(n_outputs)}, got values in "
+            f"[{int(lo)}, {int(hi)}]: {' and '.join(found)}."
         )
+        if n_outputs == 1 and lo >= 0:
+            more = f"; for {int(hi) + 1} classes, Dense({int(hi) + 1})" if 1 < hi < _MAX_SUGGESTED_UNITS else ""
+            message += (
+                " cross_entropy needs one output per class (a single output's softmax is always 1): for two classes "
+                f"with 0/1 labels use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2){more}."
+            )
+        elif lo >= 1 and hi == n_outputs:
+            message += (
+                f" The labels look 1-based (1 to {n_outputs}): class labels count from 0, so give {name} - 1 "
+                f"(or make the last Dense layer Dense({n_outputs + 1}))."
+            )
+        elif hi >= n_outputs and hi < _MAX_SUGGESTED_UNITS:
+            message += (
+                f" The last Dense layer needs one unit per class, max(label) + 1 = {int(hi) + 1} units "
+                f"(Dense({int(hi) + 1})); or, for {n_outputs} classes, labels from 0 to {n_outputs - 1}."
+            )
+        if lo < 0:
+            message += " Class labels count from 0; there is no ignore_index: drop the rows with negative labels."
+        raise ValueError(message)
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
 def as_targets(
-    y: Any, classification: bool, n_samples: int, n_outputs: int, name: str = "y", x_name: str = "X"
+    y: Any, classification: bool, n_samples: int, n_outputs: int, name: str = "y", x_name: str = "X",
+    loss: str = "",
 ) -> np.ndarray:
-    """Class labels -> C-contiguous int64 (n,) in [0, n_outputs); regression targets -> C-contiguous
-    float32 (n, n_outputs) (a 1-D y is accepted when the model has one output). `x_name` names the
-    features array in the message for a sample-count mismatch."""
-    arr = as_numeric_array(name, y)
+    """Class labels -> C-contiguous int64 (n,) in [0, n_outputs) (a column (n, 1) is taken as
+    labels); regression targets -> C-contiguous float32 (n, n_outputs) (a 1-D y is accepted when
+    the model has one output). `x_name` names the features array in the message for a sample-count
+    mismatch; `loss` (the loss's name) lets a shape message say what to change."""
+    arr = as_numeric_array(name, y, "labels" if classification or loss == "binary_cross_entropy" else "")
     if arr.ndim == 0 or arr.shape[0] != n_samples:
         got = "a scalar" if arr.ndim == 0 else f"{arr.shape[0]} rows"
         raise ValueError(f"{name} has {got} but {x_name} has {n_samples} samples: they must match")
@@ -366,8 +625,38 @@ def as_targets(
     if arr.ndim == 1 and n_outputs == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2 or arr.shape[1] != n_outputs:
-        raise ValueError(f"{name} must have shape ({n_samples}, {n_outputs}) to match the model's outputs, got {arr.shape}")
+        raise ValueError(
+            f"{name} must have shape ({n_samples}, {n_outputs}) to match the model's outputs, got {arr.shape}"
+            + _target_shape_hint(arr, n_outputs, name, loss)
+        )
     values = _as_float32_c(arr)
     if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
     return values
+
+
+def _target_shape_hint(arr: np.ndarray, n_outputs: int, name: str, loss: str) -> str:
+    """What to change when targets of shape arr.shape do not fit a model with n_outputs outputs."""
+    units = f"the model has {_outputs(n_outputs)} (the last Dense layer's units)"
+    k = _one_hot_width(arr)
+    if k is not None and loss == "binary_cross_entropy" and n_outputs == 1 and k == 2:
+        return f": it looks one-hot (2 classes); with one output give the 0/1 labels, {name}.argmax(axis=1)"
+    if k is not None:
+        return (
+            f": it looks one-hot ({k} classes) but {units}; make the last Dense layer Dense({k}), or, for class "
+            f"labels, use loss='cross_entropy' with {name}.argmax(axis=1)"
+        )
+    if arr.ndim == 1:
+        hint = f": a 1-D {name} holds one target per sample, but {units}"
+        is_labels = arr.dtype.kind in "biu" or (
+            arr.dtype.kind == "f" and bool(np.isfinite(arr).all()) and bool((arr == np.round(arr)).all())
+        )
+        if loss == "binary_cross_entropy" and is_labels and arr.size and 0 <= arr.min() and arr.max() < n_outputs:
+            return (
+                f"{hint}. For one 0/1 target per sample use Dense(1); for integer class labels use "
+                f"loss='cross_entropy' with Dense({n_outputs}) (one unit per class)"
+            )
+        return f"{hint}: give one column per output, or use Dense(1) for one target"
+    if arr.ndim == 2:
+        return f": {name} has {arr.shape[1]} columns but {units}"
+    return ""

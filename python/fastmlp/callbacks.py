@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Union
 import numpy as np
 
 from ._compiled_metrics import maximise, monitored_value
-from ._validation import check_path, monitor_mode, monitor_name
+from ._validation import check_path, check_save_path, monitor_mode, monitor_name
 
 if TYPE_CHECKING:
     from .model import Sequential
@@ -151,7 +151,7 @@ class ModelCheckpoint(Callback):
         save_best_only: bool = False,
         mode: str = "auto",
     ) -> None:
-        self.filepath = check_path("filepath", filepath)
+        self.filepath = check_save_path("filepath", filepath)
         if not self.filepath:
             raise ValueError("filepath must not be empty")
         self.monitor = monitor_name(monitor)

@@ -27,6 +27,14 @@ training resumes bit for bit. No other metadata keys are accepted.
 
 ``to_bytes`` / ``from_bytes`` write and read the same file as bytes, with the same checks; a
 ``Sequential`` pickles through them.
+
+File names and kinds: ``save`` refuses a path whose suffix names another format (``model.h5``,
+``.keras``, ``.pt``, ``.pkl``, ``.npy``, ``.onnx``, ``.json``, ...: ``check_save_path``, which
+``ModelCheckpoint`` and ``fm.onnx.export`` use too) and writes any other name as given. ``load``
+given something that is not a safetensors file (it fails the container checks) reads its first
+bytes and says what it is: a NumPy ``.npy`` or ``.npz``, a PyTorch or Keras archive, HDF5, a
+pickle, ONNX, JSON or other text, an empty file; a safetensors file without fastmlp's metadata is
+named with the tensors it holds. A valid file is never judged by its first bytes.
 """
 
 from __future__ import annotations
@@ -49,12 +57,12 @@ from safetensors.numpy import save_file
 from . import _checkpoint, _core
 from . import layers as _layers
 from ._atomic import TEMP_SUFFIX, write_atomically
-from ._validation import check_bool, check_keys, hex_word, int_in, is_int
+from ._validation import FOREIGN_SUFFIXES, check_bool, check_keys, check_save_path, hex_word, int_in, is_int
 
 if TYPE_CHECKING:
     from .model import Sequential
 
-__all__ = ["save", "load", "to_bytes", "from_bytes", "FORMAT_NAME", "FORMAT_VERSION", "TEMP_SUFFIX"]
+__all__ = ["save", "load", "to_bytes", "from_bytes", "check_save_path", "FORMAT_NAME", "FORMAT_VERSION", "TEMP_SUFFIX"]
 
 FORMAT_NAME = "fastmlp"
 FORMAT_VERSION = 1
@@ -163,8 +171,15 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
     and the temporary folder is removed; only a killed process can leave one behind, which is safe
     to delete and never affects ``load``. The file is a standard safetensors file.
 
+    `path` should end in ``.safetensors``. A suffix that names another format (``.h5``,
+    ``.keras``, ``.pt``, ``.pth``, ``.pkl``, ``.pickle``, ``.joblib``, ``.npy``, ``.npz``, ``.onnx``,
+    ``.json``, ...; any case) is refused, because the file would not be what its name says: see
+    ``check_save_path``. A name without a suffix or with an unknown one (``ckpt_001``,
+    ``model.bin``) is written as given.
+
     Raises:
-        ValueError: the model has NaN or infinite weights, or an architecture ``load`` would
+        ValueError: `path` ends in the suffix of another format (the message names it and the
+            fix), the model has NaN or infinite weights, or an architecture ``load`` would
             refuse (nothing is written: a previous good checkpoint is not replaced by garbage).
         OSError: the file cannot be written (missing or read-only directory, disk full, ...);
             the message names `path`.
@@ -173,6 +188,7 @@ def save(model: "Sequential", path: PathLike, include_optimizer: bool = True) ->
     path = os.fspath(path)
     if not isinstance(path, str):
         path = os.fsdecode(path)
+    path = check_save_path("path", path)
     tensors, metadata = _file_contents(model, include_optimizer, repr(path))
 
     def write(tmp: str) -> None:
@@ -239,6 +255,163 @@ def _file_contents(
         metadata[_checkpoint.KEY] = json.dumps(training)
     metadata["weights_crc32"] = _crc32(architecture, params)
     return tensors, metadata
+
+
+
+# =============================================================================== what a file is
+def _read_container(f: Any, size: int) -> Tuple[int, Dict[str, Any]]:
+    """(header length n, the header object) of a safetensors file of `size` bytes; _Invalid when it
+    is not one (too short, a header length beyond the file or the limit, no JSON object)."""
+    if size < 8:
+        raise _Invalid(f"the file is {size} bytes long, too short for a safetensors header (8 bytes)")
+    (n,) = struct.unpack("<Q", _read_exact(f, 8, "the header length"))
+    if n > size - 8:
+        raise _Invalid(f"the header length {n} exceeds the {size - 8} bytes after it (truncated file?)")
+    if n > MAX_HEADER_BYTES:
+        raise _Invalid(f"the header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
+    header = _parse_json("the header", _read_exact(f, n, "the header"))
+    if not isinstance(header, dict):
+        raise _Invalid(f"the header must be a JSON object, got {type(header).__name__}")
+    return n, header
+
+
+#: How many bytes of a file that is not a safetensors file ``_identify`` reads: enough for every
+#: signature below, a zip archive's first entry name and the start of a text file.
+_SNIFF_BYTES = 1024
+_NOT_SAFETENSORS = "not a safetensors file: fm.load reads the safetensors files model.save writes"
+# Field tags an ONNX ModelProto starts with after ir_version (field 1, varint: 0x08 then the version):
+# producer_name, producer_version, domain, model_version, doc_string, graph, opset_import.
+_ONNX_SECOND_FIELDS = (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)
+
+
+def _identify(f: Any, size: int, suffix: str) -> Optional[str]:
+    """What a file (or bytes) that failed the safetensors container checks is, with how to read it
+    or get a fastmlp file instead, or None when it is nothing recognised (the caller keeps the
+    container's message). Reads at most _SNIFF_BYTES from the start; never trusts a length in them
+    beyond those bytes."""
+    if size == 0:
+        return "the file is empty (0 bytes long, too short for a safetensors header): it holds no model"
+    try:
+        f.seek(0)
+        head = f.read(min(size, _SNIFF_BYTES))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(head, bytes) or not head:
+        return None
+    kind, advice = _kind_of(head, suffix)
+    if kind is None:
+        return None
+    return f"it is {kind}, {_NOT_SAFETENSORS}" + (f"; {advice}" if advice else "")
+
+
+def _kind_of(head: bytes, suffix: str) -> Tuple[Optional[str], str]:
+    """(what the bytes `head` at the start of a file are, what to do) or (None, "")."""
+    if head.startswith(b"\x93NUMPY"):
+        return "a NumPy array file (.npy, written by np.save)", "read it with np.load(path)"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip_kind(head)
+    if head.startswith(b"\x89HDF\r\n\x1a\n"):
+        return (
+            "an HDF5 file (Keras .h5 models and weights are HDF5)",
+            "fastmlp cannot read Keras files: build the same model with fm.Sequential and copy the weights, "
+            "e.g. model.set_weights(keras_model.get_weights())",
+        )
+    if len(head) >= 3 and head[0] == 0x80 and 2 <= head[1] <= 5 and head[2] != 0:
+        return (
+            f"a pickle (protocol {head[1]}: pickle.dump, joblib.dump or torch.save's legacy format)",
+            "a model pickled with pickle.dump(model, file) comes back with pickle.load(file) (unpickle only files "
+            "you trust: loading a pickle runs code)",
+        )
+    if len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 0x7F and head[2] in _ONNX_SECOND_FIELDS:
+        return (
+            "an ONNX model (protobuf)" if suffix in ("", ".onnx") else "a protobuf file (an ONNX model?)",
+            "fastmlp writes ONNX (fm.onnx.export) but does not read it: run it with onnxruntime, and load the "
+            "safetensors file model.save wrote",
+        )
+    text = _as_text(head)
+    if text is not None:
+        start = text.lstrip("\ufeff \t\r\n")
+        if start[:1] in ("{", "["):
+            return (
+                "a JSON text file",
+                "a model's architecture alone (json.dump(model.get_config(), file)) is rebuilt without its weights "
+                "by fm.Sequential.from_config(json.load(file))",
+            )
+        first = start.splitlines()[0] if start else ""
+        return f"a text file (it starts with {first[:40]!r})", ""
+    return None, ""
+
+
+def _zip_kind(head: bytes) -> Tuple[str, str]:
+    """What a zip archive is, from its first entry's name in the local header at offset 0 (no
+    central directory is read: a hostile archive costs nothing)."""
+    name = ""
+    if head.startswith(b"PK\x03\x04") and len(head) >= 30:
+        (length,) = struct.unpack("<H", head[26:28])
+        name = head[30 : 30 + length].decode("utf-8", "replace") if len(head) >= 30 + length else ""
+    base = name.rsplit("/", 1)[-1]
+    if base in ("data.pkl", "version", "byteorder", ".format_version") or "/data/" in name:
+        return (
+            "a PyTorch file (torch.save's zip archive)",
+            "load it with torch.load, put a state dict into its torch.nn.Sequential and convert that with "
+            "fm.from_torch(module)",
+        )
+    if base in ("metadata.json", "config.json", "model.weights.h5"):
+        return (
+            "a Keras model archive (.keras)",
+            "fastmlp cannot read Keras files: build the same model with fm.Sequential and copy the weights, "
+            "e.g. model.set_weights(keras_model.get_weights())",
+        )
+    if base.endswith(".npy"):
+        return "a NumPy archive (.npz, written by np.savez)", "read it with np.load(path)"
+    return ("a zip archive" + (f" (its first entry is {name!r})" if name else "")), ""
+
+
+def _as_text(head: bytes) -> Optional[str]:
+    """`head` as text when it is UTF-8 of printable characters and whitespace (a multi-byte
+    character cut at the end of `head` allowed), else None."""
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3 or len(head) < _SNIFF_BYTES:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    if all(c.isprintable() or c in "\t\n\r\f\v\ufeff" for c in text):
+        return text
+    return None
+
+
+def _with_suffix_hint(message: str, suffix: str) -> str:
+    """A container error, with what the file's suffix names when it names another format."""
+    meaning = FOREIGN_SUFFIXES.get(suffix)
+    if meaning is None or suffix == ".safetensors":
+        return message
+    return f"{message}; its name ends in {suffix!r}, the suffix of {meaning[0]}: {_NOT_SAFETENSORS}"
+
+
+def _not_fastmlp(header: Dict[str, Any], why: str) -> _Invalid:
+    """The error for a safetensors file that is not a fastmlp model (no or other metadata): what
+    it holds, and for a PyTorch state dict how to get a fastmlp model from it."""
+    names = sorted(str(k) for k in header if k != "__metadata__")
+    shown = ", ".join(repr(k) for k in names[:4]) + (", ..." if len(names) > 4 else "")
+    plural = "s" if len(names) != 1 else ""
+    holds = f"it holds {len(names)} tensor{plural} ({shown})" if names else "it holds no tensors"
+    metadata = header.get("__metadata__")
+    torch_like = (isinstance(metadata, dict) and metadata.get("format") == "pt") or (
+        not isinstance(metadata, dict)
+        and any(k.endswith((".weight", ".bias")) for k in names)
+        and not any(k.startswith("__") for k in names)  # a damaged "__metadata__" key: not a state dict
+    )
+    advice = (
+        "; for a PyTorch state dict, load it into its torch.nn.Sequential "
+        "(module.load_state_dict(safetensors.torch.load_file(path))) and convert that with fm.from_torch(module)"
+        if torch_like
+        else ""
+    )
+    return _Invalid(
+        f"it is a safetensors file but not a fastmlp model: {why} (fastmlp keeps the architecture there); "
+        f"{holds}{advice}"
+    )
 
 
 # =============================================================================== load
@@ -312,12 +485,12 @@ def _parse_header(
         raise _Invalid(f"the header must be a JSON object, got {type(header).__name__}")
     metadata = header.get("__metadata__")
     if not isinstance(metadata, dict):
-        raise _Invalid("it is not a fastmlp model: the header has no __metadata__ object")
+        raise _not_fastmlp(header, "the header has no __metadata__ object")
     for key, value in metadata.items():
         if not isinstance(value, str):
             raise _Invalid(f"metadata value {key!r} must be a string, got {type(value).__name__}")
     if metadata.get("format") != FORMAT_NAME:
-        raise _Invalid(f"it is not a fastmlp model: metadata format is {metadata.get('format')!r}, not {FORMAT_NAME!r}")
+        raise _not_fastmlp(header, f"metadata format is {metadata.get('format')!r}, not {FORMAT_NAME!r}")
     version = metadata.get("format_version")
     if version not in SUPPORTED_VERSIONS:
         hint = " (written by a newer fastmlp?)" if isinstance(version, str) and version.isdigit() else ""
@@ -436,7 +609,8 @@ def load(path: PathLike) -> "Sequential":
         if stat.S_ISDIR(st.st_mode):
             raise IsADirectoryError(errno.EISDIR, "cannot load a model from a directory", path)
         raise ValueError(f"cannot load a fastmlp model from {path!r}: it is not a regular file")
-    return _read_model(os.fdopen(fd, "rb", buffering=0), st.st_size, repr(path))
+    suffix = os.path.splitext(os.path.basename(path))[1].lower()
+    return _read_model(os.fdopen(fd, "rb", buffering=0), st.st_size, repr(path), suffix)
 
 
 def from_bytes(data: Union[bytes, bytearray, memoryview]) -> "Sequential":
@@ -449,21 +623,18 @@ def from_bytes(data: Union[bytes, bytearray, memoryview]) -> "Sequential":
     return _read_model(BytesIO(view), len(view), "bytes")
 
 
-def _read_model(stream: BinaryIO, size: int, source: str) -> "Sequential":
-    """Reads the `size` bytes of `stream` (positioned at 0, closed afterwards) as ``load``
-    documents; `source` names them in the ValueError for invalid data."""
+def _read_model(stream: BinaryIO, size: int, source: str, suffix: str = "") -> "Sequential":
+    """Reads the `size` bytes of `stream` (positioned at 0, seekable, closed afterwards) as ``load``
+    documents; `source` names them in the ValueError for invalid data, `suffix` is the file name's
+    (lower case) for the message about a file that is not a safetensors file."""
     from .model import Sequential
 
     with stream as f:
         try:
-            if size < 8:
-                raise _Invalid(f"the file is {size} bytes long, too short for a safetensors header (8 bytes)")
-            (n,) = struct.unpack("<Q", _read_exact(f, 8, "the header length"))
-            if n > size - 8:
-                raise _Invalid(f"the header length {n} exceeds the {size - 8} bytes after it (truncated file?)")
-            if n > MAX_HEADER_BYTES:
-                raise _Invalid(f"the header length {n} exceeds the limit of {MAX_HEADER_BYTES} bytes")
-            header = _parse_json("the header", _read_exact(f, n, "the header"))
+            try:
+                n, header = _read_container(f, size)
+            except _Invalid as exc:  # not a safetensors file: say what it is, if it is something known
+                raise _Invalid(_identify(f, size, suffix) or _with_suffix_hint(str(exc), suffix)) from None
             config, offsets, expected, training, table = _parse_header(header, size - 8 - n)
 
             model = Sequential.from_config(config)

@@ -50,7 +50,7 @@ class Loss:
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         """Validated targets: float32 (n, n_outputs), C-contiguous."""
-        return as_targets(y, False, n, n_outputs, name, x_name)
+        return as_targets(y, False, n, n_outputs, name, x_name, self.name)
 
     def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
         raise ValueError(
@@ -99,9 +99,12 @@ class CrossEntropy(Loss):
     """Softmax cross-entropy on logits, mean over the batch (``torch.nn.CrossEntropyLoss()``). The
     softmax is fused and computed with log-sum-exp (finite for any finite logits).
 
-    Targets: integer class labels of shape (n,) in [0, outputs), or probability rows: a float
-    array of shape (n, outputs) with entries in [0, 1] whose rows sum to 1 (one-hot rows included),
-    as torch's probability targets.
+    Targets: integer class labels of shape (n,) in [0, outputs) (a column (n, 1) is taken as labels,
+    as Keras's ``sparse_categorical_crossentropy`` and scikit-learn take it), or probability rows: a
+    float array of shape (n, outputs) with entries in [0, 1] whose rows sum to 1 (one-hot rows
+    included), as torch's probability targets. The model needs one output per class: for two
+    classes use ``binary_cross_entropy`` with one output, or two outputs (labels 0/1 given to a
+    one-output model are refused with that advice).
 
     Args:
         label_smoothing: in [0, 1]; the targets become ``(1 - label_smoothing) * target +
@@ -127,8 +130,8 @@ class CrossEntropy(Loss):
             shape = ()
         if len(shape) == 2 and n_outputs > 1 and shape[1] == n_outputs:
             # (n, outputs) rows are probability targets (torch's rule: the input's shape, float)
-            return _check_probabilities(as_targets(y, False, n, n_outputs, name, x_name), name)
-        return as_targets(y, True, n, n_outputs, name, x_name)
+            return _check_probabilities(as_targets(y, False, n, n_outputs, name, x_name, self.name), name)
+        return as_targets(y, True, n, n_outputs, name, x_name, self.name)
 
     def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
         return _class_weight_vector(class_weight, n_outputs, f"class labels in [0, {n_outputs})")
@@ -148,7 +151,7 @@ class BinaryCrossEntropy(Loss):
     classification = True
 
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
-        values = as_targets(y, False, n, n_outputs, name, x_name)
+        values = as_targets(y, False, n, n_outputs, name, x_name, self.name)
         lo, hi = float(values.min()), float(values.max())
         if lo < 0.0 or hi > 1.0:
             raise ValueError(

@@ -298,19 +298,20 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     Raises:
         TypeError: `model` is not an ``fm.Sequential``, or `opset` not an int.
         RuntimeError: the model is not built yet (no weights).
-        ValueError: a layer or activation without an ONNX export (the message names it), an opset
-            out of range, NaN or infinite weights (a diverged model; as ``save``, nothing is
-            written), or weights beyond protobuf's 2 GiB limit.
+        ValueError: `path` ends in the suffix of another format (``.safetensors``, ``.h5``, ``.pt``,
+            ...; see ``fm.io.check_save_path``), a layer or activation without an ONNX export (the
+            message names it), an opset out of range, NaN or infinite weights (a diverged model; as
+            ``save``, nothing is written), or weights beyond protobuf's 2 GiB limit.
         OSError: the file cannot be written; the message names `path`.
         ImportError: the ``onnx`` package is not installed.
     """
     from .model import Sequential
 
-    from ._validation import check_path, not_an_instance_error
+    from ._validation import check_save_path, not_an_instance_error
 
     if not isinstance(model, Sequential):
         raise not_an_instance_error("model", model, "an fm.Sequential")
-    path = check_path("path", path)
+    path = check_save_path("path", path, ".onnx")
     if model.input_dim is None:  # not built
         raise RuntimeError(
             f"cannot export the model to {path!r}: it has no weights yet; give Sequential an input_dim "
