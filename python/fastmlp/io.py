@@ -210,8 +210,7 @@ def to_bytes(model: "Sequential", include_optimizer: bool = True) -> bytes:
 
     if not isinstance(model, Sequential):
         raise TypeError(f"model must be an fm.Sequential, got {type(model).__name__}")
-    if not model.built:
-        raise RuntimeError("the model has no weights yet: give Sequential an input_dim or call fit first")
+    model.parameters()  # builds a model whose input width is declared; RuntimeError naming the fix otherwise
     tensors, metadata = _file_contents(model, include_optimizer, "bytes")
     return bytes(save_bytes(tensors, metadata=metadata))
 

@@ -402,3 +402,15 @@ def test_a_layer_already_in_a_model_is_copied_into_another():
     del model
     gc.collect()
     assert fm.Sequential([loose]).layers[0] is loose
+
+
+def test_to_bytes_builds_a_model_whose_width_is_declared():
+    model = fm.Sequential()
+    model.add(fm.Dense(3, "relu", input_dim=4))
+    model.add(fm.Dense(2))
+    restored = fm.io.from_bytes(fm.io.to_bytes(model))
+    assert model.built and restored.input_dim == 4
+    for a, b in zip(model.parameters(), restored.parameters()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(RuntimeError, match=r"^the model has no weights yet: give Sequential an input_dim"):
+        fm.io.to_bytes(fm.Sequential([fm.Dense(2)]))
