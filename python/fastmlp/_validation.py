@@ -562,9 +562,7 @@ def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) ->
                 f"{name} must hold integer class labels for cross_entropy, got non-integer floats "
                 f"({_first(fraction, arr)})"
             )
-            if float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0 and n_outputs == 1:
-                message += ". For one probability per sample use loss='binary_cross_entropy' with this one output"
-            elif float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:
+            if float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:
                 message += (
                     f". For probability targets give rows of shape ({n_samples}, {n_outputs}) summing to 1; for one "
                     "probability per sample use loss='binary_cross_entropy' with Dense(1)"
@@ -586,13 +584,7 @@ def _class_labels(arr: np.ndarray, n_samples: int, n_outputs: int, name: str) ->
             f"{name} labels must be in [0, {n_outputs}) for a model with {_outputs(n_outputs)}, got values in "
             f"[{int(lo)}, {int(hi)}]: {' and '.join(found)}."
         )
-        if n_outputs == 1 and lo >= 0:
-            more = f"; for {int(hi) + 1} classes, Dense({int(hi) + 1})" if 1 < hi < _MAX_SUGGESTED_UNITS else ""
-            message += (
-                " cross_entropy needs one output per class (a single output's softmax is always 1): for two classes "
-                f"with 0/1 labels use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2){more}."
-            )
-        elif lo >= 1 and hi == n_outputs:
+        if lo >= 1 and hi == n_outputs:
             message += (
                 f" The labels look 1-based (1 to {n_outputs}): class labels count from 0, so give {name} - 1 "
                 f"(or make the last Dense layer Dense({n_outputs + 1}))."

@@ -103,8 +103,8 @@ class CrossEntropy(Loss):
     as Keras's ``sparse_categorical_crossentropy`` and scikit-learn take it), or probability rows: a
     float array of shape (n, outputs) with entries in [0, 1] whose rows sum to 1 (one-hot rows
     included), as torch's probability targets. The model needs one output per class: for two
-    classes use ``binary_cross_entropy`` with one output, or two outputs (labels 0/1 given to a
-    one-output model are refused with that advice).
+    classes use ``binary_cross_entropy`` with one output, or two outputs (``compile`` refuses
+    cross_entropy for a one-output model, with that advice).
 
     Args:
         label_smoothing: in [0, 1]; the targets become ``(1 - label_smoothing) * target +

@@ -254,6 +254,18 @@ class Sequential:
             raise ValueError("the model has no layers: add some with model.add(fm.Dense(...))")
         check_layer_stack(self.layers)
         self._check_declared_input_dim(self.layers[0])
+        if self._loss is not None:  # compiled before the last layers were added
+            self._check_output_width(self._loss)
+
+    def _check_output_width(self, loss: _losses.Loss) -> None:
+        """ValueError for a loss that cannot train this output width: cross_entropy over one output
+        is 0 whatever the weights (the softmax of a single logit is 1), a model that learns nothing."""
+        if isinstance(loss, _losses.CrossEntropy) and self.output_dim == 1:
+            raise ValueError(
+                "loss='cross_entropy' needs one output per class, but the last Dense has 1 unit: over one output "
+                "the loss is 0 whatever the weights and the model learns nothing. For two classes use "
+                "loss='binary_cross_entropy' with fm.Dense(1) (labels 0/1), or fm.Dense(2) with cross_entropy"
+            )
 
     def _use_stack(self) -> None:
         """Before an unbuilt model's layers are used: checks them, and builds the model when its
@@ -404,7 +416,10 @@ class Sequential:
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
         resolved = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
-        self._use_stack()  # checks the layers; builds the model when its input width is known
+        if self._net is None:
+            self._check_stack()
+        self._check_output_width(loss_obj)
+        self._use_stack()  # builds the model when its input width is known
         self._metrics = resolved
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))

@@ -257,8 +257,12 @@ def _train_a_little(model: fm.Sequential) -> None:
     """Moves the weights, norm parameters and running statistics away from their initial values."""
     d = model.input_dim
     X = _x(64, d, seed=model.seed)
-    y = np.random.default_rng(model.seed).integers(0, model.output_dim, 64)
-    model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-2))
+    y = np.random.default_rng(model.seed).integers(0, max(model.output_dim, 2), 64)
+    if model.output_dim == 1:  # one output: binary labels (cross_entropy over one output learns nothing)
+        model.compile(loss="binary_cross_entropy", optimizer=fm.optim.Adam(lr=1e-2))
+        y = y.astype(np.float32)
+    else:
+        model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-2))
     model.fit(X, y, epochs=2, batch_size=16, verbose=0)
 
 

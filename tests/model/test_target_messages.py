@@ -4,8 +4,9 @@ expected and the fix, as a user coming from Keras, PyTorch or scikit-learn needs
 Decisions pinned here (per loss):
 - cross_entropy takes integer labels (n,) or a column of them (n, 1) (squeezed, as Keras's
   sparse_categorical_crossentropy and scikit-learn's column_or_1d take it; PyTorch refuses a
-  (n, 1) target), or probability rows (n, outputs). A model with one output takes label 0 only
-  (as PyTorch and Keras, it learns nothing); 0/1 labels get the binary_cross_entropy advice.
+  (n, 1) target), or probability rows (n, outputs). A model with one output is refused by
+  compile (PyTorch and Keras accept it, and it learns nothing: the loss is 0 whatever the weights),
+  with the binary_cross_entropy / Dense(2) advice.
 - the regression losses and binary_cross_entropy take (n, outputs); (n,) only for one output.
 """
 
@@ -40,32 +41,31 @@ def _message(units, loss, y, call="fit"):
 
 
 # --------------------------------------------------------------------------- Dense(1) + cross_entropy
-@pytest.mark.parametrize("call", ["fit", "evaluate", "train_step"])
-def test_one_output_with_cross_entropy_and_0_1_labels_names_binary_cross_entropy_or_dense_2(call):
-    message = _message(1, "cross_entropy", np.arange(N) % 2, call)
-    assert message == (
-        "y labels must be in [0, 1) for a model with 1 output, got values in [0, 1]: 10 labels are >= 1 (e.g. 1 in "
-        "row 1). cross_entropy needs one output per class (a single output's softmax is always 1): for two classes "
-        "with 0/1 labels use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)."
-    )
+ONE_OUTPUT = (
+    "loss='cross_entropy' needs one output per class, but the last Dense has 1 unit: over one output the loss is 0 "
+    "whatever the weights and the model learns nothing. For two classes use loss='binary_cross_entropy' with "
+    "fm.Dense(1) (labels 0/1), or fm.Dense(2) with cross_entropy"
+)
 
 
-def test_one_output_with_cross_entropy_and_more_classes_names_their_units_too():
-    message = _message(1, "cross_entropy", np.arange(N) % 4)
-    assert message.endswith("or cross_entropy with Dense(2); for 4 classes, Dense(4)."), message
+@pytest.mark.parametrize("loss", ["cross_entropy", "sparse_categorical_crossentropy", fm.losses.CrossEntropy(0.1)])
+def test_one_output_with_cross_entropy_is_refused_by_compile_naming_both_fixes(loss):
+    model = fm.Sequential([fm.Dense(8, activation="relu"), fm.Dense(1)], input_dim=4, seed=0)
+    with pytest.raises(ValueError) as info:
+        model.compile(loss=loss, optimizer="sgd")
+    assert str(info.value) == ONE_OUTPUT
+    assert not model.compiled
 
 
-def test_one_output_with_cross_entropy_and_probabilities_names_binary_cross_entropy():
-    assert _message(1, "cross_entropy", np.linspace(0, 1, N)) == (
-        "y must hold integer class labels for cross_entropy, got non-integer floats (0.05263157894736842 in row 1). "
-        "For one probability per sample use loss='binary_cross_entropy' with this one output"
-    )
-
-
-def test_one_output_with_cross_entropy_and_all_zero_labels_stays_accepted():
-    """Not refused (PyTorch and Keras accept it too): the loss is 0 and the gradient too."""
-    model = _model(1, "cross_entropy")
-    assert model.evaluate(X, np.zeros(N, np.int64)) == {"loss": 0.0}
+def test_one_output_added_after_compile_is_refused_when_the_model_builds():
+    model = fm.Sequential()
+    model.add(fm.Dense(8, activation="relu"))
+    model.compile(loss="cross_entropy", optimizer="sgd")  # unbuilt: layers may still be added
+    model.add(fm.Dense(1))
+    with pytest.raises(ValueError) as info:
+        model.fit(X, np.zeros(N, np.int64), verbose=0)
+    assert str(info.value) == ONE_OUTPUT
+    assert not model.built
 
 
 @pytest.mark.parametrize("fix", ["binary_cross_entropy", "dense2"])
@@ -75,11 +75,6 @@ def test_both_fixes_the_message_names_train(fix):
     model.compile(loss=model.loss, optimizer=fm.optim.Adam(lr=0.05), metrics=["accuracy"])
     history = model.fit(X, y, epochs=50, batch_size=5, verbose=0)
     assert history.history["accuracy"][-1] > 0.8
-
-
-def test_keras_loss_name_for_cross_entropy_gets_the_same_message():
-    message = _message(1, "sparse_categorical_crossentropy", np.arange(N) % 2)
-    assert "use loss='binary_cross_entropy' with Dense(1), or cross_entropy with Dense(2)" in message
 
 
 # --------------------------------------------------------------------------- labels out of range
