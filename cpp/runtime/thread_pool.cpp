@@ -56,7 +56,6 @@ ThreadCountChoice initial_thread_count() {
   if (!blank(fastmlp_env)) {
     if (const int n = parse_thread_count(fastmlp_env)) {
       choice.threads = n;
-      choice.source = "FASTMLP_NUM_THREADS";
       return choice;
     }
     choice.error = "FASTMLP_NUM_THREADS='" + std::string(fastmlp_env) + "' must be " + kExpected +
@@ -68,7 +67,6 @@ ThreadCountChoice initial_thread_count() {
     const std::string omp(omp_env);
     if (const int n = parse_thread_count(omp.substr(0, omp.find(',')))) {
       choice.threads = n;
-      choice.source = "OMP_NUM_THREADS";
       return choice;
     }
     choice.warning = "OMP_NUM_THREADS='" + omp + "' is ignored by fastmlp: its first entry must be " +
@@ -78,12 +76,10 @@ ThreadCountChoice initial_thread_count() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof(set), &set) == 0) {
     choice.threads = std::max(1, CPU_COUNT(&set));
-    choice.source = "affinity";
     return choice;
   }
 #endif
   choice.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  choice.source = "hardware";
   return choice;
 }
 

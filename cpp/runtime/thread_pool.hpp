@@ -23,7 +23,6 @@ constexpr int kMaxThreads = 1024;
 // An empty variable counts as unset. Reads the environment and nothing else.
 struct ThreadCountChoice {
   int threads = 1;
-  std::string source;   // "FASTMLP_NUM_THREADS", "OMP_NUM_THREADS", "affinity" or "hardware"
   std::string error;    // FASTMLP_NUM_THREADS is set but invalid (threads then ignores it)
   std::string warning;  // OMP_NUM_THREADS was set but ignored, and why
 };
