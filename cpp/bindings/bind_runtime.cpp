@@ -3,11 +3,53 @@
 #include "runtime/finite.hpp"
 #include "runtime/thread_pool.hpp"
 
+#include <algorithm>
+
+// A C interface to the pool for threadpoolctl (python/fastmlp/_threads.py): its controller finds
+// this extension among the process's shared libraries by these exported symbols and calls them
+// through ctypes, which releases the GIL around the call. Never throws.
+#if defined(_WIN32)
+#define FASTMLP_EXPORT __declspec(dllexport)
+#else
+#define FASTMLP_EXPORT __attribute__((visibility("default")))
+#endif
+
+extern "C" {
+
+// Threads in fastmlp's pool, the calling thread included.
+FASTMLP_EXPORT int fastmlp_get_num_threads(void) noexcept {
+  try {
+    return fastmlp::get_num_threads();
+  } catch (...) {
+    return 1;
+  }
+}
+
+// Resizes the pool to n threads, clamped to [1, 1024]; returns the threads now in use (the previous
+// count when the system refuses new threads).
+FASTMLP_EXPORT int fastmlp_set_num_threads(int n) noexcept {
+  try {
+    fastmlp::set_num_threads(std::clamp(n, 1, fastmlp::kMaxThreads));
+  } catch (...) {
+  }
+  return fastmlp_get_num_threads();
+}
+
+}  // extern "C"
+
 namespace fastmlp::bindings {
 
 void bind_runtime(py::module_& m) {
   // Resolve the kernel now, so that a bad FASTMLP_ISA fails at import with its message.
   gemm_isa();
+  // Size the pool now from FASTMLP_NUM_THREADS / OMP_NUM_THREADS / the affinity mask: a bad
+  // FASTMLP_NUM_THREADS fails the import, an OMP_NUM_THREADS fastmlp cannot use warns.
+  const ThreadCountChoice threads = initial_thread_count();
+  FASTMLP_REQUIRE(threads.error.empty(), threads.error);
+  if (!threads.warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, threads.warning.c_str(), 1) != 0) {
+    throw py::error_already_set();  // warnings turned into errors (python -W error)
+  }
+  get_num_threads();  // creates the pool
   m.def("get_isa", &gemm_isa, "The GEMM micro-kernel instruction set in use: 'avx512', 'avx2' or 'generic'.");
   m.def("get_num_threads", &get_num_threads, "Threads used by fastmlp's kernels, the calling thread included.");
   m.def(

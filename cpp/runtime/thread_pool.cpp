@@ -28,17 +28,62 @@ inline void cpu_relax() {
 #endif
 }
 
-int default_thread_count() {
-  if (const char* env = std::getenv("FASTMLP_NUM_THREADS")) {
-    const int n = std::atoi(env);
-    if (n >= 1) return n;
+// A whole number in [1, kMaxThreads] with optional surrounding blanks, or 0.
+int parse_thread_count(const std::string& text) {
+  const auto first = text.find_first_not_of(" \t");
+  const auto last = text.find_last_not_of(" \t");
+  if (first == std::string::npos) return 0;
+  long value = 0;
+  for (auto i = first; i <= last; ++i) {
+    if (text[i] < '0' || text[i] > '9') return 0;
+    value = value * 10 + (text[i] - '0');
+    if (value > kMaxThreads) return 0;
+  }
+  return static_cast<int>(value);
+}
+
+bool blank(const char* text) {
+  return text == nullptr || std::string(text).find_first_not_of(" \t") == std::string::npos;
+}
+
+const std::string kExpected = "a whole number from 1 to " + std::to_string(kMaxThreads);
+
+}  // namespace
+
+ThreadCountChoice initial_thread_count() {
+  ThreadCountChoice choice;
+  const char* fastmlp_env = std::getenv("FASTMLP_NUM_THREADS");
+  if (!blank(fastmlp_env)) {
+    if (const int n = parse_thread_count(fastmlp_env)) {
+      choice.threads = n;
+      return choice;
+    }
+    choice.error = "FASTMLP_NUM_THREADS='" + std::string(fastmlp_env) + "' must be " + kExpected +
+                   "; set it to one, or unset it to use OMP_NUM_THREADS or the available CPUs";
+  }
+  const char* omp_env = std::getenv("OMP_NUM_THREADS");
+  if (!blank(omp_env)) {
+    // OpenMP's list gives the threads per nesting level; fastmlp's pool is one level: the first.
+    const std::string omp(omp_env);
+    if (const int n = parse_thread_count(omp.substr(0, omp.find(',')))) {
+      choice.threads = n;
+      return choice;
+    }
+    choice.warning = "OMP_NUM_THREADS='" + omp + "' is ignored by fastmlp: its first entry must be " +
+                     kExpected + " (set FASTMLP_NUM_THREADS to choose fastmlp's threads alone)";
   }
 #if defined(__linux__)
   cpu_set_t set;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    choice.threads = std::max(1, CPU_COUNT(&set));
+    return choice;
+  }
 #endif
-  return std::max(1u, std::thread::hardware_concurrency());
+  choice.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  return choice;
 }
+
+namespace {
 
 // How long a thread polls before it sleeps on a condition variable: a worker between two GEMMs
 // of a training step, the caller waiting for the workers. Waking a sleeping thread took several
@@ -68,7 +113,7 @@ long current_pid() {
 ThreadPool& ThreadPool::global() {
   // Deliberately never destroyed: worker threads must not be joined during static destruction,
   // after the Python interpreter may already be gone.
-  static ThreadPool* pool = new ThreadPool(default_thread_count());
+  static ThreadPool* pool = new ThreadPool(initial_thread_count().threads);
   return *pool;
 }
 

@@ -6,15 +6,32 @@
 #include <exception>
 #include <functional>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
 namespace fastmlp {
 
+// fm.set_num_threads and the environment variables accept at most this many threads.
+constexpr int kMaxThreads = 1024;
+
+// The pool's size at import, from the environment, in this order:
+//   FASTMLP_NUM_THREADS  a whole number in [1, kMaxThreads]; anything else is an error (`error`)
+//   OMP_NUM_THREADS      the first entry of its comma list, as OpenMP reads it (joblib's workers
+//                        and threadpoolctl's users set it); an invalid one is ignored (`warning`)
+//   the CPUs in the process's affinity mask (taskset, cgroup cpusets), else hardware_concurrency.
+// An empty variable counts as unset. Reads the environment and nothing else.
+struct ThreadCountChoice {
+  int threads = 1;
+  std::string error;    // FASTMLP_NUM_THREADS is set but invalid (threads then ignores it)
+  std::string warning;  // OMP_NUM_THREADS was set but ignored, and why
+};
+ThreadCountChoice initial_thread_count();
+
 class ThreadPool {
  public:
-  // The process-wide pool (created on first use, sized from the CPU affinity mask or the
-  // FASTMLP_NUM_THREADS environment variable).
+  // The process-wide pool (created on first use, sized by initial_thread_count(); the bindings
+  // create it at import).
   static ThreadPool& global();
 
   int num_threads() const;

@@ -18,6 +18,9 @@ from .torch_interop import from_torch, to_torch
 from .io import load
 from .layers import Activation, BatchNorm, Dense, Dropout, LayerNorm
 from .model import Sequential
+from ._threads import _register_threadpoolctl, get_num_threads, set_num_threads
+
+_register_threadpoolctl()  # threadpool_info() / threadpool_limits() see fastmlp's pool
 
 __version__ = "0.1.0"
 
@@ -54,21 +57,6 @@ __all__ = [
 def get_isa() -> str:
     """The GEMM kernel in use: "avx512", "avx2" or "generic" (force one with FASTMLP_ISA)."""
     return str(_core.get_isa())
-
-
-def get_num_threads() -> int:
-    """Threads fastmlp's kernels use, the calling thread included."""
-    return int(_core.get_num_threads())
-
-
-def set_num_threads(n: int) -> None:
-    """Sets the threads fastmlp's kernels use (1 to 1024). Results do not depend on it.
-
-    Raises RuntimeError when the system cannot start that many threads (a process or memory
-    limit); the pool then keeps its previous size."""
-    from ._validation import MAX_THREADS, positive_int
-
-    _core.set_num_threads(positive_int("n", n, maximum=MAX_THREADS))
 
 
 def matmul(a: Any, b: Any, out: Optional[np.ndarray] = None) -> np.ndarray:
