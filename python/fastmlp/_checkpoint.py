@@ -166,7 +166,9 @@ def _parse_schedule(value: Any) -> _schedules.LRSchedule:
 def _parse_metrics(value: Any, loss: _losses.Loss) -> List[str]:
     metrics = json_list("training.metrics", value)
     try:
-        return _compiled_metrics.resolve(metrics, loss.classification, loss.name)
+        # files written before compile refused class metrics under binary_cross_entropy still load
+        return _compiled_metrics.resolve(metrics, loss.classification, loss.name,
+                                         class_metrics_need_cross_entropy=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"training.metrics: {exc}") from None
 

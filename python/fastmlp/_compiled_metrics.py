@@ -153,8 +153,11 @@ def _prediction_metric(key: str) -> Optional[Tuple[bool, Callable[[np.ndarray, n
     return None
 
 
-def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> List[str]:
-    """Canonical metric names; ValueError for unknown names or a metric the loss cannot support."""
+def resolve(metrics: Sequence[str], classification: bool, loss_name: str,
+            class_metrics_need_cross_entropy: bool = True) -> List[str]:
+    """Canonical metric names; ValueError for unknown names or a metric the loss cannot support.
+    ``class_metrics_need_cross_entropy=False`` (restoring a saved training state) accepts the class
+    metrics that files written before this rule may hold with binary_cross_entropy."""
     out: List[str] = []
     for m in metrics:
         if not isinstance(m, str):
@@ -180,7 +183,8 @@ def resolve(metrics: Sequence[str], classification: bool, loss_name: str) -> Lis
                 else "a regression loss (mse, mae, huber)"
             )
             raise ValueError(f"metric '{m}' needs {need}, but the loss is '{loss_name}'")
-        if needs_labels and key not in _CORE_METRICS and loss_name != "cross_entropy":
+        if needs_labels and key not in _CORE_METRICS and loss_name != "cross_entropy" and \
+                class_metrics_need_cross_entropy:
             # precision, recall, f1 and top-k rank the outputs as classes (arg-max); the outputs of
             # binary_cross_entropy are independent per-element logits or probabilities, not classes
             raise ValueError(

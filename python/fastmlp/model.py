@@ -247,15 +247,15 @@ class Sequential:
             self._check_declared_input_dim(layer)
         self.layers.append(self._adopt(layer))
 
-    def _check_stack(self) -> None:
-        """ValueError unless the layers form a model (see ``check_layer_stack``); checked when an
-        unbuilt model is used."""
+    def _check_stack(self, loss: Optional[_losses.Loss] = None) -> None:
+        """ValueError unless the layers form a model (see ``check_layer_stack``) that `loss` (if
+        given) can train; checked when an unbuilt model is used."""
         if not self.layers:
             raise ValueError("the model has no layers: add some with model.add(fm.Dense(...))")
         check_layer_stack(self.layers)
         self._check_declared_input_dim(self.layers[0])
-        if self._loss is not None:  # compiled before the last layers were added
-            self._check_output_width(self._loss)
+        if loss is not None:
+            self._check_output_width(loss)
 
     def _check_output_width(self, loss: _losses.Loss) -> None:
         """ValueError for a loss that cannot train this output width: cross_entropy over one output
@@ -267,11 +267,12 @@ class Sequential:
                 "loss='binary_cross_entropy' with fm.Dense(1) (labels 0/1), or fm.Dense(2) with cross_entropy"
             )
 
-    def _use_stack(self) -> None:
-        """Before an unbuilt model's layers are used: checks them, and builds the model when its
-        input width is known (``input_dim`` given to Sequential or the first layer)."""
+    def _use_stack(self, loss: Optional[_losses.Loss] = None, check_loss: bool = True) -> None:
+        """Before an unbuilt model's layers are used: checks them (against `loss`, by default the
+        compiled one, which may predate the last ``add``), and builds the model when its input
+        width is known (``input_dim`` given to Sequential or the first layer)."""
         if self._net is None:
-            self._check_stack()
+            self._check_stack((loss or self._loss) if check_loss else None)
             declared = self._declared_input_dim()
             if declared is not None:
                 self._build(declared)
@@ -290,7 +291,7 @@ class Sequential:
                     "a built model's input width cannot change: create a new fm.Sequential"
                 )
             return
-        self._check_stack()
+        self._check_stack(self._loss)
         declared = self._declared_input_dim()
         if width is None:
             if declared is None:
@@ -395,6 +396,22 @@ class Sequential:
         clip_value: if given (> 0), every step clamps each gradient value to [-clip_value, clip_value]
             (``torch.nn.utils.clip_grad_value_``); applied after clip_norm when both are given.
             ``gradients()`` then shows the clipped gradient the update used."""
+        self._compile(loss, optimizer, metrics, lr_schedule, clip_norm, clip_value, restoring=False)
+
+    def _compile(
+        self,
+        loss: Union[str, _losses.Loss, None],
+        optimizer: Union[str, _optim.Optimizer],
+        metrics: Optional[Sequence[str]],
+        lr_schedule: Optional[_schedules.LRSchedule],
+        clip_norm: Optional[float],
+        clip_value: Optional[float],
+        restoring: bool,
+    ) -> None:
+        """compile; `restoring` (a training state from a file, pickle or ``set_training_state``)
+        skips the refusals added after files were first written (a loss that cannot train this
+        output width, class metrics under binary_cross_entropy), so that every file written before
+        still loads."""
         if loss is None:
             raise ValueError(
                 "compile needs a loss: pass loss=..., e.g. loss='cross_entropy' for class labels, "
@@ -415,11 +432,13 @@ class Sequential:
             raise TypeError(
                 f"metrics must be a list of names such as ['accuracy'], got {type(metrics).__name__} {metrics!r}"
             )
-        resolved = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name)
-        if self._net is None:
-            self._check_stack()
-        self._check_output_width(loss_obj)
-        self._use_stack()  # builds the model when its input width is known
+        resolved = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name,
+                                             class_metrics_need_cross_entropy=not restoring)
+        if not restoring and self._net is None:
+            self._check_stack(loss_obj)
+        elif not restoring:
+            self._check_output_width(loss_obj)
+        self._use_stack(loss_obj, check_loss=not restoring)  # builds the model when its input width is known
         self._metrics = resolved
         self._loss, self._optimizer = loss_obj, opt_obj
         self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
@@ -887,9 +906,8 @@ class Sequential:
         self._epoch = epoch
 
     def _compile_with(self, settings: CompileSettings) -> None:
-        self.compile(loss=settings["loss"], optimizer=settings["optimizer"], metrics=settings["metrics"],
-                     lr_schedule=settings["lr_schedule"], clip_norm=settings["clip_norm"],
-                     clip_value=settings["clip_value"])
+        self._compile(settings["loss"], settings["optimizer"], settings["metrics"], settings["lr_schedule"],
+                      settings["clip_norm"], settings["clip_value"], restoring=True)
 
     def __getstate__(self) -> Dict[str, Any]:
         """Pickles through the checkpoint format (``fm.io.to_bytes``): a built model as the bytes

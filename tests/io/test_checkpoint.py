@@ -228,3 +228,37 @@ def test_a_model_checkpoint_file_resumes_after_its_epoch(tmp_path):
     tail = resumed.fit(X, y, epochs=4, batch_size=16, verbose=0, initial_epoch=resumed.epoch).history["loss"]
     assert whole[:2] + tail == whole
     _assert_same(straight, resumed)
+
+
+def _file_of_an_earlier_version(tmp_path, loss, metrics):
+    """A checkpoint as fastmlp wrote it before compile refused a one-output cross_entropy and class
+    metrics under binary_cross_entropy: saved from an allowed set-up, then its training state
+    edited to hold what was allowed then."""
+    model = fm.Sequential([fm.Dense(1)], input_dim=3, seed=5)
+    model.compile(loss="binary_cross_entropy", optimizer=fm.optim.Adam(lr=1e-2), metrics=["accuracy"])
+    path = tmp_path / "earlier.safetensors"
+    model.save(path)
+    with safe_open(str(path), framework="numpy") as f:
+        metadata = dict(f.metadata())
+    training = json.loads(metadata["training"])
+    training["loss"], training["metrics"] = {"name": loss}, metrics
+    metadata["training"] = json.dumps(training)
+    save_file(load_file(str(path)), str(path), metadata=metadata)
+    return model, path
+
+
+@pytest.mark.parametrize("loss, metrics", [("cross_entropy", ["accuracy"]),
+                                           ("binary_cross_entropy", ["accuracy", "precision", "top_k_accuracy"])])
+def test_files_with_set_ups_compile_now_refuses_still_load_compiled(tmp_path, loss, metrics):
+    import pickle
+
+    model, path = _file_of_an_earlier_version(tmp_path, loss, metrics)
+    loaded = fm.load(path)
+    assert loaded.compiled and loaded.loss.name == loss and loaded.optimizer.lr == pytest.approx(1e-2)
+    for a, b in zip(loaded.parameters(), model.parameters()):
+        np.testing.assert_array_equal(a, b)
+    again = pickle.loads(pickle.dumps(loaded))
+    assert again.compiled and again.loss.name == loss
+    # what compile itself refuses stays refused
+    with pytest.raises(ValueError):
+        fm.Sequential([fm.Dense(1)], input_dim=3).compile(loss=loss, metrics=metrics)

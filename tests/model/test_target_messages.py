@@ -233,3 +233,14 @@ def test_string_labels_say_how_to_encode_them():
 def test_string_regression_targets_get_no_label_advice():
     message = _message(1, "mse", np.array(["1.5"] * N))
     assert message == "y must hold real numbers (float or integer dtype), got dtype <U3 (e.g. '1.5')"
+
+
+def test_the_fix_the_one_output_message_names_compiles_after_add():
+    """compile checks the loss it is given, not the one it replaces."""
+    model = fm.Sequential()
+    model.add(fm.Dense(4, activation="relu"))
+    model.compile(loss="cross_entropy", optimizer="sgd")
+    model.add(fm.Dense(1))
+    model.compile(loss="binary_cross_entropy", optimizer="sgd")
+    model.fit(X, (X[:, 0] > 0).astype(np.float32), epochs=1, verbose=0)
+    assert model.built and model.loss.name == "binary_cross_entropy"
