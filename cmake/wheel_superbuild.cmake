@@ -12,14 +12,21 @@
 # not live there.
 #
 # The inner build starts from scratch when the toolchain changes: generator, CMake version,
-# C++ compiler or its flags (from the environment or -D), Python ABI.
+# C++ compiler or its flags (from the environment or -D), Python ABI, or any FASTMLP_* option or
+# CMAKE_CXX_* setting given with -D (given or not, and its value). Only the settings matched below
+# reach the inner build; others (CMAKE_TOOLCHAIN_FILE, CMAKE_C_*, linker flags) do not.
 
 set(FASTMLP_INNER_DIR "${CMAKE_BINARY_DIR}/core")
 
 # Settings forwarded to the inner build on every configure: scikit-build-core's (Python, the
-# prefix path where the isolated pybind11 lies, build type), the user's -D / CMAKE_ARGS, and the
-# make program (when pip installs ninja, it too lies in the isolated environment).
+# prefix path where the isolated pybind11 lies, build type), the user's FASTMLP_* options and C++
+# settings (-D / CMAKE_ARGS), and the make program (when pip installs ninja, it too lies in the
+# isolated environment).
 set(init "")
+# The settings that change what is compiled (fastmlp's options, C++ flags, build type), as given
+# this time: part of the toolchain key below, so that an option given last time and left out now
+# (FASTMLP_SANITIZE=ON, say) is not kept by the inner build's cache.
+set(compile_settings "")
 get_cmake_property(cache_vars CACHE_VARIABLES)
 foreach(var IN LISTS cache_vars)
   if(var MATCHES "^(FASTMLP_|Python_|Python3_|PYTHON_|CMAKE_CXX_|CMAKE_BUILD_TYPE$|CMAKE_PREFIX_PATH$|CMAKE_MAKE_PROGRAM$|CMAKE_FIND_ROOT_PATH_MODE_PACKAGE$|CMAKE_OSX_|CMAKE_EXPORT_COMPILE_COMMANDS$|CMAKE_INTERPROCEDURAL_OPTIMIZATION$)"
@@ -31,6 +38,9 @@ foreach(var IN LISTS cache_vars)
       set(type STRING)
     endif()
     string(APPEND init "set(${var} [==[${${var}}]==] CACHE ${type} \"\" FORCE)\n")
+    if(var MATCHES "^(FASTMLP_|CMAKE_CXX_|CMAKE_BUILD_TYPE$|CMAKE_INTERPROCEDURAL_OPTIMIZATION$)")
+      string(APPEND compile_settings "|${var}=${${var}}")
+    endif()
   endif()
 endforeach()
 string(APPEND init "set(FASTMLP_INNER_BUILD ON CACHE BOOL \"\" FORCE)\n")
@@ -38,7 +48,7 @@ string(APPEND init "set(FASTMLP_INNER_BUILD ON CACHE BOOL \"\" FORCE)\n")
 string(APPEND init "set(pybind11_DIR pybind11_DIR-NOTFOUND CACHE PATH \"\" FORCE)\n")
 file(WRITE "${CMAKE_BINARY_DIR}/core-init.cmake" "${init}")
 
-set(toolchain "generator=${CMAKE_GENERATOR}|cmake=${CMAKE_VERSION}|CXX=$ENV{CXX}|CXXFLAGS=$ENV{CXXFLAGS}|LDFLAGS=$ENV{LDFLAGS}|compiler=${CMAKE_CXX_COMPILER}|flags=${CMAKE_CXX_FLAGS}|abi=${SKBUILD_SOABI}")
+set(toolchain "generator=${CMAKE_GENERATOR}|cmake=${CMAKE_VERSION}|CXX=$ENV{CXX}|CXXFLAGS=$ENV{CXXFLAGS}|LDFLAGS=$ENV{LDFLAGS}|compiler=${CMAKE_CXX_COMPILER}|flags=${CMAKE_CXX_FLAGS}|abi=${SKBUILD_SOABI}${compile_settings}")
 set(toolchain_file "${CMAKE_BINARY_DIR}/core-toolchain.txt")
 if(EXISTS "${toolchain_file}")
   file(READ "${toolchain_file}" previous)

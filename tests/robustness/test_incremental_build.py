@@ -62,3 +62,30 @@ def test_compile_commands_do_not_depend_on_where_pybind11_lies(tmp_path):
     assert "pybind11-include" in first  # the copy is what the bindings are compiled against
     assert header.read_bytes() == (second_env / "include" / "pybind11" / "pybind11.h").read_bytes()
     assert header.stat().st_mtime_ns == mtime  # Ninja would rebuild every object after a rewrite
+
+
+def _configure_outer(build: Path, *defines: str) -> str:
+    """Configures the project as scikit-build-core does (SKBUILD set) after wiping the cache as it
+    does at a new path; returns the settings written for the inner build."""
+    (build / "CMakeCache.txt").unlink(missing_ok=True)
+    shutil.rmtree(build / "CMakeFiles", ignore_errors=True)
+    subprocess.run([CMAKE, "-S", str(ROOT), "-B", str(build), "-DSKBUILD=2", "-DSKBUILD_SOABI=abi",
+                    "-DCMAKE_BUILD_TYPE=Release", *defines], check=True, capture_output=True, text=True, timeout=300)
+    return (build / "core-init.cmake").read_text()
+
+
+def test_an_option_left_out_of_the_next_install_does_not_stay_in_the_inner_build(tmp_path):
+    """A sanitizer (or -march=native) install must not leave its objects for the next plain
+    `pip install .`: the inner build starts again when the options given change."""
+    build = tmp_path / "build"
+    init = _configure_outer(build, "-DFASTMLP_SANITIZE=ON")
+    assert "FASTMLP_SANITIZE" in init
+    marker = build / "core" / "objects-of-the-sanitizer-build"
+    marker.parent.mkdir()
+    marker.write_text("")
+    assert "FASTMLP_SANITIZE" not in _configure_outer(build)
+    assert not marker.exists()
+    marker.parent.mkdir()
+    marker.write_text("")
+    _configure_outer(build)  # the same settings again: the inner build is kept
+    assert marker.exists()
