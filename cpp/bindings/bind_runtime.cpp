@@ -42,14 +42,15 @@ namespace fastmlp::bindings {
 void bind_runtime(py::module_& m) {
   // Resolve the kernel now, so that a bad FASTMLP_ISA fails at import with its message.
   gemm_isa();
-  // Size the pool now from FASTMLP_NUM_THREADS / OMP_NUM_THREADS / the affinity mask: a bad
-  // FASTMLP_NUM_THREADS fails the import, an OMP_NUM_THREADS fastmlp cannot use warns.
+  // Check FASTMLP_NUM_THREADS / OMP_NUM_THREADS now: a bad FASTMLP_NUM_THREADS fails the import, an
+  // OMP_NUM_THREADS fastmlp cannot use warns. The pool itself starts at first use (sized by the same
+  // rule), so that importing fastmlp starts no thread (a process that forks after the import stays
+  // single-threaded).
   const ThreadCountChoice threads = initial_thread_count();
   FASTMLP_REQUIRE(threads.error.empty(), threads.error);
   if (!threads.warning.empty() && PyErr_WarnEx(PyExc_RuntimeWarning, threads.warning.c_str(), 1) != 0) {
     throw py::error_already_set();  // warnings turned into errors (python -W error)
   }
-  get_num_threads();  // creates the pool
   m.def("get_isa", &gemm_isa, "The GEMM micro-kernel instruction set in use: 'avx512', 'avx2' or 'generic'.");
   m.def("get_num_threads", &get_num_threads, "Threads used by fastmlp's kernels, the calling thread included.");
   m.def(

@@ -217,3 +217,17 @@ def test_grid_search_workers_share_the_cores_instead_of_each_taking_all():
     result = json.loads(child.stdout.strip().splitlines()[-1])
     assert result["parent"] == _cpus()
     assert result["workers"] == [float(max(1, cpu_count() // 2))]  # joblib's OMP_NUM_THREADS
+
+
+def test_importing_fastmlp_starts_no_thread():
+    """The pool starts at first use: a process that forks after `import fastmlp` forks a single
+    thread (a multi-threaded fork can deadlock, and Python 3.12 warns about it)."""
+    result = _run("""
+        import os
+        import fastmlp as fm
+        before = len(os.listdir("/proc/self/task"))
+        fm.get_num_threads()
+        print(before, len(os.listdir("/proc/self/task")))
+    """, FASTMLP_NUM_THREADS="3", OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["1", "3"]
