@@ -283,6 +283,10 @@ _NOT_SAFETENSORS = "not a safetensors file: fm.load reads the safetensors files 
 _ONNX_SECOND_FIELDS = (0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42)
 
 
+_KERAS_ADVICE = ("fastmlp cannot read Keras files: build the same model with fm.Sequential and copy the weights, "
+                 "e.g. model.set_weights(keras_model.get_weights())")
+
+
 def _identify(f: Any, size: int, suffix: str) -> Optional[str]:
     """What a file (or bytes) that failed the safetensors container checks is, with how to read it
     or get a fastmlp file instead, or None when it is nothing recognised (the caller keeps the
@@ -297,6 +301,8 @@ def _identify(f: Any, size: int, suffix: str) -> Optional[str]:
         return None
     if not isinstance(head, bytes) or not head:
         return None
+    if head[8:9] == b"{":  # a safetensors header length then its JSON: a damaged safetensors file, whatever
+        return None         # the length's bytes look like (0x80 0x03 0x02 reads as a pickle signature)
     kind, advice = _kind_of(head, suffix)
     if kind is None:
         return None
@@ -312,8 +318,7 @@ def _kind_of(head: bytes, suffix: str) -> Tuple[Optional[str], str]:
     if head.startswith(b"\x89HDF\r\n\x1a\n"):
         return (
             "an HDF5 file (Keras .h5 models and weights are HDF5)",
-            "fastmlp cannot read Keras files: build the same model with fm.Sequential and copy the weights, "
-            "e.g. model.set_weights(keras_model.get_weights())",
+            _KERAS_ADVICE,
         )
     if len(head) >= 3 and head[0] == 0x80 and 2 <= head[1] <= 5 and head[2] != 0:
         return (
@@ -358,8 +363,7 @@ def _zip_kind(head: bytes) -> Tuple[str, str]:
     if base in ("metadata.json", "config.json", "model.weights.h5"):
         return (
             "a Keras model archive (.keras)",
-            "fastmlp cannot read Keras files: build the same model with fm.Sequential and copy the weights, "
-            "e.g. model.set_weights(keras_model.get_weights())",
+            _KERAS_ADVICE,
         )
     if base.endswith(".npy"):
         return "a NumPy archive (.npz, written by np.savez)", "read it with np.load(path)"

@@ -314,3 +314,11 @@ def test_a_valid_file_whose_first_bytes_look_like_another_format_loads(tmp_path,
     back = fm.load(path)
     for a, b in zip(model.parameters(), back.parameters()):
         assert np.array_equal(a, b)
+
+
+def test_a_damaged_safetensors_file_whose_length_looks_like_a_pickle_keeps_the_container_message():
+    # header length 0x020380 starts with the bytes 0x80 0x03 0x02, a pickle's protocol-3 signature
+    data = struct.pack("<Q", 0x020380) + b'{"__metadata__": {}}' + b" " * 1000
+    with pytest.raises(ValueError, match=r"^cannot load a fastmlp model from bytes: the header length 131968 "
+                                         r"exceeds the 1020 bytes after it \(truncated file\?\)$"):
+        fm.io.from_bytes(data)
