@@ -238,13 +238,12 @@ def _sample_and_class_weights(
 
 _BY_NAME = {cls.name: cls for cls in (MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy)}
 #: other spellings (Keras's, PyTorch's), lower case -> the canonical name. Every cross-entropy here
-#: takes logits, whatever the spelling; a softmax output layer is fused with cross_entropy (see
+#: takes logits, whatever the spelling; a softmax (sigmoid) output layer is fused with (binary) cross_entropy (see
 #: docs/names.md, which lists this table; a test keeps the two in step)
 _ALIASES = {
     # Keras
     "mean_squared_error": "mse",
     "mean_absolute_error": "mae",
-    "huber_loss": "huber",
     "categorical_crossentropy": "cross_entropy",
     "sparse_categorical_crossentropy": "cross_entropy",
     "binary_crossentropy": "binary_cross_entropy",
@@ -254,6 +253,7 @@ _ALIASES = {
     "l1": "mae",
     "l1_loss": "mae",
     "l1loss": "mae",
+    "huber_loss": "huber",
     "huberloss": "huber",
     "crossentropy": "cross_entropy",
     "crossentropyloss": "cross_entropy",

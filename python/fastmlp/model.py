@@ -311,12 +311,12 @@ class Sequential:
     def _build(self, input_dim: int) -> None:
         table = tensor_table(self.layers, input_dim)
         check_model_size(input_dim, table.num_params, self.layers)
-        self._net = _core.Network(input_dim, [layer._core_spec() for layer in self.layers], self.seed)
-        views = dict(zip((name for name, _ in table.parameters), self._net.parameters()))
+        net = _core.Network(input_dim, [layer._core_spec() for layer in self.layers], self.seed)
+        views = dict(zip((name for name, _ in table.parameters), net.parameters()))
         for i, layer in enumerate(self.layers):
             if isinstance(layer, Dense) and layer.kernel_init == "orthogonal":  # C++ drew the normals; QR needs LAPACK
                 _initializers.orthogonalize(views[f"layers.{i}.weight"])
-        self._width = input_dim
+        self._net, self._width = net, input_dim  # together: a failed build leaves the model unbuilt
         if self._loss is not None and self._optimizer is not None:
             self._apply_compile()
 

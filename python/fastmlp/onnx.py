@@ -314,8 +314,8 @@ def export(model: Any, path: PathLike, opset: Optional[int] = None) -> None:
     path = check_save_path("path", path, ".onnx")
     if model.input_dim is None:  # not built
         raise RuntimeError(
-            f"cannot export the model to {path!r}: it has no weights yet; give Sequential an input_dim "
-            "or call fit/predict first"
+            f"cannot export the model to {path!r}: it has no weights yet; give Sequential (or the first layer) "
+            "an input_dim, call model.build(input_dim), or fit/predict first"
         )
     onnx = _import_onnx()
     opset = _check_opset(onnx, opset)
