@@ -50,7 +50,8 @@ How scikit-learn's objective is reproduced:
   ``sklearn.exceptions.ConvergenceWarning``.
 
 Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
-predicts (n,)); predictions and probabilities are float64 computed from float32 network outputs.
+predicts (n,)). The network computes in float32; predictions and probabilities have
+scikit-learn's dtypes (float32 where fit and predict both got float32 X, else float64).
 Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
@@ -95,6 +96,8 @@ _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "
 _SOLVERS = ("adam", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson")
+#: X dtypes kept by validation (scikit-learn's): others convert to the first
+_FLOAT_DTYPES = (np.float64, np.float32)
 
 
 # ------------------------------------------------------------------------------ parameter checks
@@ -495,11 +498,25 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         return value > best if higher else value < best
 
     # -------------------------------------------------------------- inference helpers
-    def _outputs(self, X: ArrayLike) -> np.ndarray:
-        """float64 (n, n_outputs_) network outputs (logits for the classifier) for validated X."""
+    def _float32_X(self, X: np.ndarray, reset: bool) -> np.ndarray:
+        """X (validated as float64 or float32, scikit-learn's fit dtypes) as fastmlp's C-contiguous
+        float32; a fit (reset) records whether X was float32, which the predictions' dtype follows."""
+        if reset:
+            self._fit_float32 = X.dtype == np.float32
+        with np.errstate(over="ignore"):
+            X32 = np.ascontiguousarray(X, dtype=np.float32)
+        if X.dtype != np.float32 and not np.isfinite(X32).all():
+            raise ValueError("X holds values too large for float32 (|X| > 3.4e38); scale the features")
+        return X32
+
+    def _outputs(self, X: ArrayLike) -> Tuple[np.ndarray, Any]:
+        """(float64 (n, n_outputs_) network outputs (logits for the classifier) for validated X, the
+        dtype of the predictions): float32 where fit and this X are float32, else float64, as
+        scikit-learn's (whose weights have the fit's dtype)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
-        return self.model_.predict(np.ascontiguousarray(X)).astype(np.float64)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        dtype = np.float32 if getattr(self, "_fit_float32", False) and X.dtype == np.float32 else np.float64
+        return self.model_.predict(self._float32_X(X, reset=False)).astype(np.float64), dtype
 
     @property
     def coefs_(self) -> List[np.ndarray]:
@@ -537,7 +554,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=np.float32, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X = self._float32_X(X, reset)
         if y.ndim == 2 and y.shape[1] != 1:
             raise ValueError(
                 f"{type(self).__name__} takes one label per sample, y of shape (n_samples,); got y of shape "
@@ -616,28 +634,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         result: MLPClassifier = self._fit(X, y, sample_weight, incremental=True, classes=classes)
         return result
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, float64 (n_samples, n_classes) in the order of ``classes_``:
-        a softmax of the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes."""
-        z = self._outputs(X)
+    def _proba(self, X: ArrayLike) -> Tuple[np.ndarray, Any]:
+        """(float64 class probabilities, the dtype predict_proba returns)."""
+        z, dtype = self._outputs(X)
         if z.shape[1] == 1:
             p = np.exp(-np.logaddexp(0.0, -z[:, 0]))  # sigmoid, stable for any sign
-            return np.column_stack([1.0 - p, p])
+            return np.column_stack([1.0 - p, p]), dtype
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
-        result: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return e / e.sum(axis=1, keepdims=True), dtype
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes) in the order of ``classes_``: a softmax of
+        the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes. float32 where
+        fit and X are float32, else float64 (scikit-learn's dtypes)."""
+        proba, dtype = self._proba(X)
+        result: np.ndarray = proba.astype(dtype, copy=False)
         return result
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """log(predict_proba(X)): float64 (n_samples, n_classes)."""
-        proba = self.predict_proba(X)
+        """log(predict_proba(X)) (n_samples, n_classes), the dtype of predict_proba (the log is
+        taken in float64)."""
+        proba, dtype = self._proba(X)
         with np.errstate(divide="ignore"):
-            result: np.ndarray = np.log(proba)
+            result: np.ndarray = np.log(proba).astype(dtype, copy=False)
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted labels (n_samples,) from ``classes_``: the most probable class."""
-        proba = self.predict_proba(X)
+        proba, _ = self._proba(X)
         if proba.shape[1] == 2:
             index = (proba[:, 1] > 0.5).astype(np.int64)
         else:
@@ -716,7 +741,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float32, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X = self._float32_X(X, reset)
         self._y_1d = y.ndim == 1
         y2 = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
         if not np.isfinite(y2).all():
@@ -743,9 +769,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predictions, float64 (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs)."""
-        out = self._outputs(X)
-        return out[:, 0] if self._y_1d else out
+        """Predictions (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs); float32 where
+        fit and X are float32, else float64 (scikit-learn's dtypes)."""
+        out, dtype = self._outputs(X)
+        result: np.ndarray = out.astype(dtype, copy=False)
+        return result[:, 0] if self._y_1d else result
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -553,3 +553,42 @@ def test_partial_fit_with_changing_batch_sizes_follows_sklearn(solver):
     for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
         np.testing.assert_allclose(b, a, rtol=0, atol=atol)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("fit_dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("predict_dtype", [np.float32, np.float64, np.int64])
+def test_output_dtypes_are_sklearns(fit_dtype, predict_dtype):
+    """predict / predict_proba / predict_log_proba return scikit-learn's dtype for every pair of fit
+    and predict X dtypes: float32 when both are float32, else float64 (labels keep classes_')."""
+    d = _data()
+    X_fit, X_pred = np.round(d["X"] * 3).astype(fit_dtype), np.round(d["X"] * 3).astype(predict_dtype)
+    for target in ("binary", "multiclass"):
+        ours = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        for method in ("predict", "predict_proba", "predict_log_proba"):
+            assert getattr(ours, method)(X_pred).dtype == getattr(ref, method)(X_pred).dtype, (target, method)
+        assert ours.predict_proba(X_pred).dtype == (np.float32 if fit_dtype == predict_dtype == np.float32
+                                                    else np.float64)
+    for target in ("reg1", "reg3"):
+        ours = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        ref = sk_nn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        assert ours.predict(X_pred).dtype == ref.predict(X_pred).dtype, target
+
+
+def test_float32_predictions_equal_the_float64_ones_rounded():
+    d = _data()
+    X32 = d["X"].astype(np.float32)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X32, d["multiclass"])
+    np.testing.assert_array_equal(clf.predict_proba(X32), clf.predict_proba(X32.astype(np.float64)).astype(np.float32))
+    np.testing.assert_array_equal(clf.predict(X32), clf.predict(X32.astype(np.float64)))
+
+
+def test_float64_X_too_large_for_float32_is_refused():
+    d = _data()
+    X = d["X"].copy()
+    X[3, 2] = 1e39
+    with pytest.raises(ValueError, match="X holds values too large for float32"):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, d["reg1"])
