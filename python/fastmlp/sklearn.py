@@ -545,8 +545,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
     ``intercepts_`` (copies, scikit-learn's layout).
 
-    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...), at least two
-    classes; multilabel and multi-output y raise ValueError.
+    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...);
+    multilabel and multi-output y raise ValueError. A single class fits as in scikit-learn: one
+    logistic output trained toward 0, ``predict`` returns that class, ``predict_proba`` is
+    ``(n, 2)`` ``[1 - p, p]``.
     """
 
     _fm_loss = "cross_entropy"
@@ -587,15 +589,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
             elif len(np.setdiff1d(found, self.classes_)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {found}.")
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
-                f"only one class: {self.classes_[0]!r}"
-            )
         index: np.ndarray = np.clip(np.asarray(np.searchsorted(self.classes_, y)), 0, len(self.classes_) - 1)
         if not np.array_equal(self.classes_[index], y):
             raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}.")
-        if len(self.classes_) == 2:
+        if len(self.classes_) <= 2:  # one class: scikit-learn's one logistic output, trained toward 0
             self._fm_loss = "binary_cross_entropy"
             return X, index.astype(np.float32), 1
         self._fm_loss = "cross_entropy"
@@ -604,6 +601,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         out = self.model_.predict(X)
         pred = (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else np.argmax(out, axis=1)
+        if len(self.classes_) == 1:
+            pred[:] = 0
         if not np.isfinite(out).all():
             return float("nan")
         return float(accuracy_score(y.astype(np.int64), pred, sample_weight=sample_weight))
@@ -663,7 +662,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predicted labels (n_samples,) from ``classes_``: the most probable class."""
         proba, _ = self._proba(X)
-        if proba.shape[1] == 2:
+        if len(self.classes_) == 1:  # scikit-learn's: always the one class, whatever the output
+            index = np.zeros(len(proba), dtype=np.int64)
+        elif proba.shape[1] == 2:
             index = (proba[:, 1] > 0.5).astype(np.int64)
         else:
             index = np.argmax(proba, axis=1)

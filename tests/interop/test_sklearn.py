@@ -407,8 +407,6 @@ def test_classifier_labels_and_shapes():
         MLPClassifier((6,), max_iter=2, random_state=0).fit(X, y.reshape(-1, 1))
     with pytest.raises(ValueError, match=r"one label per sample.*multilabel"):
         MLPClassifier().fit(X, np.column_stack([y == "yes", y == "no"]).astype(int))
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        MLPClassifier().fit(X, np.zeros(60))
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X, d["reg1"])
     with pytest.raises(ValueError, match="X has 4 features, but MLPClassifier is expecting 5"):
@@ -592,3 +590,36 @@ def test_float64_X_too_large_for_float32_is_refused():
     X[3, 2] = 1e39
     with pytest.raises(ValueError, match="X holds values too large for float32"):
         MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, d["reg1"])
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("labels", [np.full(60, "only"), np.full(60, 3)], ids=["str", "int"])
+def test_single_class_y_is_sklearns(labels):
+    """One class in y: scikit-learn fits one logistic output toward 0 (its LabelBinarizer's code for
+    a lone class); predict returns that class, predict_proba is (n, 2) [1 - p, p], score 1.0. The
+    same steps from the same start: probabilities agree with scikit-learn's (sgd: float32 rounding;
+    adam: PyTorch's epsilon placement, as in test_full_batch_training_follows_sklearn)."""
+    d = _data()
+    X = d["X"]
+    for solver, atol in (("sgd", 1e-6), ("adam", 3e-4)):
+        params = dict(hidden_layer_sizes=(4,), solver=solver, max_iter=5, tol=0.0, random_state=0,
+                      learning_rate_init=0.05)
+        ours = MLPClassifier(**params).fit(X, labels)
+        ref = sk_nn.MLPClassifier(**params).fit(X, labels)
+        np.testing.assert_array_equal(ours.classes_, ref.classes_)
+        assert ours.n_outputs_ == ref.n_outputs_ == 1 and ours.out_activation_ == ref.out_activation_ == "logistic"
+        assert ours.predict(X).dtype == ref.predict(X).dtype
+        np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+        proba = ours.predict_proba(X)
+        assert proba.shape == ref.predict_proba(X).shape == (60, 2)
+        np.testing.assert_allclose(proba, ref.predict_proba(X), rtol=0, atol=atol)
+        np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-4)
+        assert ours.score(X, labels) == ref.score(X, labels) == 1.0
+        assert np.any(proba[:, 1] > 0.5) or solver == "adam"  # the label is the class, not p > 0.5
+    ours = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0).fit(X, labels)
+    ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0).fit(X, labels)
+    assert ours.validation_scores_ == ref.validation_scores_ == [1.0, 1.0, 1.0]
+    ours = MLPClassifier(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, labels, classes=labels[:1])
+    ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, labels, classes=labels[:1])
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ours.predict_proba(X).shape == ref.predict_proba(X).shape == (60, 2)
