@@ -52,6 +52,8 @@ How scikit-learn's objective is reproduced:
 Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
 predicts (n,)). The network computes in float32; predictions and probabilities have
 scikit-learn's dtypes (float32 where fit and predict both got float32 X, else float64).
+``coefs_`` / ``intercepts_`` are writable float32 views of ``model_``'s parameters (writing into
+them or assigning them changes the model; scikit-learn's are float64 after a float64 fit).
 Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
@@ -189,6 +191,65 @@ class _IterationEnd(Callback):
         if est.verbose:
             print(msg + " Stopping.")
         return True
+
+
+# ------------------------------------------------------------------------------ coefs_ / intercepts_
+class _ParameterViews(List[np.ndarray]):
+    """``coefs_`` / ``intercepts_``: a list of writable float32 views into ``model_``'s parameters
+    in which item assignment writes into the model (checking the shape) instead of replacing the
+    list's item."""
+
+    def __init__(self, name: str, views: List[np.ndarray]) -> None:
+        super().__init__(views)
+        self._name = name
+
+    def _checked(self, index: int, value: ArrayLike) -> np.ndarray:
+        """`value` as an array of the shape of view `index`, else ValueError naming both."""
+        view = list.__getitem__(self, index)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{self._name}[{index}] must be an array of real numbers of shape {view.shape}, got {value!r}"
+            ) from None
+        if arr.shape != view.shape:
+            raise ValueError(
+                f"{self._name}[{index}] must have shape {view.shape} (the fitted network's layer), "
+                f"got an array of shape {arr.shape}"
+            )
+        return arr
+
+    def assign(self, values: Sequence[ArrayLike]) -> None:
+        """Writes every array of `values` into the model after checking them all."""
+        if isinstance(values, np.ndarray) or not hasattr(values, "__len__"):
+            raise ValueError(f"{self._name} must be a list of {len(self)} arrays (one per layer), got {values!r}")
+        if len(values) != len(self):
+            raise ValueError(
+                f"{self._name} must be a list of {len(self)} arrays (one per layer), got {len(values)}; "
+                "the number of layers is fixed by hidden_layer_sizes and fit"
+            )
+        checked = [self._checked(i, v) for i, v in enumerate(values)]
+        for i, arr in enumerate(checked):
+            list.__getitem__(self, i)[...] = arr
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            positions = list(range(len(self)))[index]
+            values = list(value)
+            if len(values) != len(positions):
+                raise ValueError(f"{self._name}[{index.start}:{index.stop}] takes {len(positions)} arrays, "
+                                 f"got {len(values)}")
+            checked = [self._checked(i, v) for i, v in zip(positions, values)]
+            for i, arr in zip(positions, checked):
+                list.__getitem__(self, i)[...] = arr
+            return
+        i = int(index) % len(self) if -len(self) <= int(index) < len(self) else int(index)
+        if not 0 <= i < len(self):
+            raise IndexError(f"{self._name} has {len(self)} arrays (one per layer), got index {index}")
+        list.__getitem__(self, i)[...] = self._checked(i, value)
+
+    def __reduce__(self) -> Any:  # pickles (and copies) as a plain list of arrays
+        return (list, ([np.array(v) for v in self],))
 
 
 # ------------------------------------------------------------------------------ the estimators
@@ -520,15 +581,30 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
     @property
     def coefs_(self) -> List[np.ndarray]:
-        """Copies of the weight matrices in scikit-learn's layout: float32 (fan_in, fan_out) each."""
+        """The weight matrices in scikit-learn's layout, (fan_in, fan_out) each: writable float32
+        views of ``model_``'s weights (transposed, zero-copy), so ``coefs_[i][j, k] = v``,
+        ``coefs_[i] = array`` and ``coefs_ = [arrays]`` change the model. float32 whatever X's
+        dtype (scikit-learn's are float64 after a float64 fit). A later fit may build a new
+        ``model_``; views taken before it then no longer reach the model."""
         check_is_fitted(self)
-        return [np.array(w.T) for w in self.model_.parameters()[0::2]]
+        return _ParameterViews("coefs_", [w.T for w in self.model_.parameters()[0::2]])
+
+    @coefs_.setter
+    def coefs_(self, values: Sequence[ArrayLike]) -> None:
+        check_is_fitted(self)
+        _ParameterViews("coefs_", [w.T for w in self.model_.parameters()[0::2]]).assign(values)
 
     @property
     def intercepts_(self) -> List[np.ndarray]:
-        """Copies of the bias vectors: float32 (fan_out,) each."""
+        """The bias vectors, (fan_out,) each: writable float32 views of ``model_``'s biases, as
+        ``coefs_``."""
         check_is_fitted(self)
-        return [np.array(b) for b in self.model_.parameters()[1::2]]
+        return _ParameterViews("intercepts_", list(self.model_.parameters()[1::2]))
+
+    @intercepts_.setter
+    def intercepts_(self, values: Sequence[ArrayLike]) -> None:
+        check_is_fitted(self)
+        _ParameterViews("intercepts_", list(self.model_.parameters()[1::2])).assign(values)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-ignore]
@@ -543,7 +619,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     ``fm.Sequential``; multiclass: n_classes logits, binary: one logit), ``loss_``, ``loss_curve_``,
     ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
-    ``intercepts_`` (copies, scikit-learn's layout).
+    ``intercepts_`` (writable float32 views of ``model_``'s parameters, scikit-learn's layout).
 
     ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...);
     multilabel and multi-output y raise ValueError. A single class fits as in scikit-learn: one

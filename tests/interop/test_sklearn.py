@@ -623,3 +623,90 @@ def test_single_class_y_is_sklearns(labels):
     ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, labels, classes=labels[:1])
     np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
     assert ours.predict_proba(X).shape == ref.predict_proba(X).shape == (60, 2)
+
+
+def _numpy_forward(coefs, intercepts, X, activation):
+    """scikit-learn's forward pass in NumPy (float64), linear output."""
+    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
+           "logistic": lambda z: 1 / (1 + np.exp(-z))}[activation]
+    a = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        a = a @ W + b
+        if i < len(coefs) - 1:
+            a = act(a)
+    return a
+
+
+@no_convergence_warning
+def test_writing_into_coefs_and_intercepts_changes_the_model():
+    """coefs_[i] / intercepts_[i] are writable float32 views of model_'s parameters in scikit-learn's
+    (fan_in, fan_out) layout: an in-place write changes the predictions (it was lost before)."""
+    d = _data()
+    reg = MLPRegressor(hidden_layer_sizes=(6,), activation="tanh", max_iter=3, random_state=0).fit(d["X"], d["reg1"])
+    assert all(c.dtype == np.float32 and c.flags.writeable for c in reg.coefs_ + reg.intercepts_)
+    before = reg.predict(d["X"])
+    reg.coefs_[1][2, 0] += 5.0
+    assert np.all(reg.predict(d["X"]) != before)
+    reg.intercepts_[1][0] = 7.0
+    reg.intercepts_[0][:] = 0.0
+    np.testing.assert_array_equal(reg.model_.parameters()[3], [7.0])
+    np.testing.assert_array_equal(reg.model_.parameters()[2][0, 2], reg.coefs_[1][2, 0])
+    expected = _numpy_forward([c.astype(np.float64) for c in reg.coefs_],
+                              [b.astype(np.float64) for b in reg.intercepts_], d["X"], "tanh")[:, 0]
+    np.testing.assert_allclose(reg.predict(d["X"]), expected, rtol=1e-5, atol=1e-5)
+
+
+@no_convergence_warning
+def test_assigning_coefs_and_intercepts_sets_the_model():
+    """coefs_ = [...] / intercepts_ = [...] (and coefs_[i] = array) set the network's parameters,
+    as with scikit-learn, whose predictions (float64) the float32 network then reproduces."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(6, 3), activation="relu", max_iter=2, random_state=0)
+    ours = MLPClassifier(**params).fit(d["X"], d["multiclass"])
+    ref = sk_nn.MLPClassifier(**params).fit(d["X"], d["multiclass"])
+    rng = np.random.default_rng(1)
+    coefs = [rng.normal(size=c.shape) for c in ref.coefs_]
+    intercepts = [rng.normal(size=b.shape) for b in ref.intercepts_]
+    ours.coefs_, ref.coefs_ = coefs, coefs
+    ours.intercepts_, ref.intercepts_ = intercepts, intercepts
+    np.testing.assert_allclose(ours.predict_proba(d["X"]), ref.predict_proba(d["X"]), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(ours.predict(d["X"]), ref.predict(d["X"]))
+    for ours_w, w in zip(ours.coefs_, coefs):
+        np.testing.assert_array_equal(ours_w, w.astype(np.float32))
+    new_last = rng.normal(size=coefs[-1].shape)
+    ours.coefs_[-1] = new_last  # item assignment writes into the model too
+    ref.coefs_[-1] = new_last
+    np.testing.assert_allclose(ours.predict_proba(d["X"]), ref.predict_proba(d["X"]), rtol=0, atol=1e-5)
+    ours.intercepts_[0:2] = intercepts[0:2]
+    np.testing.assert_array_equal(ours.intercepts_[1], intercepts[1].astype(np.float32))
+
+
+@no_convergence_warning
+def test_assigning_coefs_of_the_wrong_shape_names_the_index_and_shapes():
+    d = _data()
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(d["X"], d["multiclass"])
+    before = [c.copy() for c in clf.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(6, 3\) .* got an array of shape \(3, 6\)"):
+        clf.coefs_ = [np.zeros((5, 6)), np.zeros((3, 6))]
+    for c, b in zip(clf.coefs_, before):  # nothing written: every array is checked first
+        np.testing.assert_array_equal(c, b)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] must have shape \(5, 6\) .* got an array of shape \(6, 5\)"):
+        clf.coefs_[0] = np.zeros((6, 5))
+    with pytest.raises(ValueError, match=r"intercepts_ must be a list of 2 arrays \(one per layer\), got 1"):
+        clf.intercepts_ = [np.zeros(6)]
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] must be an array of real numbers of shape \(6,\)"):
+        clf.intercepts_[0] = "zeros"
+    with pytest.raises(IndexError, match="coefs_ has 2 arrays"):
+        clf.coefs_[2] = np.zeros((3, 3))
+
+
+def test_coefs_pickle_and_copy_as_plain_arrays():
+    import copy
+
+    d = _data()
+    with pytest.warns(ConvergenceWarning):
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(d["X"], d["reg1"])
+    for dup in (pickle.loads(pickle.dumps(reg.coefs_)), copy.deepcopy(reg.coefs_)):
+        assert type(dup) is list
+        dup[0][0, 0] = 99.0
+        assert reg.coefs_[0][0, 0] != 99.0
