@@ -58,7 +58,12 @@ Every parameter of scikit-learn's estimators exists with its name and default (`
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
 stops the fit before ``max_iter``. Not supported: sparse X, multilabel / multi-output
-classification (ValueError), the Poisson loss. A diverging fit raises ValueError.
+classification (ValueError), the Poisson loss. A diverging fit (a NaN or infinite loss or gradient,
+which fastmlp's float32 reaches sooner than scikit-learn's float64) raises scikit-learn's ValueError
+("Solver produced non-finite parameter weights. ..."); with ``early_stopping=True`` it appends a nan
+validation score (and a nan loss) for the diverging epoch, restores the best weights, warns
+``ConvergenceWarning`` and returns, as scikit-learn, which trains on to ``max_iter`` with nan scores
+where fastmlp stops at the diverging epoch.
 """
 
 from __future__ import annotations
@@ -513,11 +518,29 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         except FloatingPointError as exc:
-            raise ValueError(
-                "Solver produced non-finite parameter weights (the loss or its gradient became NaN or "
-                f"infinite: {exc}). The input data may contain large values and need to be preprocessed, "
-                "or learning_rate_init may be too large."
-            ) from exc
+            if not self.early_stopping:
+                raise ValueError(
+                    "Solver produced non-finite parameter weights. The input data may contain large values "
+                    f"and need to be preprocessed. (fastmlp: {exc}; learning_rate_init may be too large.)"
+                ) from exc
+            # scikit-learn trains on through the divergence with nan validation scores and restores
+            # the best weights at the end; fastmlp stops at the diverging epoch, recorded as nan
+            self.n_iter_ += 1
+            self.t_ += n
+            self.loss_ = math.nan
+            self.loss_curve_.append(math.nan)
+            assert self.validation_scores_ is not None
+            self.validation_scores_.append(math.nan)
+            scores = np.asarray(self.validation_scores_, dtype=np.float64)
+            kept = (f"the weights of the best validation score (iteration {int(np.nanargmax(scores)) + 1})"
+                    if np.isfinite(scores).any() else "the initial weights (no finite validation score)")
+            warnings.warn(
+                f"Training diverged in iteration {self.n_iter_} (the loss or its gradient became NaN or "
+                f"infinite: {exc}); {kept} are restored. The input data may contain large values and need "
+                "to be preprocessed, or learning_rate_init may be too large.",
+                ConvergenceWarning,
+            )
+            hook.converged = True  # no "Maximum iterations" warning on top
         if not hook.converged and not incremental and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't "
@@ -525,8 +548,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 ConvergenceWarning,
             )
         if self.early_stopping:  # restore the best weights
-            for view, best in zip(model.parameters(), self._best_params):
-                view[...] = best
+            for view, best_params in zip(model.parameters(), self._best_params):
+                view[...] = best_params
         return self
 
     def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],

@@ -5,6 +5,7 @@ and cross_val_score."""
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -488,7 +489,7 @@ def test_regressor_loss_parameter():
         MLPRegressor(loss="poisson").fit(d["X"], np.abs(d["reg1"]))
 
 
-@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor])
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
 def test_n_iter_no_change_inf_runs_max_iter_epochs(cls):
     """n_iter_no_change=np.inf: the stopping rule never stops, as scikit-learn's (whose row runs too)."""
     d = _data()
@@ -513,11 +514,54 @@ def test_batch_size_larger_than_the_data_is_clipped_with_a_warning():
     assert est.n_iter_ == 1
 
 
-def test_diverging_fit_raises_value_error():
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # scikit-learn's float64 overflow
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@no_convergence_warning  # scikit-learn's row reaches max_iter before its check
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
+def test_diverging_fit_raises_sklearns_value_error(cls):
+    """Without early stopping a diverging fit raises scikit-learn's ValueError (its text first)."""
     d = _data()
-    with pytest.raises(ValueError, match="non-finite"):
-        MLPRegressor((4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50,
-                     random_state=0).fit(d["X"], d["reg1"] * 1e15)
+    sklearns_text = ("Solver produced non-finite parameter weights. The input data may contain large values "
+                     "and need to be preprocessed.")
+    with pytest.raises(ValueError, match=re.escape(sklearns_text)):
+        cls(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50,
+            random_state=0).fit(d["X"], d["reg1"] * 1e15)
+
+
+def _diverging_early_stopped_fit(cls, max_iter):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) * 10
+    est = cls(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.05, batch_size=20, max_iter=max_iter,
+              random_state=0, early_stopping=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return est, X, [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
+def test_diverging_fit_with_early_stopping_returns_the_best_weights(cls):
+    """early_stopping=True: the diverging epoch's validation score is nan, fit returns with the weights
+    of the best validation score and a ConvergenceWarning, as scikit-learn's (same call on its row).
+    scikit-learn then trains on to max_iter, every score nan; fastmlp stops at the diverging epoch."""
+    est, X, caught = _diverging_early_stopped_fit(cls, max_iter=30)
+    scores = np.asarray(est.validation_scores_)
+    assert np.isnan(scores[-1]) and np.isfinite(scores[0]) and len(caught) == 1
+    assert est.best_validation_score_ == np.nanmax(scores)
+    assert all(np.isfinite(w).all() for w in est.coefs_ + est.intercepts_)
+    assert np.isfinite(est.predict(X)).all()
+    if cls is MLPRegressor:
+        assert est.n_iter_ == len(scores) == len(est.loss_curve_) and np.isnan(est.loss_curve_[-1])
+        assert "Training diverged in iteration" in str(caught[0].message)
+        best = int(np.nanargmax(scores)) + 1
+        assert f"best validation score (iteration {best})" in str(caught[0].message)
+        # the restored weights are those after the best iteration: the same fit stopped there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            short, _, _ = _diverging_early_stopped_fit(cls, max_iter=best)
+        for a, b in zip(est.coefs_ + est.intercepts_, short.coefs_ + short.intercepts_):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_verbose_prints_sklearns_lines(capsys):
