@@ -14,7 +14,9 @@ How scikit-learn's objective is reproduced:
 - Architecture: ``Dense`` hidden layers with ``activation`` (``"identity"``, ``"logistic"`` = sigmoid,
   ``"tanh"``, ``"relu"``), a linear output layer. Multiclass: softmax cross-entropy on the logits
   (sklearn's softmax + log-loss); binary: one output with binary cross-entropy on its logit
-  (sklearn's logistic output + binary log-loss); regression: identity output, squared error.
+  (sklearn's logistic output + binary log-loss); multilabel (an indicator matrix y): one output per
+  label with binary cross-entropy on its logit (sklearn's logistic outputs + log-loss summed over
+  the labels); regression: identity output, squared error.
 - Initial weights and biases: scikit-learn's Glorot-uniform draw, bound ``sqrt(6 / (fan_in +
   fan_out))`` (``sqrt(2 / ...)`` for ``"logistic"``), from ``random_state`` in scikit-learn's order.
   The batch shuffling uses fastmlp's generator, seeded from ``random_state``: the same
@@ -29,10 +31,12 @@ How scikit-learn's objective is reproduced:
   for full batches and for uniform weights).
 - Loss scale ``c``: fastmlp's mse is ``mean((y - p)**2)`` over every element, whose gradient is
   ``c = 2 / n_outputs`` times that of scikit-learn's ``0.5 * sum over outputs, mean over samples``;
-  the cross-entropies have ``c = 1``. To follow scikit-learn's steps, ``solver="sgd"`` runs with
-  learning rate ``lr / c``, ``solver="adam"`` (invariant to the scale) with ``epsilon * c``, and
-  ``loss_curve_`` holds fastmlp's epoch loss divided by ``c`` (for one output exactly scikit-learn's
-  loss; with k outputs scikit-learn reports its squared-error term divided by k).
+  multilabel binary cross-entropy (a mean over every element) has ``c = 1 / n_labels``
+  (scikit-learn sums over the labels); the other cross-entropies have ``c = 1``. To follow
+  scikit-learn's steps, ``solver="sgd"`` runs with learning rate ``lr / c``, ``solver="adam"``
+  (invariant to the scale) with ``epsilon * c``, and ``loss_curve_`` holds fastmlp's epoch loss
+  divided by ``c`` (scikit-learn's loss, except for a squared error over k outputs, which
+  scikit-learn reports divided by k).
 - Optimizers: ``"sgd"`` is ``fm.optim.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (PyTorch's form, equal to scikit-learn's velocity update at a constant rate); ``"adam"`` is
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
@@ -44,7 +48,8 @@ How scikit-learn's objective is reproduced:
 - Stopping: scikit-learn's rule. After each epoch (an "iteration") the epoch's mean training loss
   is appended to ``loss_curve_``; an epoch that does not improve on ``best_loss_`` by more than
   ``tol`` counts as no improvement, and more than ``n_iter_no_change`` of them in a row stop the
-  fit. With ``early_stopping=True`` a stratified (classifier) ``validation_fraction`` of the data
+  fit. With ``early_stopping=True`` a ``validation_fraction`` of the data (stratified where the
+  network has one output: binary and single-class classification, as scikit-learn's rule)
   is held out, its score (accuracy / R²) goes to ``validation_scores_`` and drives the rule, and
   the best-scoring weights are restored at the end. Reaching ``max_iter`` epochs otherwise warns
   ``sklearn.exceptions.ConvergenceWarning``.
@@ -57,8 +62,8 @@ them or assigning them changes the model; scikit-learn's are float64 after a flo
 Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
-stops the fit before ``max_iter``. Not supported: sparse X, multilabel / multi-output
-classification (ValueError), the Poisson loss. A diverging fit (a NaN or infinite loss or gradient,
+stops the fit before ``max_iter``. Not supported: sparse X, multi-output classification (several
+labels of more than two classes per sample; ValueError), the Poisson loss. A diverging fit (a NaN or infinite loss or gradient,
 which fastmlp's float32 reaches sooner than scikit-learn's float64) raises scikit-learn's ValueError
 ("Solver produced non-finite parameter weights. ..."); with ``early_stopping=True`` it appends a nan
 validation score (and a nan loss) for the diverging epoch, restores the best weights, warns
@@ -78,7 +83,7 @@ from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped
 from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
-from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped,unused-ignore]
+from sklearn.utils.multiclass import check_classification_targets, type_of_target  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ignore]
     _check_sample_weight,
     check_is_fitted,
@@ -456,7 +461,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted network's; "
                 "fit from scratch (warm_start=False) to change it"
             )
-        self._loss_scale = 2.0 / n_outputs if self._fm_loss == "mse" else 1.0
+        # sklearn's squared error is half the sum over outputs, its multilabel log-loss the sum over labels
+        self._loss_scale = {"mse": 2.0, "binary_cross_entropy": 1.0}.get(self._fm_loss, float(n_outputs)) / n_outputs
         rs = check_random_state(self.random_state)
         params = None
         if first_pass:
@@ -481,7 +487,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
         X_val = y_val = sw_val = None
         if self.early_stopping:
-            stratify = y if self._fm_loss != "mse" else None
+            stratify = y if self._fm_loss != "mse" and n_outputs == 1 else None  # scikit-learn's rule
             arrays = [X, y] if sw is None else [X, y, sw]
             split = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction, stratify=stratify)
             X, X_val, y, y_val = split[:4]
@@ -639,29 +645,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     and unused (scikit-learn uses it for lbfgs only).
 
     Fitted attributes: ``classes_`` (n_classes,), ``n_features_in_``, ``model_`` (the trained
-    ``fm.Sequential``; multiclass: n_classes logits, binary: one logit), ``loss_``, ``loss_curve_``,
+    ``fm.Sequential``; multiclass: n_classes logits, binary: one logit, multilabel: one logit per
+    label), ``loss_``, ``loss_curve_``,
     ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
     ``intercepts_`` (writable float32 views of ``model_``'s parameters, scikit-learn's layout).
 
-    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...);
-    multilabel and multi-output y raise ValueError. A single class fits as in scikit-learn: one
+    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...), or a
+    multilabel indicator matrix (n_samples, n_labels) of 0/1 (``classes_`` is ``arange(n_labels)``,
+    ``predict`` returns the int64 indicator matrix, ``predict_proba`` (n_samples, n_labels) one
+    sigmoid per label); multi-output y (labels other than 0/1) raises ValueError. A single class fits as in scikit-learn: one
     logistic output trained toward 0, ``predict`` returns that class, ``predict_proba`` is
     ``(n, 2)`` ``[1 - p, p]``.
     """
 
     _fm_loss = "cross_entropy"
     _score_name = "val_accuracy"
+    _multilabel: bool = False
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
         X, y = validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, reset=reset)
         X = self._float32_X(X, reset)
         if y.ndim == 2 and y.shape[1] != 1:
+            return X, self._multilabel_targets(y, incremental, reset, classes), y.shape[1]
+        if not reset and getattr(self, "_multilabel", False):
             raise ValueError(
-                f"{type(self).__name__} takes one label per sample, y of shape (n_samples,); got y of shape "
-                f"{y.shape} (multilabel and multi-output classification are not supported)"
+                f"y of shape {y.shape} has one label per sample, but {type(self).__name__} was fit on a "
+                "multilabel indicator matrix; fit from scratch (warm_start=False) to change it"
             )
+        self._multilabel = False
         if y.ndim == 2:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -697,8 +710,43 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         self._fm_loss = "cross_entropy"
         return X, index.astype(np.int64), len(self.classes_)
 
+    def _multilabel_targets(self, y: np.ndarray, incremental: bool, reset: bool,
+                            classes: Optional[ArrayLike]) -> np.ndarray:
+        """A multilabel indicator y (n_samples, n_labels) as float32 0/1 targets of n_labels logistic
+        outputs (scikit-learn's: ``classes_`` is ``arange(n_labels)``, binary cross-entropy summed
+        over the labels)."""
+        kind = type_of_target(y)
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"y of shape {y.shape} must be a multilabel indicator matrix (one column per label, values "
+                f"0/1 or False/True), got {kind} targets; multi-output classification (several labels "
+                "of more than two classes per sample) is not supported"
+            )
+        n_labels = y.shape[1]
+        labels = np.arange(n_labels)
+        if reset:
+            if incremental and (classes is None or not np.array_equal(np.unique(np.asarray(classes)), labels)):
+                raise ValueError(
+                    f"classes must be passed on the first call to partial_fit; for a multilabel y of "
+                    f"{n_labels} columns it is range({n_labels}), got {classes!r}"
+                )
+            self.classes_ = labels
+            self._multilabel = True
+        elif not getattr(self, "_multilabel", False) or not np.array_equal(self.classes_, labels):
+            raise ValueError(
+                f"y is a multilabel indicator matrix of {n_labels} labels, but {type(self).__name__} was fit on "
+                + (f"{len(self.classes_)} labels" if getattr(self, "_multilabel", False) else "one label per sample")
+                + "; fit from scratch (warm_start=False) to change it"
+            )
+        self._fm_loss = "binary_cross_entropy"
+        return np.ascontiguousarray(y != 0, dtype=np.float32)
+
     def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         out = self.model_.predict(X)
+        if self._multilabel:  # subset accuracy of the indicator matrices, as scikit-learn's score
+            if not np.isfinite(out).all():
+                return float("nan")
+            return float(accuracy_score(y.astype(np.int64), (out > 0).astype(np.int64), sample_weight=sample_weight))
         pred = (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else np.argmax(out, axis=1)
         if len(self.classes_) == 1:
             pred[:] = 0
@@ -708,7 +756,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains on X (n_samples, n_features), real values (converted to float32), and labels y
-        (n_samples,) for up to ``max_iter`` epochs (scikit-learn's stopping rule). Returns self.
+        (n_samples,) or a multilabel indicator matrix (n_samples, n_labels) for up to ``max_iter`` epochs (scikit-learn's stopping rule). Returns self.
         With ``warm_start`` it continues from the previous fit (same classes) with a new optimizer.
 
         sample_weight: optional (n_samples,) weights >= 0, not all zero; each batch's loss is the
@@ -735,6 +783,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     def _proba(self, X: ArrayLike) -> Tuple[np.ndarray, Any]:
         """(float64 class probabilities, the dtype predict_proba returns)."""
         z, dtype = self._outputs(X)
+        if self._multilabel:  # one sigmoid per label
+            return np.exp(-np.logaddexp(0.0, -z)), dtype
         if z.shape[1] == 1:
             p = np.exp(-np.logaddexp(0.0, -z[:, 0]))  # sigmoid, stable for any sign
             return np.column_stack([1.0 - p, p]), dtype
@@ -744,7 +794,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities (n_samples, n_classes) in the order of ``classes_``: a softmax of
-        the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes. float32 where
+        the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes (and one);
+        multilabel: (n_samples, n_labels), each label's sigmoid. float32 where
         fit and X are float32, else float64 (scikit-learn's dtypes)."""
         proba, dtype = self._proba(X)
         result: np.ndarray = proba.astype(dtype, copy=False)
@@ -759,8 +810,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels (n_samples,) from ``classes_``: the most probable class."""
+        """Predicted labels (n_samples,) from ``classes_``: the most probable class; multilabel:
+        the int64 indicator matrix (n_samples, n_labels) of probabilities > 0.5."""
         proba, _ = self._proba(X)
+        if self._multilabel:  # scikit-learn's indicator matrix (int64): probability > 0.5
+            indicator: np.ndarray = (proba > 0.5).astype(np.int64)
+            return indicator
         if len(self.classes_) == 1:  # scikit-learn's: always the one class, whatever the output
             index = np.zeros(len(proba), dtype=np.int64)
         elif proba.shape[1] == 2:
@@ -772,7 +827,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = False
         return tags
 

@@ -239,16 +239,32 @@ def test_early_stopping_keeps_the_best_validation_weights():
     assert len(est.validation_scores_) == est.n_iter_ == 40
     assert est.best_validation_score_ == max(est.validation_scores_)
     assert est.best_loss_ is None
-    # sklearn's split: the same held-out rows (the weights draw comes first from random_state)
+    # sklearn's split: the same held-out rows (the weights draw comes first from random_state); it
+    # stratifies only with one network output (binary), so not here (3 classes, 3 outputs)
     rs = np.random.RandomState(0)
     rs.uniform(size=5 * 16 + 16 + 16 * 3 + 3)
-    _, X_val, _, y_val = train_test_split(d["X"], d["multiclass"], random_state=rs, test_size=0.2,
-                                          stratify=d["multiclass"])
+    _, X_val, _, y_val = train_test_split(d["X"], d["multiclass"], random_state=rs, test_size=0.2)
     assert est.score(X_val, y_val) == est.best_validation_score_
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         est.partial_fit(d["X"], d["multiclass"])
     with pytest.raises(ValueError, match="validation set is too small"):
         MLPRegressor(early_stopping=True).fit(d["X"][:8], d["reg1"][:8])
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("target", ["binary", "multiclass"])
+def test_early_stopping_validation_scores_are_sklearns(target):
+    """Full-batch unshuffled training with early stopping: the same split (stratified for binary only,
+    scikit-learn's rule) and the same steps give scikit-learn's validation scores."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5))
+    y = {"binary": (X[:, 0] + rng.normal(size=100) > 0).astype(int),
+         "multiclass": np.argmax(X[:, :3] + rng.normal(size=(100, 3)), axis=1)}[target]
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=90, shuffle=False, random_state=2, max_iter=15,
+                  early_stopping=True, learning_rate_init=0.1, tol=0.0)
+    ours, ref = MLPClassifier(**params).fit(X, y), sk_nn.MLPClassifier(**params).fit(X, y)
+    assert ours.validation_scores_ == ref.validation_scores_
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
 
 
 # ------------------------------------------------------------------------------ acceptance and tools
@@ -406,8 +422,8 @@ def test_classifier_labels_and_shapes():
     assert multi.out_activation_ == "softmax" and multi.predict_proba(X[:1]).shape == (1, 3)
     with pytest.warns(DataConversionWarning):
         MLPClassifier((6,), max_iter=2, random_state=0).fit(X, y.reshape(-1, 1))
-    with pytest.raises(ValueError, match=r"one label per sample.*multilabel"):
-        MLPClassifier().fit(X, np.column_stack([y == "yes", y == "no"]).astype(int))
+    with pytest.raises(ValueError, match=r"must be a multilabel indicator matrix .* got multiclass-multioutput"):
+        MLPClassifier().fit(X, np.column_stack([y == "yes", d["multiclass"]]).astype(int))
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X, d["reg1"])
     with pytest.raises(ValueError, match="X has 4 features, but MLPClassifier is expecting 5"):
@@ -754,3 +770,85 @@ def test_coefs_pickle_and_copy_as_plain_arrays():
         assert type(dup) is list
         dup[0][0, 0] = 99.0
         assert reg.coefs_[0][0, 0] != 99.0
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("solver", [dict(solver="sgd"), dict(solver="adam", learning_rate_init=0.01)],
+                         ids=["sgd", "adam"])
+def test_multilabel_training_follows_sklearn(solver):
+    """A multilabel indicator y: one logistic output per label, scikit-learn's log-loss summed over
+    the labels (fastmlp's mean binary cross-entropy, scaled by n_labels); full-batch training takes
+    scikit-learn's steps (tolerances of test_full_batch_training_follows_sklearn)."""
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=80, n_features=6, n_classes=4, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(7,), activation="tanh", alpha=0.5, batch_size=80, shuffle=False,
+                  random_state=3, max_iter=5, tol=0.0, **solver)
+    ours, ref = MLPClassifier(**params).fit(X, Y), sk_nn.MLPClassifier(**params).fit(X, Y)
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.n_outputs_ == ref.n_outputs_ == 4 and ours.out_activation_ == ref.out_activation_ == "logistic"
+    atol = 3e-4 if solver["solver"] == "adam" else 1e-6
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=atol)
+
+
+@no_convergence_warning
+def test_multilabel_classification_against_sklearn():
+    """make_multilabel_classification: predict is scikit-learn's int64 indicator matrix (probability
+    > 0.5), predict_proba (n, n_labels), score the subset accuracy; accuracy in scikit-learn's range;
+    early stopping (unstratified, as scikit-learn's) gives scikit-learn's validation scores."""
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.metrics import hamming_loss
+
+    X, Y = make_multilabel_classification(n_samples=400, n_features=10, n_classes=5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, random_state=0)
+    params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=50, random_state=0)
+    ours, ref = MLPClassifier(**params).fit(X_tr, Y_tr), sk_nn.MLPClassifier(**params).fit(X_tr, Y_tr)
+    pred, ref_pred = ours.predict(X_te), ref.predict(X_te)
+    assert pred.shape == ref_pred.shape == Y_te.shape and pred.dtype == ref_pred.dtype == np.int64
+    assert set(np.unique(pred)) <= {0, 1}
+    proba = ours.predict_proba(X_te)
+    assert proba.shape == ref.predict_proba(X_te).shape == (100, 5) and proba.dtype == np.float64
+    np.testing.assert_array_equal(pred, (proba > 0.5).astype(np.int64))
+    assert ours.predict_log_proba(X_te).shape == (100, 5)
+    assert ours.score(X_te, Y_te) == np.mean(np.all(pred == Y_te, axis=1))
+    # same range as scikit-learn's (0.254 hamming loss, 0.32 subset accuracy; ours 0.258, 0.30), well
+    # below the per-label majority vote's hamming loss (0.42)
+    majority = np.tile((Y_tr.mean(axis=0) > 0.5).astype(int), (len(Y_te), 1))
+    assert abs(hamming_loss(Y_te, pred) - hamming_loss(Y_te, ref_pred)) < 0.03
+    assert abs(ours.score(X_te, Y_te) - ref.score(X_te, Y_te)) < 0.05
+    assert hamming_loss(Y_te, pred) < 0.75 * hamming_loss(Y_te, majority)
+    ours32 = MLPClassifier(**params).fit(X_tr.astype(np.float32), Y_tr.astype(bool))
+    assert ours32.predict_proba(X_te.astype(np.float32)).dtype == np.float32
+    assert ours32.predict(X_te.astype(np.float32)).dtype == np.int64
+    es = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=360, shuffle=False, random_state=2, max_iter=10,
+              early_stopping=True, learning_rate_init=0.1, tol=0.0)
+    np.testing.assert_array_equal(MLPClassifier(**es).fit(X, Y).validation_scores_,
+                                  sk_nn.MLPClassifier(**es).fit(X, Y).validation_scores_)
+
+
+@no_convergence_warning
+def test_multilabel_partial_fit_and_warm_start():
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=60, n_features=5, n_classes=3, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
+        clf.partial_fit(X, Y)
+    with pytest.raises(ValueError, match=r"for a multilabel y of 3 columns it is range\(3\), got \['a', 'b', 'c'\]"):
+        clf.partial_fit(X, Y, classes=["a", "b", "c"])
+    clf.partial_fit(X, Y, classes=[0, 1, 2]).partial_fit(X[:20], Y[:20])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.n_iter_ == 1 and clf.predict(X).shape == (60, 3)
+    with pytest.raises(ValueError, match="multilabel indicator matrix of 2 labels, but MLPClassifier was fit on 3"):
+        clf.partial_fit(X, Y[:, :2])
+    with pytest.raises(ValueError, match="has one label per sample, but MLPClassifier was fit on a multilabel"):
+        clf.partial_fit(X, Y[:, 0])
+    warm = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0).fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="but MLPClassifier was fit on one label per sample"):
+        warm.fit(X, Y)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, Y[:, 0]).fit(X, Y)  # a cold refit
