@@ -63,12 +63,12 @@ Every parameter of scikit-learn's estimators exists with its name and default (`
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
 stops the fit before ``max_iter``. Not supported: sparse X, multi-output classification (several
-labels of more than two classes per sample; ValueError), the Poisson loss. A diverging fit (a NaN or infinite loss or gradient,
-which fastmlp's float32 reaches sooner than scikit-learn's float64) raises scikit-learn's ValueError
-("Solver produced non-finite parameter weights. ..."); with ``early_stopping=True`` it appends a nan
-validation score (and a nan loss) for the diverging epoch, restores the best weights, warns
-``ConvergenceWarning`` and returns, as scikit-learn, which trains on to ``max_iter`` with nan scores
-where fastmlp stops at the diverging epoch.
+labels of more than two classes per sample; ValueError), the Poisson loss. A diverging fit (a NaN
+or infinite loss or gradient, which fastmlp's float32 reaches sooner than scikit-learn's float64)
+raises scikit-learn's ValueError ("Solver produced non-finite parameter weights. ..."); with
+``early_stopping=True`` it appends a nan validation score (and a nan loss) for the diverging
+epoch, restores the best weights, warns ``ConvergenceWarning`` and returns, as scikit-learn,
+which trains on to ``max_iter`` with nan scores where fastmlp stops at the diverging epoch.
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped
 from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
-from sklearn.utils.multiclass import check_classification_targets, type_of_target  # type: ignore[import-untyped,unused-ignore]
+from sklearn.utils.multiclass import (  # type: ignore[import-untyped,unused-ignore]
+    check_classification_targets,
+    type_of_target,
+)
 from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ignore]
     _check_sample_weight,
     check_is_fitted,
@@ -385,7 +388,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         number_in("epsilon", self.epsilon, 0.0, math.inf, low_open=True, high_open=True)
         if not (isinstance(self.n_iter_no_change, (float, np.floating)) and self.n_iter_no_change == math.inf):
             if not is_int(self.n_iter_no_change) or int(self.n_iter_no_change) < 1:
-                raise ValueError(f"n_iter_no_change must be a positive integer or np.inf, got {self.n_iter_no_change!r}")
+                raise ValueError(
+                    f"n_iter_no_change must be a positive integer or np.inf, got {self.n_iter_no_change!r}"
+                )
         positive_int("max_fun", self.max_fun)  # used by solver="lbfgs" only, accepted for any solver
         return sizes
 
@@ -461,8 +466,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted network's; "
                 "fit from scratch (warm_start=False) to change it"
             )
-        # sklearn's squared error is half the sum over outputs, its multilabel log-loss the sum over labels
-        self._loss_scale = {"mse": 2.0, "binary_cross_entropy": 1.0}.get(self._fm_loss, float(n_outputs)) / n_outputs
+        if self._fm_loss == "mse":  # sklearn's squared error: half the sum over the outputs
+            self._loss_scale = 2.0 / n_outputs
+        elif self._fm_loss == "binary_cross_entropy":  # sklearn's log-loss: the sum over the labels
+            self._loss_scale = 1.0 / n_outputs
+        else:
+            self._loss_scale = 1.0
         rs = check_random_state(self.random_state)
         params = None
         if first_pass:
@@ -654,9 +663,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...), or a
     multilabel indicator matrix (n_samples, n_labels) of 0/1 (``classes_`` is ``arange(n_labels)``,
     ``predict`` returns the int64 indicator matrix, ``predict_proba`` (n_samples, n_labels) one
-    sigmoid per label); multi-output y (labels other than 0/1) raises ValueError. A single class fits as in scikit-learn: one
-    logistic output trained toward 0, ``predict`` returns that class, ``predict_proba`` is
-    ``(n, 2)`` ``[1 - p, p]``.
+    sigmoid per label); multi-output y (labels other than 0/1) raises ValueError. A single class
+    fits as in scikit-learn: one logistic output trained toward 0, ``predict`` returns that
+    class, ``predict_proba`` is ``(n, 2)`` ``[1 - p, p]``.
     """
 
     _fm_loss = "cross_entropy"
@@ -746,7 +755,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         if self._multilabel:  # subset accuracy of the indicator matrices, as scikit-learn's score
             if not np.isfinite(out).all():
                 return float("nan")
-            return float(accuracy_score(y.astype(np.int64), (out > 0).astype(np.int64), sample_weight=sample_weight))
+            pred = (out > 0).astype(np.int64)
+            return float(accuracy_score(y.astype(np.int64), pred, sample_weight=sample_weight))
         pred = (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else np.argmax(out, axis=1)
         if len(self.classes_) == 1:
             pred[:] = 0
@@ -756,8 +766,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains on X (n_samples, n_features), real values (converted to float32), and labels y
-        (n_samples,) or a multilabel indicator matrix (n_samples, n_labels) for up to ``max_iter`` epochs (scikit-learn's stopping rule). Returns self.
-        With ``warm_start`` it continues from the previous fit (same classes) with a new optimizer.
+        (n_samples,) or a multilabel indicator matrix (n_samples, n_labels) for up to ``max_iter``
+        epochs (scikit-learn's stopping rule). Returns self. With ``warm_start`` it continues from
+        the previous fit (same classes) with a new optimizer.
 
         sample_weight: optional (n_samples,) weights >= 0, not all zero; each batch's loss is the
         weighted mean, as scikit-learn's (its penalty divides by each batch's weight sum, here by
