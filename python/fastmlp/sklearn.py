@@ -14,7 +14,9 @@ How scikit-learn's objective is reproduced:
 - Architecture: ``Dense`` hidden layers with ``activation`` (``"identity"``, ``"logistic"`` = sigmoid,
   ``"tanh"``, ``"relu"``), a linear output layer. Multiclass: softmax cross-entropy on the logits
   (sklearn's softmax + log-loss); binary: one output with binary cross-entropy on its logit
-  (sklearn's logistic output + binary log-loss); regression: identity output, squared error.
+  (sklearn's logistic output + binary log-loss); multilabel (an indicator matrix y): one output per
+  label with binary cross-entropy on its logit (sklearn's logistic outputs + log-loss summed over
+  the labels); regression: identity output, squared error.
 - Initial weights and biases: scikit-learn's Glorot-uniform draw, bound ``sqrt(6 / (fan_in +
   fan_out))`` (``sqrt(2 / ...)`` for ``"logistic"``), from ``random_state`` in scikit-learn's order.
   The batch shuffling uses fastmlp's generator, seeded from ``random_state``: the same
@@ -29,10 +31,12 @@ How scikit-learn's objective is reproduced:
   for full batches and for uniform weights).
 - Loss scale ``c``: fastmlp's mse is ``mean((y - p)**2)`` over every element, whose gradient is
   ``c = 2 / n_outputs`` times that of scikit-learn's ``0.5 * sum over outputs, mean over samples``;
-  the cross-entropies have ``c = 1``. To follow scikit-learn's steps, ``solver="sgd"`` runs with
-  learning rate ``lr / c``, ``solver="adam"`` (invariant to the scale) with ``epsilon * c``, and
-  ``loss_curve_`` holds fastmlp's epoch loss divided by ``c`` (for one output exactly scikit-learn's
-  loss; with k outputs scikit-learn reports its squared-error term divided by k).
+  multilabel binary cross-entropy (a mean over every element) has ``c = 1 / n_labels``
+  (scikit-learn sums over the labels); the other cross-entropies have ``c = 1``. To follow
+  scikit-learn's steps, ``solver="sgd"`` runs with learning rate ``lr / c``, ``solver="adam"``
+  (invariant to the scale) with ``epsilon * c``, and ``loss_curve_`` holds fastmlp's epoch loss
+  divided by ``c`` (scikit-learn's loss, except for a squared error over k outputs, which
+  scikit-learn reports divided by k).
 - Optimizers: ``"sgd"`` is ``fm.optim.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (PyTorch's form, equal to scikit-learn's velocity update at a constant rate); ``"adam"`` is
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
@@ -44,15 +48,27 @@ How scikit-learn's objective is reproduced:
 - Stopping: scikit-learn's rule. After each epoch (an "iteration") the epoch's mean training loss
   is appended to ``loss_curve_``; an epoch that does not improve on ``best_loss_`` by more than
   ``tol`` counts as no improvement, and more than ``n_iter_no_change`` of them in a row stop the
-  fit. With ``early_stopping=True`` a stratified (classifier) ``validation_fraction`` of the data
+  fit. With ``early_stopping=True`` a ``validation_fraction`` of the data (stratified where the
+  network has one output: binary and single-class classification, as scikit-learn's rule)
   is held out, its score (accuracy / R²) goes to ``validation_scores_`` and drives the rule, and
   the best-scoring weights are restored at the end. Reaching ``max_iter`` epochs otherwise warns
   ``sklearn.exceptions.ConvergenceWarning``.
 
 Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
-predicts (n,)); predictions and probabilities are float64 computed from float32 network outputs.
-Not supported: sparse X, multilabel / multi-output classification (ValueError),
-the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
+predicts (n,)). The network computes in float32; predictions and probabilities have
+scikit-learn's dtypes (float32 where fit and predict both got float32 X, else float64).
+``coefs_`` / ``intercepts_`` are writable float32 views of ``model_``'s parameters (writing into
+them or assigning them changes the model; scikit-learn's are float64 after a float64 fit).
+Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
+scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
+keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
+stops the fit before ``max_iter``. Not supported: sparse X, multi-output classification (several
+labels of more than two classes per sample; ValueError), the Poisson loss. A diverging fit (a NaN
+or infinite loss or gradient, which fastmlp's float32 reaches sooner than scikit-learn's float64)
+raises scikit-learn's ValueError ("Solver produced non-finite parameter weights. ..."); with
+``early_stopping=True`` it appends a nan validation score (and a nan loss) for the diverging
+epoch, restores the best weights, warns ``ConvergenceWarning`` and returns, as scikit-learn,
+which trains on to ``max_iter`` with nan scores where fastmlp stops at the diverging epoch.
 """
 
 from __future__ import annotations
@@ -67,7 +83,10 @@ from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped
 from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
-from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped,unused-ignore]
+from sklearn.utils.multiclass import (  # type: ignore[import-untyped,unused-ignore]
+    check_classification_targets,
+    type_of_target,
+)
 from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ignore]
     _check_sample_weight,
     check_is_fitted,
@@ -91,6 +110,9 @@ ArrayLike = Any
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _SOLVERS = ("adam", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_REGRESSION_LOSSES = ("squared_error", "poisson")
+#: X dtypes kept by validation (scikit-learn's): others convert to the first
+_FLOAT_DTYPES = (np.float64, np.float32)
 
 
 # ------------------------------------------------------------------------------ parameter checks
@@ -184,6 +206,65 @@ class _IterationEnd(Callback):
         return True
 
 
+# ------------------------------------------------------------------------------ coefs_ / intercepts_
+class _ParameterViews(List[np.ndarray]):
+    """``coefs_`` / ``intercepts_``: a list of writable float32 views into ``model_``'s parameters
+    in which item assignment writes into the model (checking the shape) instead of replacing the
+    list's item."""
+
+    def __init__(self, name: str, views: List[np.ndarray]) -> None:
+        super().__init__(views)
+        self._name = name
+
+    def _checked(self, index: int, value: ArrayLike) -> np.ndarray:
+        """`value` as an array of the shape of view `index`, else ValueError naming both."""
+        view = list.__getitem__(self, index)
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{self._name}[{index}] must be an array of real numbers of shape {view.shape}, got {value!r}"
+            ) from None
+        if arr.shape != view.shape:
+            raise ValueError(
+                f"{self._name}[{index}] must have shape {view.shape} (the fitted network's layer), "
+                f"got an array of shape {arr.shape}"
+            )
+        return arr
+
+    def assign(self, values: Sequence[ArrayLike]) -> None:
+        """Writes every array of `values` into the model after checking them all."""
+        if isinstance(values, np.ndarray) or not hasattr(values, "__len__"):
+            raise ValueError(f"{self._name} must be a list of {len(self)} arrays (one per layer), got {values!r}")
+        if len(values) != len(self):
+            raise ValueError(
+                f"{self._name} must be a list of {len(self)} arrays (one per layer), got {len(values)}; "
+                "the number of layers is fixed by hidden_layer_sizes and fit"
+            )
+        checked = [self._checked(i, v) for i, v in enumerate(values)]
+        for i, arr in enumerate(checked):
+            list.__getitem__(self, i)[...] = arr
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, slice):
+            positions = list(range(len(self)))[index]
+            values = list(value)
+            if len(values) != len(positions):
+                raise ValueError(f"{self._name}[{index.start}:{index.stop}] takes {len(positions)} arrays, "
+                                 f"got {len(values)}")
+            checked = [self._checked(i, v) for i, v in zip(positions, values)]
+            for i, arr in zip(positions, checked):
+                list.__getitem__(self, i)[...] = arr
+            return
+        i = int(index) % len(self) if -len(self) <= int(index) < len(self) else int(index)
+        if not 0 <= i < len(self):
+            raise IndexError(f"{self._name} has {len(self)} arrays (one per layer), got index {index}")
+        list.__getitem__(self, i)[...] = self._checked(i, value)
+
+    def __reduce__(self) -> Any:  # pickles (and copies) as a plain list of arrays
+        return (list, ([np.array(v) for v in self],))
+
+
 # ------------------------------------------------------------------------------ the estimators
 class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
     """What MLPClassifier and MLPRegressor share; see the module docstring."""
@@ -225,7 +306,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -249,6 +331,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
     # -------------------------------------------------------------- hooks for the subclasses
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
@@ -303,7 +386,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         number_in("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
         number_in("beta_2", self.beta_2, 0.0, 1.0, high_open=True)
         number_in("epsilon", self.epsilon, 0.0, math.inf, low_open=True, high_open=True)
-        positive_int("n_iter_no_change", self.n_iter_no_change)
+        if not (isinstance(self.n_iter_no_change, (float, np.floating)) and self.n_iter_no_change == math.inf):
+            if not is_int(self.n_iter_no_change) or int(self.n_iter_no_change) < 1:
+                raise ValueError(
+                    f"n_iter_no_change must be a positive integer or np.inf, got {self.n_iter_no_change!r}"
+                )
+        positive_int("max_fun", self.max_fun)  # used by solver="lbfgs" only, accepted for any solver
         return sizes
 
     # -------------------------------------------------------------- building
@@ -378,7 +466,12 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 f"hidden_layer_sizes={self.hidden_layer_sizes!r} differs from the fitted network's; "
                 "fit from scratch (warm_start=False) to change it"
             )
-        self._loss_scale = 2.0 / n_outputs if self._fm_loss == "mse" else 1.0
+        if self._fm_loss == "mse":  # sklearn's squared error: half the sum over the outputs
+            self._loss_scale = 2.0 / n_outputs
+        elif self._fm_loss == "binary_cross_entropy":  # sklearn's log-loss: the sum over the labels
+            self._loss_scale = 1.0 / n_outputs
+        else:
+            self._loss_scale = 1.0
         rs = check_random_state(self.random_state)
         params = None
         if first_pass:
@@ -403,7 +496,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
         X_val = y_val = sw_val = None
         if self.early_stopping:
-            stratify = y if self._fm_loss != "mse" else None
+            stratify = y if self._fm_loss != "mse" and n_outputs == 1 else None  # scikit-learn's rule
             arrays = [X, y] if sw is None else [X, y, sw]
             split = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction, stratify=stratify)
             X, X_val, y, y_val = split[:4]
@@ -440,11 +533,29 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         except FloatingPointError as exc:
-            raise ValueError(
-                "Solver produced non-finite parameter weights (the loss or its gradient became NaN or "
-                f"infinite: {exc}). The input data may contain large values and need to be preprocessed, "
-                "or learning_rate_init may be too large."
-            ) from exc
+            if not self.early_stopping:
+                raise ValueError(
+                    "Solver produced non-finite parameter weights. The input data may contain large values "
+                    f"and need to be preprocessed. (fastmlp: {exc}; learning_rate_init may be too large.)"
+                ) from exc
+            # scikit-learn trains on through the divergence with nan validation scores and restores
+            # the best weights at the end; fastmlp stops at the diverging epoch, recorded as nan
+            self.n_iter_ += 1
+            self.t_ += n
+            self.loss_ = math.nan
+            self.loss_curve_.append(math.nan)
+            assert self.validation_scores_ is not None
+            self.validation_scores_.append(math.nan)
+            scores = np.asarray(self.validation_scores_, dtype=np.float64)
+            kept = (f"the weights of the best validation score (iteration {int(np.nanargmax(scores)) + 1})"
+                    if np.isfinite(scores).any() else "the initial weights (no finite validation score)")
+            warnings.warn(
+                f"Training diverged in iteration {self.n_iter_} (the loss or its gradient became NaN or "
+                f"infinite: {exc}); {kept} are restored. The input data may contain large values and need "
+                "to be preprocessed, or learning_rate_init may be too large.",
+                ConvergenceWarning,
+            )
+            hook.converged = True  # no "Maximum iterations" warning on top
         if not hook.converged and not incremental and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Stochastic Optimizer: Maximum iterations (%d) reached and the optimization hasn't "
@@ -452,8 +563,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 ConvergenceWarning,
             )
         if self.early_stopping:  # restore the best weights
-            for view, best in zip(model.parameters(), self._best_params):
-                view[...] = best
+            for view, best_params in zip(model.parameters(), self._best_params):
+                view[...] = best_params
         return self
 
     def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
@@ -486,53 +597,93 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         return value > best if higher else value < best
 
     # -------------------------------------------------------------- inference helpers
-    def _outputs(self, X: ArrayLike) -> np.ndarray:
-        """float64 (n, n_outputs_) network outputs (logits for the classifier) for validated X."""
+    def _float32_X(self, X: np.ndarray, reset: bool) -> np.ndarray:
+        """X (validated as float64 or float32, scikit-learn's fit dtypes) as fastmlp's C-contiguous
+        float32; a fit (reset) records whether X was float32, which the predictions' dtype follows."""
+        if reset:
+            self._fit_float32 = X.dtype == np.float32
+        with np.errstate(over="ignore"):
+            X32 = np.ascontiguousarray(X, dtype=np.float32)
+        if X.dtype != np.float32 and not np.isfinite(X32).all():
+            raise ValueError("X holds values too large for float32 (|X| > 3.4e38); scale the features")
+        return X32
+
+    def _outputs(self, X: ArrayLike) -> Tuple[np.ndarray, Any]:
+        """(float64 (n, n_outputs_) network outputs (logits for the classifier) for validated X, the
+        dtype of the predictions): float32 where fit and this X are float32, else float64, as
+        scikit-learn's (whose weights have the fit's dtype)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float32)
-        return self.model_.predict(np.ascontiguousarray(X)).astype(np.float64)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        dtype = np.float32 if getattr(self, "_fit_float32", False) and X.dtype == np.float32 else np.float64
+        return self.model_.predict(self._float32_X(X, reset=False)).astype(np.float64), dtype
 
     @property
     def coefs_(self) -> List[np.ndarray]:
-        """Copies of the weight matrices in scikit-learn's layout: float32 (fan_in, fan_out) each."""
+        """The weight matrices in scikit-learn's layout, (fan_in, fan_out) each: writable float32
+        views of ``model_``'s weights (transposed, zero-copy), so ``coefs_[i][j, k] = v``,
+        ``coefs_[i] = array`` and ``coefs_ = [arrays]`` change the model. float32 whatever X's
+        dtype (scikit-learn's are float64 after a float64 fit). A later fit may build a new
+        ``model_``; views taken before it then no longer reach the model."""
         check_is_fitted(self)
-        return [np.array(w.T) for w in self.model_.parameters()[0::2]]
+        return _ParameterViews("coefs_", [w.T for w in self.model_.parameters()[0::2]])
+
+    @coefs_.setter
+    def coefs_(self, values: Sequence[ArrayLike]) -> None:
+        check_is_fitted(self)
+        _ParameterViews("coefs_", [w.T for w in self.model_.parameters()[0::2]]).assign(values)
 
     @property
     def intercepts_(self) -> List[np.ndarray]:
-        """Copies of the bias vectors: float32 (fan_out,) each."""
+        """The bias vectors, (fan_out,) each: writable float32 views of ``model_``'s biases, as
+        ``coefs_``."""
         check_is_fitted(self)
-        return [np.array(b) for b in self.model_.parameters()[1::2]]
+        return _ParameterViews("intercepts_", list(self.model_.parameters()[1::2]))
+
+    @intercepts_.setter
+    def intercepts_(self, values: Sequence[ArrayLike]) -> None:
+        check_is_fitted(self)
+        _ParameterViews("intercepts_", list(self.model_.parameters()[1::2])).assign(values)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-ignore]
     """Multi-layer perceptron classifier with scikit-learn's ``MLPClassifier`` interface, trained
     by fastmlp (see the module docstring for how the objective maps).
 
-    Parameters: those of ``sklearn.neural_network.MLPClassifier`` except ``max_fun``; ``solver``
-    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    Parameters: those of ``sklearn.neural_network.MLPClassifier``, same names and defaults;
+    ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted
+    and unused (scikit-learn uses it for lbfgs only).
 
     Fitted attributes: ``classes_`` (n_classes,), ``n_features_in_``, ``model_`` (the trained
-    ``fm.Sequential``; multiclass: n_classes logits, binary: one logit), ``loss_``, ``loss_curve_``,
+    ``fm.Sequential``; multiclass: n_classes logits, binary: one logit, multilabel: one logit per
+    label), ``loss_``, ``loss_curve_``,
     ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
-    ``intercepts_`` (copies, scikit-learn's layout).
+    ``intercepts_`` (writable float32 views of ``model_``'s parameters, scikit-learn's layout).
 
-    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...), at least two
-    classes; multilabel and multi-output y raise ValueError.
+    ``y``: one label per sample, any labels ``np.unique`` can sort (ints, strings, ...), or a
+    multilabel indicator matrix (n_samples, n_labels) of 0/1 (``classes_`` is ``arange(n_labels)``,
+    ``predict`` returns the int64 indicator matrix, ``predict_proba`` (n_samples, n_labels) one
+    sigmoid per label); multi-output y (labels other than 0/1) raises ValueError. A single class
+    fits as in scikit-learn: one logistic output trained toward 0, ``predict`` returns that
+    class, ``predict_proba`` is ``(n, 2)`` ``[1 - p, p]``.
     """
 
     _fm_loss = "cross_entropy"
     _score_name = "val_accuracy"
+    _multilabel: bool = False
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=np.float32, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X = self._float32_X(X, reset)
         if y.ndim == 2 and y.shape[1] != 1:
+            return X, self._multilabel_targets(y, incremental, reset, classes), y.shape[1]
+        if not reset and getattr(self, "_multilabel", False):
             raise ValueError(
-                f"{type(self).__name__} takes one label per sample, y of shape (n_samples,); got y of shape "
-                f"{y.shape} (multilabel and multi-output classification are not supported)"
+                f"y of shape {y.shape} has one label per sample, but {type(self).__name__} was fit on a "
+                "multilabel indicator matrix; fit from scratch (warm_start=False) to change it"
             )
+        self._multilabel = False
         if y.ndim == 2:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
@@ -559,31 +710,65 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
             elif len(np.setdiff1d(found, self.classes_)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
                                  f"'y' has {found}.")
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
-                f"only one class: {self.classes_[0]!r}"
-            )
         index: np.ndarray = np.clip(np.asarray(np.searchsorted(self.classes_, y)), 0, len(self.classes_) - 1)
         if not np.array_equal(self.classes_[index], y):
             raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}.")
-        if len(self.classes_) == 2:
+        if len(self.classes_) <= 2:  # one class: scikit-learn's one logistic output, trained toward 0
             self._fm_loss = "binary_cross_entropy"
             return X, index.astype(np.float32), 1
         self._fm_loss = "cross_entropy"
         return X, index.astype(np.int64), len(self.classes_)
 
+    def _multilabel_targets(self, y: np.ndarray, incremental: bool, reset: bool,
+                            classes: Optional[ArrayLike]) -> np.ndarray:
+        """A multilabel indicator y (n_samples, n_labels) as float32 0/1 targets of n_labels logistic
+        outputs (scikit-learn's: ``classes_`` is ``arange(n_labels)``, binary cross-entropy summed
+        over the labels)."""
+        kind = type_of_target(y)
+        if kind != "multilabel-indicator":
+            raise ValueError(
+                f"y of shape {y.shape} must be a multilabel indicator matrix (one column per label, values "
+                f"0/1 or False/True), got {kind} targets; multi-output classification (several labels "
+                "of more than two classes per sample) is not supported"
+            )
+        n_labels = y.shape[1]
+        labels = np.arange(n_labels)
+        if reset:
+            if incremental and (classes is None or not np.array_equal(np.unique(np.asarray(classes)), labels)):
+                raise ValueError(
+                    f"classes must be passed on the first call to partial_fit; for a multilabel y of "
+                    f"{n_labels} columns it is range({n_labels}), got {classes!r}"
+                )
+            self.classes_ = labels
+            self._multilabel = True
+        elif not getattr(self, "_multilabel", False) or not np.array_equal(self.classes_, labels):
+            raise ValueError(
+                f"y is a multilabel indicator matrix of {n_labels} labels, but {type(self).__name__} was fit on "
+                + (f"{len(self.classes_)} labels" if getattr(self, "_multilabel", False) else "one label per sample")
+                + "; fit from scratch (warm_start=False) to change it"
+            )
+        self._fm_loss = "binary_cross_entropy"
+        return np.ascontiguousarray(y != 0, dtype=np.float32)
+
     def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
         out = self.model_.predict(X)
+        if self._multilabel:  # subset accuracy of the indicator matrices, as scikit-learn's score
+            if not np.isfinite(out).all():
+                return float("nan")
+            pred = (out > 0).astype(np.int64)
+            return float(accuracy_score(y.astype(np.int64), pred, sample_weight=sample_weight))
         pred = (out[:, 0] > 0).astype(np.int64) if out.shape[1] == 1 else np.argmax(out, axis=1)
+        if len(self.classes_) == 1:
+            pred[:] = 0
         if not np.isfinite(out).all():
             return float("nan")
         return float(accuracy_score(y.astype(np.int64), pred, sample_weight=sample_weight))
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPClassifier":
         """Trains on X (n_samples, n_features), real values (converted to float32), and labels y
-        (n_samples,) for up to ``max_iter`` epochs (scikit-learn's stopping rule). Returns self.
-        With ``warm_start`` it continues from the previous fit (same classes) with a new optimizer.
+        (n_samples,) or a multilabel indicator matrix (n_samples, n_labels) for up to ``max_iter``
+        epochs (scikit-learn's stopping rule). Returns self. With ``warm_start`` it continues from
+        the previous fit (same classes) with a new optimizer.
 
         sample_weight: optional (n_samples,) weights >= 0, not all zero; each batch's loss is the
         weighted mean, as scikit-learn's (its penalty divides by each batch's weight sum, here by
@@ -606,29 +791,45 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         result: MLPClassifier = self._fit(X, y, sample_weight, incremental=True, classes=classes)
         return result
 
-    def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, float64 (n_samples, n_classes) in the order of ``classes_``:
-        a softmax of the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes."""
-        z = self._outputs(X)
+    def _proba(self, X: ArrayLike) -> Tuple[np.ndarray, Any]:
+        """(float64 class probabilities, the dtype predict_proba returns)."""
+        z, dtype = self._outputs(X)
+        if self._multilabel:  # one sigmoid per label
+            return np.exp(-np.logaddexp(0.0, -z)), dtype
         if z.shape[1] == 1:
             p = np.exp(-np.logaddexp(0.0, -z[:, 0]))  # sigmoid, stable for any sign
-            return np.column_stack([1.0 - p, p])
+            return np.column_stack([1.0 - p, p]), dtype
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)
-        result: np.ndarray = e / e.sum(axis=1, keepdims=True)
+        return e / e.sum(axis=1, keepdims=True), dtype
+
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
+        """Class probabilities (n_samples, n_classes) in the order of ``classes_``: a softmax of
+        the logits, or ``[1 - p, p]`` with ``p = sigmoid(logit)`` for two classes (and one);
+        multilabel: (n_samples, n_labels), each label's sigmoid. float32 where
+        fit and X are float32, else float64 (scikit-learn's dtypes)."""
+        proba, dtype = self._proba(X)
+        result: np.ndarray = proba.astype(dtype, copy=False)
         return result
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """log(predict_proba(X)): float64 (n_samples, n_classes)."""
-        proba = self.predict_proba(X)
+        """log(predict_proba(X)) (n_samples, n_classes), the dtype of predict_proba (the log is
+        taken in float64)."""
+        proba, dtype = self._proba(X)
         with np.errstate(divide="ignore"):
-            result: np.ndarray = np.log(proba)
+            result: np.ndarray = np.log(proba).astype(dtype, copy=False)
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predicted labels (n_samples,) from ``classes_``: the most probable class."""
-        proba = self.predict_proba(X)
-        if proba.shape[1] == 2:
+        """Predicted labels (n_samples,) from ``classes_``: the most probable class; multilabel:
+        the int64 indicator matrix (n_samples, n_labels) of probabilities > 0.5."""
+        proba, _ = self._proba(X)
+        if self._multilabel:  # scikit-learn's indicator matrix (int64): probability > 0.5
+            indicator: np.ndarray = (proba > 0.5).astype(np.int64)
+            return indicator
+        if len(self.classes_) == 1:  # scikit-learn's: always the one class, whatever the output
+            index = np.zeros(len(proba), dtype=np.int64)
+        elif proba.shape[1] == 2:
             index = (proba[:, 1] > 0.5).astype(np.int64)
         else:
             index = np.argmax(proba, axis=1)
@@ -637,7 +838,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
-        tags.classifier_tags.multi_label = False
+        tags.classifier_tags.multi_label = True
         tags.input_tags.sparse = False
         return tags
 
@@ -646,8 +847,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     """Multi-layer perceptron regressor with scikit-learn's ``MLPRegressor`` interface (squared
     error), trained by fastmlp (see the module docstring for how the objective maps).
 
-    Parameters: those of ``sklearn.neural_network.MLPRegressor`` except ``loss`` (always squared
-    error) and ``max_fun``; ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    Parameters: those of ``sklearn.neural_network.MLPRegressor``, same names and defaults (``loss``
+    is keyword-only here: ``"squared_error"``; ``"poisson"`` raises ValueError for now); ``solver``
+    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted and unused.
 
     ``y``: (n_samples,) or (n_samples, n_outputs) real targets (converted to float32); ``predict``
     returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions).
@@ -657,9 +859,56 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
 
     _fm_loss = "mse"
 
+    def __init__(
+        self,
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        loss: str = "squared_error",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Union[int, np.random.RandomState, None] = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
+    ) -> None:
+        # scikit-learn's MLPRegressor takes `loss` as its first positional parameter; here it is
+        # keyword-only so that MLPRegressor((64,)) keeps meaning hidden_layer_sizes=(64,)
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+        )
+        self.loss = loss
+
+    def _checked_params(self) -> List[int]:
+        one_of("loss", self.loss, _REGRESSION_LOSSES)
+        if self.loss == "poisson":
+            raise ValueError("loss='poisson' is not supported yet")
+        return super()._checked_params()
+
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float32, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X = self._float32_X(X, reset)
         self._y_1d = y.ndim == 1
         y2 = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
         if not np.isfinite(y2).all():
@@ -686,9 +935,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predictions, float64 (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs)."""
-        out = self._outputs(X)
-        return out[:, 0] if self._y_1d else out
+        """Predictions (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs); float32 where
+        fit and X are float32, else float64 (scikit-learn's dtypes)."""
+        out, dtype = self._outputs(X)
+        result: np.ndarray = out.astype(dtype, copy=False)
+        return result[:, 0] if self._y_1d else result
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -5,6 +5,7 @@ and cross_val_score."""
 from __future__ import annotations
 
 import pickle
+import re
 import subprocess
 import sys
 import warnings
@@ -238,16 +239,32 @@ def test_early_stopping_keeps_the_best_validation_weights():
     assert len(est.validation_scores_) == est.n_iter_ == 40
     assert est.best_validation_score_ == max(est.validation_scores_)
     assert est.best_loss_ is None
-    # sklearn's split: the same held-out rows (the weights draw comes first from random_state)
+    # sklearn's split: the same held-out rows (the weights draw comes first from random_state); it
+    # stratifies only with one network output (binary), so not here (3 classes, 3 outputs)
     rs = np.random.RandomState(0)
     rs.uniform(size=5 * 16 + 16 + 16 * 3 + 3)
-    _, X_val, _, y_val = train_test_split(d["X"], d["multiclass"], random_state=rs, test_size=0.2,
-                                          stratify=d["multiclass"])
+    _, X_val, _, y_val = train_test_split(d["X"], d["multiclass"], random_state=rs, test_size=0.2)
     assert est.score(X_val, y_val) == est.best_validation_score_
     with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
         est.partial_fit(d["X"], d["multiclass"])
     with pytest.raises(ValueError, match="validation set is too small"):
         MLPRegressor(early_stopping=True).fit(d["X"][:8], d["reg1"][:8])
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("target", ["binary", "multiclass"])
+def test_early_stopping_validation_scores_are_sklearns(target):
+    """Full-batch unshuffled training with early stopping: the same split (stratified for binary only,
+    scikit-learn's rule) and the same steps give scikit-learn's validation scores."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 5))
+    y = {"binary": (X[:, 0] + rng.normal(size=100) > 0).astype(int),
+         "multiclass": np.argmax(X[:, :3] + rng.normal(size=(100, 3)), axis=1)}[target]
+    params = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=90, shuffle=False, random_state=2, max_iter=15,
+                  early_stopping=True, learning_rate_init=0.1, tol=0.0)
+    ours, ref = MLPClassifier(**params).fit(X, y), sk_nn.MLPClassifier(**params).fit(X, y)
+    assert ours.validation_scores_ == ref.validation_scores_
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
 
 
 # ------------------------------------------------------------------------------ acceptance and tools
@@ -405,10 +422,8 @@ def test_classifier_labels_and_shapes():
     assert multi.out_activation_ == "softmax" and multi.predict_proba(X[:1]).shape == (1, 3)
     with pytest.warns(DataConversionWarning):
         MLPClassifier((6,), max_iter=2, random_state=0).fit(X, y.reshape(-1, 1))
-    with pytest.raises(ValueError, match=r"one label per sample.*multilabel"):
-        MLPClassifier().fit(X, np.column_stack([y == "yes", y == "no"]).astype(int))
-    with pytest.raises(ValueError, match="at least 2 classes"):
-        MLPClassifier().fit(X, np.zeros(60))
+    with pytest.raises(ValueError, match=r"must be a multilabel indicator matrix .* got multiclass-multioutput"):
+        MLPClassifier().fit(X, np.column_stack([y == "yes", d["multiclass"]]).astype(int))
     with pytest.raises(ValueError, match="Unknown label type"):
         MLPClassifier().fit(X, d["reg1"])
     with pytest.raises(ValueError, match="X has 4 features, but MLPClassifier is expecting 5"):
@@ -446,7 +461,9 @@ def test_regressor_output_shapes():
         (dict(beta_2=1.0), r"beta_2 must be in \[0, 1\), got 1.0"),
         (dict(epsilon=0), r"epsilon must be in \(0, inf\)"),
         (dict(validation_fraction=1.0), r"validation_fraction must be in \(0, 1\)"),
-        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer, got 0"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer or np.inf, got 0"),
+        (dict(n_iter_no_change=2.5), "n_iter_no_change must be a positive integer or np.inf, got 2.5"),
+        (dict(max_fun=0), "max_fun must be a positive integer, got 0"),
         (dict(shuffle="yes"), "shuffle must be True or False, got 'yes'"),
         (dict(random_state="seed"), "random_state must be None, an integer or a numpy.random.RandomState"),
     ],
@@ -456,6 +473,51 @@ def test_bad_parameters_name_the_parameter(params, match):
     for cls, y in ((MLPClassifier, d["binary"]), (MLPRegressor, d["reg1"])):
         with pytest.raises(ValueError, match=match):
             cls(**params).fit(d["X"], y)
+
+
+@pytest.mark.parametrize("ours, theirs", [(MLPClassifier, sk_nn.MLPClassifier), (MLPRegressor, sk_nn.MLPRegressor)])
+def test_every_sklearn_parameter_with_its_default(ours, theirs):
+    """scikit-learn's parameters, each with the same name and default: an estimator built from
+    scikit-learn's get_params() has the same get_params()."""
+    expected = theirs().get_params()
+    assert ours().get_params() == expected
+    assert ours(**expected).get_params() == expected
+
+
+def test_max_fun_is_accepted_for_every_solver():
+    """scikit-learn uses max_fun for lbfgs only and accepts it with any solver."""
+    d = _data()
+    for solver in ("adam", "sgd"):
+        for cls in (MLPRegressor, sk_nn.MLPRegressor):
+            est = cls(hidden_layer_sizes=(4,), solver=solver, max_fun=3, max_iter=2, random_state=0)
+            with pytest.warns(ConvergenceWarning):
+                est.fit(d["X"], d["reg1"])
+            assert est.n_iter_ == 2
+
+
+def test_regressor_loss_parameter():
+    d = _data()
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'huber'"):
+        MLPRegressor(loss="huber").fit(d["X"], d["reg1"])
+    with pytest.raises(sklearn.utils._param_validation.InvalidParameterError):  # theirs refuses it too
+        sk_nn.MLPRegressor(loss="huber").fit(d["X"], d["reg1"])
+    with pytest.raises(ValueError, match="loss='poisson' is not supported yet"):
+        MLPRegressor(loss="poisson").fit(d["X"], np.abs(d["reg1"]))
+
+
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
+def test_n_iter_no_change_inf_runs_max_iter_epochs(cls):
+    """n_iter_no_change=np.inf: the stopping rule never stops, as scikit-learn's (whose row runs too)."""
+    d = _data()
+    est = cls(hidden_layer_sizes=(4,), n_iter_no_change=np.inf, tol=1e3, max_iter=7, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 7 and len(est.loss_curve_) == 7
+    est = cls(hidden_layer_sizes=(4,), n_iter_no_change=np.inf, tol=1e3, max_iter=7, random_state=0,
+              early_stopping=True)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 7 and len(est.validation_scores_) == 7
 
 
 def test_batch_size_larger_than_the_data_is_clipped_with_a_warning():
@@ -468,11 +530,54 @@ def test_batch_size_larger_than_the_data_is_clipped_with_a_warning():
     assert est.n_iter_ == 1
 
 
-def test_diverging_fit_raises_value_error():
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # scikit-learn's float64 overflow
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+@no_convergence_warning  # scikit-learn's row reaches max_iter before its check
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
+def test_diverging_fit_raises_sklearns_value_error(cls):
+    """Without early stopping a diverging fit raises scikit-learn's ValueError (its text first)."""
     d = _data()
-    with pytest.raises(ValueError, match="non-finite"):
-        MLPRegressor((4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50,
-                     random_state=0).fit(d["X"], d["reg1"] * 1e15)
+    sklearns_text = ("Solver produced non-finite parameter weights. The input data may contain large values "
+                     "and need to be preprocessed.")
+    with pytest.raises(ValueError, match=re.escape(sklearns_text)):
+        cls(hidden_layer_sizes=(4,), solver="sgd", learning_rate_init=1e6, momentum=0.0, max_iter=50,
+            random_state=0).fit(d["X"], d["reg1"] * 1e15)
+
+
+def _diverging_early_stopped_fit(cls, max_iter):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    y = X @ rng.normal(size=5) * 10
+    est = cls(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=0.05, batch_size=20, max_iter=max_iter,
+              random_state=0, early_stopping=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    return est, X, [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+
+
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor], ids=["fastmlp", "sklearn"])
+def test_diverging_fit_with_early_stopping_returns_the_best_weights(cls):
+    """early_stopping=True: the diverging epoch's validation score is nan, fit returns with the weights
+    of the best validation score and a ConvergenceWarning, as scikit-learn's (same call on its row).
+    scikit-learn then trains on to max_iter, every score nan; fastmlp stops at the diverging epoch."""
+    est, X, caught = _diverging_early_stopped_fit(cls, max_iter=30)
+    scores = np.asarray(est.validation_scores_)
+    assert np.isnan(scores[-1]) and np.isfinite(scores[0]) and len(caught) == 1
+    assert est.best_validation_score_ == np.nanmax(scores)
+    assert all(np.isfinite(w).all() for w in est.coefs_ + est.intercepts_)
+    assert np.isfinite(est.predict(X)).all()
+    if cls is MLPRegressor:
+        assert est.n_iter_ == len(scores) == len(est.loss_curve_) and np.isnan(est.loss_curve_[-1])
+        assert "Training diverged in iteration" in str(caught[0].message)
+        best = int(np.nanargmax(scores)) + 1
+        assert f"best validation score (iteration {best})" in str(caught[0].message)
+        # the restored weights are those after the best iteration: the same fit stopped there
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            short, _, _ = _diverging_early_stopped_fit(cls, max_iter=best)
+        for a, b in zip(est.coefs_ + est.intercepts_, short.coefs_ + short.intercepts_):
+            np.testing.assert_array_equal(a, b)
 
 
 def test_verbose_prints_sklearns_lines(capsys):
@@ -506,3 +611,244 @@ def test_partial_fit_with_changing_batch_sizes_follows_sklearn(solver):
     for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
         np.testing.assert_allclose(b, a, rtol=0, atol=atol)
     np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("fit_dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("predict_dtype", [np.float32, np.float64, np.int64])
+def test_output_dtypes_are_sklearns(fit_dtype, predict_dtype):
+    """predict / predict_proba / predict_log_proba return scikit-learn's dtype for every pair of fit
+    and predict X dtypes: float32 when both are float32, else float64 (labels keep classes_')."""
+    d = _data()
+    X_fit, X_pred = np.round(d["X"] * 3).astype(fit_dtype), np.round(d["X"] * 3).astype(predict_dtype)
+    for target in ("binary", "multiclass"):
+        ours = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        for method in ("predict", "predict_proba", "predict_log_proba"):
+            assert getattr(ours, method)(X_pred).dtype == getattr(ref, method)(X_pred).dtype, (target, method)
+        assert ours.predict_proba(X_pred).dtype == (np.float32 if fit_dtype == predict_dtype == np.float32
+                                                    else np.float64)
+    for target in ("reg1", "reg3"):
+        ours = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        ref = sk_nn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X_fit, d[target])
+        assert ours.predict(X_pred).dtype == ref.predict(X_pred).dtype, target
+
+
+def test_float32_predictions_equal_the_float64_ones_rounded():
+    d = _data()
+    X32 = d["X"].astype(np.float32)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X32, d["multiclass"])
+    np.testing.assert_array_equal(clf.predict_proba(X32), clf.predict_proba(X32.astype(np.float64)).astype(np.float32))
+    np.testing.assert_array_equal(clf.predict(X32), clf.predict(X32.astype(np.float64)))
+
+
+def test_float64_X_too_large_for_float32_is_refused():
+    d = _data()
+    X = d["X"].copy()
+    X[3, 2] = 1e39
+    with pytest.raises(ValueError, match="X holds values too large for float32"):
+        MLPRegressor(hidden_layer_sizes=(4,), max_iter=2).fit(X, d["reg1"])
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("labels", [np.full(60, "only"), np.full(60, 3)], ids=["str", "int"])
+def test_single_class_y_is_sklearns(labels):
+    """One class in y: scikit-learn fits one logistic output toward 0 (its LabelBinarizer's code for
+    a lone class); predict returns that class, predict_proba is (n, 2) [1 - p, p], score 1.0. The
+    same steps from the same start: probabilities agree with scikit-learn's (sgd: float32 rounding;
+    adam: PyTorch's epsilon placement, as in test_full_batch_training_follows_sklearn)."""
+    d = _data()
+    X = d["X"]
+    for solver, atol in (("sgd", 1e-6), ("adam", 3e-4)):
+        params = dict(hidden_layer_sizes=(4,), solver=solver, max_iter=5, tol=0.0, random_state=0,
+                      learning_rate_init=0.05)
+        ours = MLPClassifier(**params).fit(X, labels)
+        ref = sk_nn.MLPClassifier(**params).fit(X, labels)
+        np.testing.assert_array_equal(ours.classes_, ref.classes_)
+        assert ours.n_outputs_ == ref.n_outputs_ == 1 and ours.out_activation_ == ref.out_activation_ == "logistic"
+        assert ours.predict(X).dtype == ref.predict(X).dtype
+        np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+        proba = ours.predict_proba(X)
+        assert proba.shape == ref.predict_proba(X).shape == (60, 2)
+        np.testing.assert_allclose(proba, ref.predict_proba(X), rtol=0, atol=atol)
+        np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-4)
+        assert ours.score(X, labels) == ref.score(X, labels) == 1.0
+        assert np.any(proba[:, 1] > 0.5) or solver == "adam"  # the label is the class, not p > 0.5
+    ours = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0).fit(X, labels)
+    ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, early_stopping=True, random_state=0).fit(X, labels)
+    assert ours.validation_scores_ == ref.validation_scores_ == [1.0, 1.0, 1.0]
+    ours = MLPClassifier(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, labels, classes=labels[:1])
+    ref = sk_nn.MLPClassifier(hidden_layer_sizes=(4,), random_state=0).partial_fit(X, labels, classes=labels[:1])
+    np.testing.assert_array_equal(ours.predict(X), ref.predict(X))
+    assert ours.predict_proba(X).shape == ref.predict_proba(X).shape == (60, 2)
+
+
+def _numpy_forward(coefs, intercepts, X, activation):
+    """scikit-learn's forward pass in NumPy (float64), linear output."""
+    act = {"relu": lambda z: np.maximum(z, 0), "tanh": np.tanh, "identity": lambda z: z,
+           "logistic": lambda z: 1 / (1 + np.exp(-z))}[activation]
+    a = X
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        a = a @ W + b
+        if i < len(coefs) - 1:
+            a = act(a)
+    return a
+
+
+@no_convergence_warning
+def test_writing_into_coefs_and_intercepts_changes_the_model():
+    """coefs_[i] / intercepts_[i] are writable float32 views of model_'s parameters in scikit-learn's
+    (fan_in, fan_out) layout: an in-place write changes the predictions (it was lost before)."""
+    d = _data()
+    reg = MLPRegressor(hidden_layer_sizes=(6,), activation="tanh", max_iter=3, random_state=0).fit(d["X"], d["reg1"])
+    assert all(c.dtype == np.float32 and c.flags.writeable for c in reg.coefs_ + reg.intercepts_)
+    before = reg.predict(d["X"])
+    reg.coefs_[1][2, 0] += 5.0
+    assert np.all(reg.predict(d["X"]) != before)
+    reg.intercepts_[1][0] = 7.0
+    reg.intercepts_[0][:] = 0.0
+    np.testing.assert_array_equal(reg.model_.parameters()[3], [7.0])
+    np.testing.assert_array_equal(reg.model_.parameters()[2][0, 2], reg.coefs_[1][2, 0])
+    expected = _numpy_forward([c.astype(np.float64) for c in reg.coefs_],
+                              [b.astype(np.float64) for b in reg.intercepts_], d["X"], "tanh")[:, 0]
+    np.testing.assert_allclose(reg.predict(d["X"]), expected, rtol=1e-5, atol=1e-5)
+
+
+@no_convergence_warning
+def test_assigning_coefs_and_intercepts_sets_the_model():
+    """coefs_ = [...] / intercepts_ = [...] (and coefs_[i] = array) set the network's parameters,
+    as with scikit-learn, whose predictions (float64) the float32 network then reproduces."""
+    d = _data()
+    params = dict(hidden_layer_sizes=(6, 3), activation="relu", max_iter=2, random_state=0)
+    ours = MLPClassifier(**params).fit(d["X"], d["multiclass"])
+    ref = sk_nn.MLPClassifier(**params).fit(d["X"], d["multiclass"])
+    rng = np.random.default_rng(1)
+    coefs = [rng.normal(size=c.shape) for c in ref.coefs_]
+    intercepts = [rng.normal(size=b.shape) for b in ref.intercepts_]
+    ours.coefs_, ref.coefs_ = coefs, coefs
+    ours.intercepts_, ref.intercepts_ = intercepts, intercepts
+    np.testing.assert_allclose(ours.predict_proba(d["X"]), ref.predict_proba(d["X"]), rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(ours.predict(d["X"]), ref.predict(d["X"]))
+    for ours_w, w in zip(ours.coefs_, coefs):
+        np.testing.assert_array_equal(ours_w, w.astype(np.float32))
+    new_last = rng.normal(size=coefs[-1].shape)
+    ours.coefs_[-1] = new_last  # item assignment writes into the model too
+    ref.coefs_[-1] = new_last
+    np.testing.assert_allclose(ours.predict_proba(d["X"]), ref.predict_proba(d["X"]), rtol=0, atol=1e-5)
+    ours.intercepts_[0:2] = intercepts[0:2]
+    np.testing.assert_array_equal(ours.intercepts_[1], intercepts[1].astype(np.float32))
+
+
+@no_convergence_warning
+def test_assigning_coefs_of_the_wrong_shape_names_the_index_and_shapes():
+    d = _data()
+    clf = MLPClassifier(hidden_layer_sizes=(6,), max_iter=2, random_state=0).fit(d["X"], d["multiclass"])
+    before = [c.copy() for c in clf.coefs_]
+    with pytest.raises(ValueError, match=r"coefs_\[1\] must have shape \(6, 3\) .* got an array of shape \(3, 6\)"):
+        clf.coefs_ = [np.zeros((5, 6)), np.zeros((3, 6))]
+    for c, b in zip(clf.coefs_, before):  # nothing written: every array is checked first
+        np.testing.assert_array_equal(c, b)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] must have shape \(5, 6\) .* got an array of shape \(6, 5\)"):
+        clf.coefs_[0] = np.zeros((6, 5))
+    with pytest.raises(ValueError, match=r"intercepts_ must be a list of 2 arrays \(one per layer\), got 1"):
+        clf.intercepts_ = [np.zeros(6)]
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] must be an array of real numbers of shape \(6,\)"):
+        clf.intercepts_[0] = "zeros"
+    with pytest.raises(IndexError, match="coefs_ has 2 arrays"):
+        clf.coefs_[2] = np.zeros((3, 3))
+
+
+def test_coefs_pickle_and_copy_as_plain_arrays():
+    import copy
+
+    d = _data()
+    with pytest.warns(ConvergenceWarning):
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(d["X"], d["reg1"])
+    for dup in (pickle.loads(pickle.dumps(reg.coefs_)), copy.deepcopy(reg.coefs_)):
+        assert type(dup) is list
+        dup[0][0, 0] = 99.0
+        assert reg.coefs_[0][0, 0] != 99.0
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("solver", [dict(solver="sgd"), dict(solver="adam", learning_rate_init=0.01)],
+                         ids=["sgd", "adam"])
+def test_multilabel_training_follows_sklearn(solver):
+    """A multilabel indicator y: one logistic output per label, scikit-learn's log-loss summed over
+    the labels (fastmlp's mean binary cross-entropy, scaled by n_labels); full-batch training takes
+    scikit-learn's steps (tolerances of test_full_batch_training_follows_sklearn)."""
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=80, n_features=6, n_classes=4, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    params = dict(hidden_layer_sizes=(7,), activation="tanh", alpha=0.5, batch_size=80, shuffle=False,
+                  random_state=3, max_iter=5, tol=0.0, **solver)
+    ours, ref = MLPClassifier(**params).fit(X, Y), sk_nn.MLPClassifier(**params).fit(X, Y)
+    np.testing.assert_array_equal(ours.classes_, ref.classes_)
+    assert ours.n_outputs_ == ref.n_outputs_ == 4 and ours.out_activation_ == ref.out_activation_ == "logistic"
+    atol = 3e-4 if solver["solver"] == "adam" else 1e-6
+    for a, b in zip(ref.coefs_ + ref.intercepts_, ours.coefs_ + ours.intercepts_):
+        np.testing.assert_allclose(b, a, rtol=0, atol=atol)
+    np.testing.assert_allclose(ours.loss_curve_, ref.loss_curve_, rtol=1e-5)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), rtol=0, atol=atol)
+
+
+@no_convergence_warning
+def test_multilabel_classification_against_sklearn():
+    """make_multilabel_classification: predict is scikit-learn's int64 indicator matrix (probability
+    > 0.5), predict_proba (n, n_labels), score the subset accuracy; accuracy in scikit-learn's range;
+    early stopping (unstratified, as scikit-learn's) gives scikit-learn's validation scores."""
+    from sklearn.datasets import make_multilabel_classification
+    from sklearn.metrics import hamming_loss
+
+    X, Y = make_multilabel_classification(n_samples=400, n_features=10, n_classes=5, random_state=0)
+    X = StandardScaler().fit_transform(X)
+    X_tr, X_te, Y_tr, Y_te = train_test_split(X, Y, random_state=0)
+    params = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=50, random_state=0)
+    ours, ref = MLPClassifier(**params).fit(X_tr, Y_tr), sk_nn.MLPClassifier(**params).fit(X_tr, Y_tr)
+    pred, ref_pred = ours.predict(X_te), ref.predict(X_te)
+    assert pred.shape == ref_pred.shape == Y_te.shape and pred.dtype == ref_pred.dtype == np.int64
+    assert set(np.unique(pred)) <= {0, 1}
+    proba = ours.predict_proba(X_te)
+    assert proba.shape == ref.predict_proba(X_te).shape == (100, 5) and proba.dtype == np.float64
+    np.testing.assert_array_equal(pred, (proba > 0.5).astype(np.int64))
+    assert ours.predict_log_proba(X_te).shape == (100, 5)
+    assert ours.score(X_te, Y_te) == np.mean(np.all(pred == Y_te, axis=1))
+    # same range as scikit-learn's (0.254 hamming loss, 0.32 subset accuracy; ours 0.258, 0.30), well
+    # below the per-label majority vote's hamming loss (0.42)
+    majority = np.tile((Y_tr.mean(axis=0) > 0.5).astype(int), (len(Y_te), 1))
+    assert abs(hamming_loss(Y_te, pred) - hamming_loss(Y_te, ref_pred)) < 0.03
+    assert abs(ours.score(X_te, Y_te) - ref.score(X_te, Y_te)) < 0.05
+    assert hamming_loss(Y_te, pred) < 0.75 * hamming_loss(Y_te, majority)
+    ours32 = MLPClassifier(**params).fit(X_tr.astype(np.float32), Y_tr.astype(bool))
+    assert ours32.predict_proba(X_te.astype(np.float32)).dtype == np.float32
+    assert ours32.predict(X_te.astype(np.float32)).dtype == np.int64
+    es = dict(hidden_layer_sizes=(6,), solver="sgd", batch_size=360, shuffle=False, random_state=2, max_iter=10,
+              early_stopping=True, learning_rate_init=0.1, tol=0.0)
+    np.testing.assert_array_equal(MLPClassifier(**es).fit(X, Y).validation_scores_,
+                                  sk_nn.MLPClassifier(**es).fit(X, Y).validation_scores_)
+
+
+@no_convergence_warning
+def test_multilabel_partial_fit_and_warm_start():
+    from sklearn.datasets import make_multilabel_classification
+
+    X, Y = make_multilabel_classification(n_samples=60, n_features=5, n_classes=3, random_state=0)
+    clf = MLPClassifier(hidden_layer_sizes=(4,), random_state=0)
+    with pytest.raises(ValueError, match=r"classes must be passed on the first call to partial_fit"):
+        clf.partial_fit(X, Y)
+    with pytest.raises(ValueError, match=r"for a multilabel y of 3 columns it is range\(3\), got \['a', 'b', 'c'\]"):
+        clf.partial_fit(X, Y, classes=["a", "b", "c"])
+    clf.partial_fit(X, Y, classes=[0, 1, 2]).partial_fit(X[:20], Y[:20])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2])
+    assert clf.n_iter_ == 1 and clf.predict(X).shape == (60, 3)
+    with pytest.raises(ValueError, match="multilabel indicator matrix of 2 labels, but MLPClassifier was fit on 3"):
+        clf.partial_fit(X, Y[:, :2])
+    with pytest.raises(ValueError, match="has one label per sample, but MLPClassifier was fit on a multilabel"):
+        clf.partial_fit(X, Y[:, 0])
+    warm = MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, warm_start=True, random_state=0).fit(X, Y[:, 0])
+    with pytest.raises(ValueError, match="but MLPClassifier was fit on one label per sample"):
+        warm.fit(X, Y)
+    MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X, Y[:, 0]).fit(X, Y)  # a cold refit
