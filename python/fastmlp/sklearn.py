@@ -51,8 +51,11 @@ How scikit-learn's objective is reproduced:
 
 Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
 predicts (n,)); predictions and probabilities are float64 computed from float32 network outputs.
-Not supported: sparse X, multilabel / multi-output classification (ValueError),
-the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
+Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
+scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
+keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
+stops the fit before ``max_iter``. Not supported: sparse X, multilabel / multi-output
+classification (ValueError), the Poisson loss. A diverging fit raises ValueError.
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ ArrayLike = Any
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
 _SOLVERS = ("adam", "sgd")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_REGRESSION_LOSSES = ("squared_error", "poisson")
 
 
 # ------------------------------------------------------------------------------ parameter checks
@@ -225,7 +229,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         beta_1: float = 0.9,
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
-        n_iter_no_change: int = 10,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -249,6 +254,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
     # -------------------------------------------------------------- hooks for the subclasses
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
@@ -303,7 +309,10 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         number_in("beta_1", self.beta_1, 0.0, 1.0, high_open=True)
         number_in("beta_2", self.beta_2, 0.0, 1.0, high_open=True)
         number_in("epsilon", self.epsilon, 0.0, math.inf, low_open=True, high_open=True)
-        positive_int("n_iter_no_change", self.n_iter_no_change)
+        if not (isinstance(self.n_iter_no_change, (float, np.floating)) and self.n_iter_no_change == math.inf):
+            if not is_int(self.n_iter_no_change) or int(self.n_iter_no_change) < 1:
+                raise ValueError(f"n_iter_no_change must be a positive integer or np.inf, got {self.n_iter_no_change!r}")
+        positive_int("max_fun", self.max_fun)  # used by solver="lbfgs" only, accepted for any solver
         return sizes
 
     # -------------------------------------------------------------- building
@@ -509,8 +518,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     """Multi-layer perceptron classifier with scikit-learn's ``MLPClassifier`` interface, trained
     by fastmlp (see the module docstring for how the objective maps).
 
-    Parameters: those of ``sklearn.neural_network.MLPClassifier`` except ``max_fun``; ``solver``
-    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    Parameters: those of ``sklearn.neural_network.MLPClassifier``, same names and defaults;
+    ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted
+    and unused (scikit-learn uses it for lbfgs only).
 
     Fitted attributes: ``classes_`` (n_classes,), ``n_features_in_``, ``model_`` (the trained
     ``fm.Sequential``; multiclass: n_classes logits, binary: one logit), ``loss_``, ``loss_curve_``,
@@ -646,8 +656,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     """Multi-layer perceptron regressor with scikit-learn's ``MLPRegressor`` interface (squared
     error), trained by fastmlp (see the module docstring for how the objective maps).
 
-    Parameters: those of ``sklearn.neural_network.MLPRegressor`` except ``loss`` (always squared
-    error) and ``max_fun``; ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    Parameters: those of ``sklearn.neural_network.MLPRegressor``, same names and defaults (``loss``
+    is keyword-only here: ``"squared_error"``; ``"poisson"`` raises ValueError for now); ``solver``
+    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted and unused.
 
     ``y``: (n_samples,) or (n_samples, n_outputs) real targets (converted to float32); ``predict``
     returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions).
@@ -656,6 +667,52 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     """
 
     _fm_loss = "mse"
+
+    def __init__(
+        self,
+        hidden_layer_sizes: Union[int, Sequence[int]] = (100,),
+        activation: str = "relu",
+        *,
+        loss: str = "squared_error",
+        solver: str = "adam",
+        alpha: float = 0.0001,
+        batch_size: Union[int, str] = "auto",
+        learning_rate: str = "constant",
+        learning_rate_init: float = 0.001,
+        power_t: float = 0.5,
+        max_iter: int = 200,
+        shuffle: bool = True,
+        random_state: Union[int, np.random.RandomState, None] = None,
+        tol: float = 1e-4,
+        verbose: bool = False,
+        warm_start: bool = False,
+        momentum: float = 0.9,
+        nesterovs_momentum: bool = True,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-8,
+        n_iter_no_change: Union[int, float] = 10,
+        max_fun: int = 15000,
+    ) -> None:
+        # scikit-learn's MLPRegressor takes `loss` as its first positional parameter; here it is
+        # keyword-only so that MLPRegressor((64,)) keeps meaning hidden_layer_sizes=(64,)
+        super().__init__(
+            hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
+            learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
+            max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
+            beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, max_fun=max_fun,
+        )
+        self.loss = loss
+
+    def _checked_params(self) -> List[int]:
+        one_of("loss", self.loss, _REGRESSION_LOSSES)
+        if self.loss == "poisson":
+            raise ValueError("loss='poisson' is not supported yet")
+        return super()._checked_params()
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:

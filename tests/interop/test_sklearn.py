@@ -446,7 +446,9 @@ def test_regressor_output_shapes():
         (dict(beta_2=1.0), r"beta_2 must be in \[0, 1\), got 1.0"),
         (dict(epsilon=0), r"epsilon must be in \(0, inf\)"),
         (dict(validation_fraction=1.0), r"validation_fraction must be in \(0, 1\)"),
-        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer, got 0"),
+        (dict(n_iter_no_change=0), "n_iter_no_change must be a positive integer or np.inf, got 0"),
+        (dict(n_iter_no_change=2.5), "n_iter_no_change must be a positive integer or np.inf, got 2.5"),
+        (dict(max_fun=0), "max_fun must be a positive integer, got 0"),
         (dict(shuffle="yes"), "shuffle must be True or False, got 'yes'"),
         (dict(random_state="seed"), "random_state must be None, an integer or a numpy.random.RandomState"),
     ],
@@ -456,6 +458,51 @@ def test_bad_parameters_name_the_parameter(params, match):
     for cls, y in ((MLPClassifier, d["binary"]), (MLPRegressor, d["reg1"])):
         with pytest.raises(ValueError, match=match):
             cls(**params).fit(d["X"], y)
+
+
+@pytest.mark.parametrize("ours, theirs", [(MLPClassifier, sk_nn.MLPClassifier), (MLPRegressor, sk_nn.MLPRegressor)])
+def test_every_sklearn_parameter_with_its_default(ours, theirs):
+    """scikit-learn's parameters, each with the same name and default: an estimator built from
+    scikit-learn's get_params() has the same get_params()."""
+    expected = theirs().get_params()
+    assert ours().get_params() == expected
+    assert ours(**expected).get_params() == expected
+
+
+def test_max_fun_is_accepted_for_every_solver():
+    """scikit-learn uses max_fun for lbfgs only and accepts it with any solver."""
+    d = _data()
+    for solver in ("adam", "sgd"):
+        for cls in (MLPRegressor, sk_nn.MLPRegressor):
+            est = cls(hidden_layer_sizes=(4,), solver=solver, max_fun=3, max_iter=2, random_state=0)
+            with pytest.warns(ConvergenceWarning):
+                est.fit(d["X"], d["reg1"])
+            assert est.n_iter_ == 2
+
+
+def test_regressor_loss_parameter():
+    d = _data()
+    with pytest.raises(ValueError, match="loss must be 'squared_error' or 'poisson', got 'huber'"):
+        MLPRegressor(loss="huber").fit(d["X"], d["reg1"])
+    with pytest.raises(sklearn.utils._param_validation.InvalidParameterError):  # theirs refuses it too
+        sk_nn.MLPRegressor(loss="huber").fit(d["X"], d["reg1"])
+    with pytest.raises(ValueError, match="loss='poisson' is not supported yet"):
+        MLPRegressor(loss="poisson").fit(d["X"], np.abs(d["reg1"]))
+
+
+@pytest.mark.parametrize("cls", [MLPRegressor, sk_nn.MLPRegressor])
+def test_n_iter_no_change_inf_runs_max_iter_epochs(cls):
+    """n_iter_no_change=np.inf: the stopping rule never stops, as scikit-learn's (whose row runs too)."""
+    d = _data()
+    est = cls(hidden_layer_sizes=(4,), n_iter_no_change=np.inf, tol=1e3, max_iter=7, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 7 and len(est.loss_curve_) == 7
+    est = cls(hidden_layer_sizes=(4,), n_iter_no_change=np.inf, tol=1e3, max_iter=7, random_state=0,
+              early_stopping=True)
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        est.fit(d["X"], d["reg1"])
+    assert est.n_iter_ == 7 and len(est.validation_scores_) == 7
 
 
 def test_batch_size_larger_than_the_data_is_clipped_with_a_warning():
