@@ -104,8 +104,10 @@ class Poisson(Loss):
     """Poisson negative log-likelihood with a log link, mean over every output element
     (``torch.nn.PoissonNLLLoss(log_input=True, full=False)``): ``exp(z) - y z``, where the output z
     is the log of the predicted mean. ``predict`` returns z: the predicted mean is
-    ``np.exp(model.predict(X))``. The gradient is ``exp(z) - y``; ``exp`` is not clipped, so a z
-    above ~709 gives an infinite loss, which ``fit`` reports as divergence.
+    ``np.exp(model.predict(X))``. The gradient is ``exp(z) - y``; ``exp`` is not clipped: an output
+    z above ~88 (plus the log of the batch's element count) overflows the float32 gradient and one
+    above ~709 the float64 loss, which ``fit`` and ``train_step`` report as divergence
+    (FloatingPointError, the weights kept from before that step).
 
     The "mse", "mae" and "r2" metrics compare the predicted mean ``exp(z)`` with y. scikit-learn's
     half Poisson deviance ``exp(z) - y z + (y log y - y)`` differs by a term that depends on y only
