@@ -12,8 +12,9 @@ Loss parse_loss(const std::string& name) {
   if (name == "huber") return Loss::Huber;
   if (name == "cross_entropy") return Loss::CrossEntropy;
   if (name == "binary_cross_entropy") return Loss::BinaryCrossEntropy;
+  if (name == "poisson") return Loss::Poisson;
   throw std::invalid_argument("unknown loss '" + name +
-                              "'; expected one of: mse, mae, huber, cross_entropy, binary_cross_entropy");
+                              "'; expected one of: mse, mae, huber, cross_entropy, binary_cross_entropy, poisson");
 }
 
 namespace {
@@ -204,6 +205,34 @@ LossStats binary_cross_entropy(index_t rows, index_t cols, const float* logits, 
   return stats;
 }
 
+// Poisson negative log-likelihood with a log link, on z = log(mean) (PyTorch's
+// PoissonNLLLoss(log_input=True, full=False)):
+//   term = exp(z) - y z,   d term / d z = exp(z) - y.
+// The metrics' errors are those of the mean exp(z) against y. exp() is not clipped: a z above ~709
+// gives an infinite term and gradient, which the caller's finiteness checks report as divergence.
+LossStats poisson(index_t rows, index_t cols, const float* log_mean, const Targets& t, float* grad,
+                  double grad_scale) {
+  LossStats stats;
+  for (index_t r = 0; r < rows; ++r) {
+    const double s = sample_weight(t, r);
+    const double scale = s * grad_scale;
+    const float* zr = log_mean + r * cols;
+    const float* yr = t.values + r * cols;
+    for (index_t j = 0; j < cols; ++j) {
+      const double z = zr[j];
+      const double y = yr[j];
+      const double mean = std::exp(z);
+      const double d = mean - y;
+      stats.loss_sum += s * (mean - y * z);
+      stats.sq_error_sum += d * d;
+      stats.abs_error_sum += std::fabs(d);
+      if (grad) grad[r * cols + j] = static_cast<float>(scale * d);
+    }
+    stats.weight_sum += s * static_cast<double>(cols);
+  }
+  return stats;
+}
+
 }  // namespace
 
 double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const Targets& targets) {
@@ -239,6 +268,8 @@ LossStats loss_terms(const LossSpec& loss, index_t rows, index_t cols, const flo
       return cross_entropy_probabilities(loss, rows, cols, pred, targets, grad, grad_scale);
     case Loss::BinaryCrossEntropy:
       return binary_cross_entropy(rows, cols, pred, targets, grad, grad_scale);
+    case Loss::Poisson:
+      return poisson(rows, cols, pred, targets, grad, grad_scale);
     case Loss::MAE:
       // d|d|/dd = sign(d), 0 at d == 0 (as torch.sign)
       return elementwise(rows, cols, pred, targets, grad, grad_scale, [](double d) {

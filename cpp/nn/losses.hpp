@@ -5,7 +5,7 @@
 // scaled by `grad_scale` (1 / loss_normaliser of the whole batch), so no second pass is needed.
 //
 // Weights. With sample weights s_i (1 when none are given) and class weights cw (1 when none):
-//   mse, mae, huber          loss_sum = sum_ij s_i l_ij,   weight_sum = sum_i s_i * cols
+//   mse, mae, huber, poisson  loss_sum = sum_ij s_i l_ij,  weight_sum = sum_i s_i * cols
 //   cross_entropy, labels    loss_sum = sum_i s_i T_i,     weight_sum = sum_i s_i cw[y_i], where
 //                            T_i = (1 - eps) cw[y_i] nll_i + eps / C sum_c cw[c] (-log p_ic) is
 //                            PyTorch's per-sample term (label smoothing eps, C classes)
@@ -23,7 +23,7 @@
 
 namespace fastmlp {
 
-enum class Loss { MSE, CrossEntropy, MAE, Huber, BinaryCrossEntropy };
+enum class Loss { MSE, CrossEntropy, MAE, Huber, BinaryCrossEntropy, Poisson };
 
 // A loss and its hyperparameters (PyTorch's defaults).
 struct LossSpec {
@@ -32,7 +32,7 @@ struct LossSpec {
   double label_smoothing = 0.0;  // CrossEntropy: in [0, 1]
 };
 
-// Parses "mse" | "mae" | "huber" | "cross_entropy" | "binary_cross_entropy"; throws
+// Parses "mse" | "mae" | "huber" | "cross_entropy" | "binary_cross_entropy" | "poisson"; throws
 // std::invalid_argument otherwise.
 Loss parse_loss(const std::string& name);
 
@@ -49,8 +49,8 @@ struct Targets {
 struct LossStats {
   double loss_sum = 0.0;       // sum of weighted terms (see above)
   double weight_sum = 0.0;     // sum of their weights: the mean loss is loss_sum / weight_sum
-  double abs_error_sum = 0.0;  // sum |pred - target| (regression)
-  double sq_error_sum = 0.0;   // sum (pred - target)^2 (regression)
+  double abs_error_sum = 0.0;  // sum |pred - target| (regression; poisson: |exp(pred) - target|)
+  double sq_error_sum = 0.0;   // sum (pred - target)^2 (regression; poisson: (exp(pred) - target)^2)
   std::int64_t correct = 0;    // argmax hits (cross-entropy), or logit > 0 == target > 0.5 per element (binary)
   std::int64_t samples = 0;      // rows seen
   std::int64_t predictions = 0;  // what `correct` counts: one per row, one per output for binary cross-entropy
@@ -78,7 +78,7 @@ double loss_normaliser(const LossSpec& loss, index_t rows, index_t cols, const T
 inline double mean_grad_scale(double normaliser) { return normaliser > 0.0 ? 1.0 / normaliser : 0.0; }
 
 // pred: (rows, cols) network outputs (logits for the cross-entropies, softmax / sigmoid fused and
-// stable). grad: (rows, cols) receives grad_scale * d(sum of weighted terms)/d(pred), or is skipped
+// stable; for poisson the log of the predicted mean, exp(pred)). grad: (rows, cols) receives grad_scale * d(sum of weighted terms)/d(pred), or is skipped
 // when null. Returns the statistics of this block (samples = rows).
 LossStats loss_forward_backward(const LossSpec& loss, index_t rows, index_t cols, const float* pred,
                                 const Targets& targets, float* grad, double grad_scale);

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 KEY = "training"
 TENSOR_PREFIX = "optimizer."
 _OPTIMIZERS = {cls.__name__: cls for cls in (_optim.SGD, _optim.Adam, _optim.AdamW, _optim.RMSprop, _optim.Adagrad)}
-_LOSSES = {cls.name: cls for cls in (_losses.MSE, _losses.MAE, _losses.Huber, _losses.CrossEntropy,
-                                      _losses.BinaryCrossEntropy)}
+_LOSSES = {cls.name: cls for cls in (_losses.MSE, _losses.MAE, _losses.Huber, _losses.Poisson,
+                                      _losses.CrossEntropy, _losses.BinaryCrossEntropy)}
 _SCHEDULES = {cls.__name__: cls for cls in (_schedules.StepLR, _schedules.MultiStepLR, _schedules.ExponentialLR,
                                             _schedules.CosineAnnealingLR, _schedules.OneCycleLR,
                                             _schedules.ReduceLROnPlateau)}

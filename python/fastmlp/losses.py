@@ -3,7 +3,7 @@
 Reductions are means, exactly as PyTorch's defaults. The math runs in the C++ core.
 
 Weights (``fit(..., sample_weight=, class_weight=)``): each term of the loss (an element for mse,
-mae, huber and binary_cross_entropy, a sample for cross_entropy) gets the weight
+mae, huber, poisson and binary_cross_entropy, a sample for cross_entropy) gets the weight
 ``sample_weight[i] * class weight`` and the loss is the weighted mean
 ``sum(w * term) / sum(w)``. With class weights alone this is PyTorch's
 ``CrossEntropyLoss(weight=...)`` 'mean'; for sample weights it is Keras's
@@ -28,7 +28,7 @@ from ._validation import (
     unknown_name_error,
 )
 
-__all__ = ["Loss", "MSE", "MAE", "Huber", "CrossEntropy", "BinaryCrossEntropy", "get", "NAMES"]
+__all__ = ["Loss", "MSE", "MAE", "Huber", "Poisson", "CrossEntropy", "BinaryCrossEntropy", "get", "NAMES"]
 
 #: rows of probability targets must sum to 1 within this absolute tolerance
 PROBABILITY_SUM_TOLERANCE = 1e-3
@@ -51,6 +51,11 @@ class Loss:
     def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
         """Validated targets: float32 (n, n_outputs), C-contiguous."""
         return as_targets(y, False, n, n_outputs, name, x_name, self.name)
+
+    def _metric_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """What the prediction-based metrics (r2) compare with y: the outputs themselves, or for
+        poisson the predicted mean ``exp(outputs)``."""
+        return outputs
 
     def _class_weight(self, class_weight: Any, n_outputs: int) -> np.ndarray:
         raise ValueError(
@@ -93,6 +98,39 @@ class Huber(Loss):
 
     def _core_args(self) -> Dict[str, float]:
         return {"huber_delta": self.delta}
+
+
+class Poisson(Loss):
+    """Poisson negative log-likelihood with a log link, mean over every output element
+    (``torch.nn.PoissonNLLLoss(log_input=True, full=False)``): ``exp(z) - y z``, where the output z
+    is the log of the predicted mean. ``predict`` returns z: the predicted mean is
+    ``np.exp(model.predict(X))``. The gradient is ``exp(z) - y``; ``exp`` is not clipped: an output
+    z above ~88 (plus the log of the batch's element count) overflows the float32 gradient and one
+    above ~709 the float64 loss, which ``fit`` and ``train_step`` report as divergence
+    (FloatingPointError, the weights kept from before that step).
+
+    The "mse", "mae" and "r2" metrics compare the predicted mean ``exp(z)`` with y. scikit-learn's
+    half Poisson deviance ``exp(z) - y z + (y log y - y)`` differs by a term that depends on y only
+    (same gradient); ``fastmlp.sklearn.MLPRegressor(loss="poisson")`` reports it as scikit-learn does.
+
+    Targets: counts or rates, floats >= 0 of shape (n, outputs) (a 1-D (n,) array for one output).
+    """
+
+    name = "poisson"
+
+    def _targets(self, y: Any, n: int, n_outputs: int, name: str = "y", x_name: str = "X") -> np.ndarray:
+        values = as_targets(y, False, n, n_outputs, name, x_name, self.name)
+        if values.size and float(values.min()) < 0.0:
+            raise ValueError(
+                f"Some value(s) of {name} are negative which is not allowed for Poisson regression "
+                f"(loss 'poisson': targets must be >= 0, got a minimum of {float(values.min()):g})."
+            )
+        return values
+
+    def _metric_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore"):
+            mean: np.ndarray = np.exp(outputs.astype(np.float64))
+        return mean
 
 
 class CrossEntropy(Loss):
@@ -236,7 +274,7 @@ def _sample_and_class_weights(
     return sw, cw
 
 
-_BY_NAME = {cls.name: cls for cls in (MSE, MAE, Huber, CrossEntropy, BinaryCrossEntropy)}
+_BY_NAME = {cls.name: cls for cls in (MSE, MAE, Huber, Poisson, CrossEntropy, BinaryCrossEntropy)}
 #: other spellings (Keras's, PyTorch's), lower case -> the canonical name. Every cross-entropy here
 #: takes logits, whatever the spelling; a softmax (sigmoid) output layer is fused with (binary) cross_entropy (see
 #: docs/names.md, which lists this table; a test keeps the two in step)
@@ -255,6 +293,8 @@ _ALIASES = {
     "l1loss": "mae",
     "huber_loss": "huber",
     "huberloss": "huber",
+    "poisson_nll_loss": "poisson",
+    "poissonnllloss": "poisson",
     "crossentropy": "cross_entropy",
     "crossentropyloss": "cross_entropy",
     "bce": "binary_cross_entropy",

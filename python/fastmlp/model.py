@@ -379,8 +379,8 @@ class Sequential:
         clip_norm: Optional[float] = None,
         clip_value: Optional[float] = None,
     ) -> None:
-        """Chooses the loss, which has no default (``"mse"``, ``"mae"``, ``"huber"``, ``"cross_entropy"``,
-        ``"binary_cross_entropy"``, a Keras or PyTorch spelling of them such as
+        """Chooses the loss, which has no default (``"mse"``, ``"mae"``, ``"huber"``, ``"poisson"``,
+        ``"cross_entropy"``, ``"binary_cross_entropy"``, a Keras or PyTorch spelling of them such as
         ``"sparse_categorical_crossentropy"`` (docs/names.md), or an ``fm.losses`` object such as
         ``fm.losses.Huber(delta=0.5)``),
         the optimizer (``fm.optim.SGD(...)``, ``fm.optim.Adam(...)`` or their names) and the metrics
@@ -454,6 +454,11 @@ class Sequential:
         assert self._loss is not None
         return self._loss._targets(y, n, self.output_dim, name, x_name)
 
+    def _metric_outputs(self, outputs: np.ndarray) -> np.ndarray:
+        """The outputs as the prediction metrics read them (poisson: the mean exp(outputs))."""
+        assert self._loss is not None
+        return self._loss._metric_outputs(outputs)
+
     def _weight_vectors(
         self, y: np.ndarray, sample_weight: Optional[ArrayLike], class_weight: Optional[Dict[int, float]]
     ) -> Tuple[Optional[np.ndarray], Optional[np.ndarray]]:
@@ -486,7 +491,8 @@ class Sequential:
         Args:
             X: (n, input_dim) features; converted to float32 once.
             y: (n,) integer labels or (n, outputs) probability rows for cross_entropy, (n, outputs)
-                floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber.
+                floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber,
+                floats >= 0 for poisson.
             validation_data: optional (X_val, y_val) evaluated after each epoch ("val_" logs).
             callbacks: e.g. ``[fm.callbacks.EarlyStopping(patience=3)]``.
             verbose: 0 silent; 1 a progress bar per epoch (tqdm) with the running loss, then the
@@ -655,7 +661,8 @@ class Sequential:
             return self._nan_logs(data.validation is not None)
         logs = _compiled_metrics.from_stats(stats, self._metrics, self.output_dim)
         if _compiled_metrics.needs_predictions(self._metrics):
-            logs.update(_compiled_metrics.from_predictions(data.y, self._require_built().predict(data.X), self._metrics))
+            outputs = self._metric_outputs(self._require_built().predict(data.X))
+            logs.update(_compiled_metrics.from_predictions(data.y, outputs, self._metrics))
         logs = _compiled_metrics.ordered(logs, self._metrics)
         if data.validation is not None:
             for key, value in self._evaluate_arrays(*data.validation).items():
@@ -746,7 +753,7 @@ class Sequential:
         net = self._require_built()
         logs = _compiled_metrics.from_stats(net.evaluate(X, y, sw), self._metrics, self.output_dim)
         if _compiled_metrics.needs_predictions(self._metrics):
-            logs.update(_compiled_metrics.from_predictions(y, net.predict(X), self._metrics))
+            logs.update(_compiled_metrics.from_predictions(y, self._metric_outputs(net.predict(X)), self._metrics))
         return _compiled_metrics.ordered(logs, self._metrics)
 
     # ---------------------------------------------------------------- state

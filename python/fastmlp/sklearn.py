@@ -16,7 +16,9 @@ How scikit-learn's objective is reproduced:
   (sklearn's softmax + log-loss); binary: one output with binary cross-entropy on its logit
   (sklearn's logistic output + binary log-loss); multilabel (an indicator matrix y): one output per
   label with binary cross-entropy on its logit (sklearn's logistic outputs + log-loss summed over
-  the labels); regression: identity output, squared error.
+  the labels); regression: identity output, squared error, or with ``loss="poisson"`` fastmlp's
+  ``poisson`` loss ``exp(z) - y z`` on the output z = log(mean) (sklearn's exp output + half Poisson
+  deviance, the same gradient ``exp(z) - y``); ``predict`` returns ``exp(z)``.
 - Initial weights and biases: scikit-learn's Glorot-uniform draw, bound ``sqrt(6 / (fan_in +
   fan_out))`` (``sqrt(2 / ...)`` for ``"logistic"``), from ``random_state`` in scikit-learn's order.
   The batch shuffling uses fastmlp's generator, seeded from ``random_state``: the same
@@ -31,12 +33,14 @@ How scikit-learn's objective is reproduced:
   for full batches and for uniform weights).
 - Loss scale ``c``: fastmlp's mse is ``mean((y - p)**2)`` over every element, whose gradient is
   ``c = 2 / n_outputs`` times that of scikit-learn's ``0.5 * sum over outputs, mean over samples``;
-  multilabel binary cross-entropy (a mean over every element) has ``c = 1 / n_labels``
-  (scikit-learn sums over the labels); the other cross-entropies have ``c = 1``. To follow
-  scikit-learn's steps, ``solver="sgd"`` runs with learning rate ``lr / c``, ``solver="adam"``
-  (invariant to the scale) with ``epsilon * c``, and ``loss_curve_`` holds fastmlp's epoch loss
-  divided by ``c`` (scikit-learn's loss, except for a squared error over k outputs, which
-  scikit-learn reports divided by k).
+  multilabel binary cross-entropy and ``poisson`` (means over every element) have
+  ``c = 1 / n_outputs`` (scikit-learn sums over the labels / outputs); the other cross-entropies
+  have ``c = 1``. To follow scikit-learn's steps, ``solver="sgd"`` runs with learning rate
+  ``lr / c``, ``solver="adam"`` (invariant to the scale) with ``epsilon * c``, and ``loss_curve_``
+  holds fastmlp's epoch loss divided by ``c`` (scikit-learn's loss, except for a squared error over
+  k outputs, which scikit-learn reports divided by k). For ``poisson`` ``loss_curve_`` adds the
+  term of scikit-learn's deviance that depends on y only, the (weighted) mean over the training
+  samples of ``sum_j y log y - y``: its values are scikit-learn's.
 - Optimizers: ``"sgd"`` is ``fm.optim.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (PyTorch's form, equal to scikit-learn's velocity update at a constant rate); ``"adam"`` is
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
@@ -62,13 +66,15 @@ them or assigning them changes the model; scikit-learn's are float64 after a flo
 Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
 scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
-stops the fit before ``max_iter``. Not supported: sparse X, multi-output classification (several
-labels of more than two classes per sample; ValueError), the Poisson loss. A diverging fit (a NaN
-or infinite loss or gradient, which fastmlp's float32 reaches sooner than scikit-learn's float64)
-raises scikit-learn's ValueError ("Solver produced non-finite parameter weights. ..."); with
-``early_stopping=True`` it appends a nan validation score (and a nan loss) for the diverging
-epoch, restores the best weights, warns ``ConvergenceWarning`` and returns, as scikit-learn,
-which trains on to ``max_iter`` with nan scores where fastmlp stops at the diverging epoch.
+stops the fit before ``max_iter``. ``loss="poisson"`` refuses a negative y (ValueError, the text of
+scikit-learn's Poisson trees; scikit-learn's MLPRegressor trains on it to NaN losses). Not
+supported: sparse X, multi-output classification (several labels of more than two classes per
+sample; ValueError). A diverging fit (a NaN or infinite loss or gradient, which fastmlp's float32
+reaches sooner than scikit-learn's float64) raises scikit-learn's ValueError ("Solver produced
+non-finite parameter weights. ..."); with ``early_stopping=True`` it appends a nan validation score
+(and a nan loss) for the diverging epoch, restores the best weights, warns ``ConvergenceWarning``
+and returns, as scikit-learn, which trains on to ``max_iter`` with nan scores where fastmlp stops at
+the diverging epoch.
 """
 
 from __future__ import annotations
@@ -134,6 +140,15 @@ def _hidden_sizes(value: Any) -> List[int]:
     return [int(s) for s in sizes]
 
 
+def _poisson_deviance_offset(y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
+    """What scikit-learn's half Poisson deviance adds to fastmlp's poisson loss (summed over the
+    outputs): the (weighted) mean over the training samples of ``sum_j y log y - y``, a constant of
+    the fit that does not depend on the network (0 log 0 = 0)."""
+    y64 = y.astype(np.float64)
+    terms = y64 * np.log(np.maximum(y64, np.finfo(np.float64).tiny)) - y64  # y = 0: 0 * log(tiny) = 0
+    return float(np.average(terms.sum(axis=1), weights=sample_weight))
+
+
 # ------------------------------------------------------------------------------ the epoch hook
 def _set_sgd_learning_rate(model: Sequential, lr: float) -> None:
     """Changes SGD's rate as scikit-learn does: its velocity holds steps already scaled by the old
@@ -165,7 +180,7 @@ class _IterationEnd(Callback):
         est = self.estimator
         assert self.model is not None
         est.n_iter_ += 1
-        est.loss_ = float(logs["loss"]) / est._loss_scale
+        est.loss_ = float(logs["loss"]) / est._loss_scale + est._loss_offset
         est.t_ += self.n_train
         est.loss_curve_.append(est.loss_)
         if est.verbose:
@@ -279,6 +294,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
     loss_: float
     _l2: float
     _loss_scale: float
+    _loss_offset: float
     _no_improvement_count: int
     _best_params: List[np.ndarray]
 
@@ -468,7 +484,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
             )
         if self._fm_loss == "mse":  # sklearn's squared error: half the sum over the outputs
             self._loss_scale = 2.0 / n_outputs
-        elif self._fm_loss == "binary_cross_entropy":  # sklearn's log-loss: the sum over the labels
+        elif self._fm_loss in ("binary_cross_entropy", "poisson"):  # sklearn's: the sum over the outputs
             self._loss_scale = 1.0 / n_outputs
         else:
             self._loss_scale = 1.0
@@ -479,8 +495,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
             self.t_ = 0
             self.n_outputs_ = n_outputs
             self.n_layers_ = len(layer_units)
-            self.out_activation_ = {"cross_entropy": "softmax", "binary_cross_entropy": "logistic"}.get(
-                self._fm_loss, "identity")
+            self.out_activation_ = {"cross_entropy": "softmax", "binary_cross_entropy": "logistic",
+                                    "poisson": "exp"}.get(self._fm_loss, "identity")
             params = self._initial_parameters(layer_units, rs)
             self.loss_curve_: List[float] = []
             self._no_improvement_count = 0
@@ -496,7 +512,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
         X_val = y_val = sw_val = None
         if self.early_stopping:
-            stratify = y if self._fm_loss != "mse" and n_outputs == 1 else None  # scikit-learn's rule
+            stratify = y if self._fm_loss not in ("mse", "poisson") and n_outputs == 1 else None  # scikit-learn's
             arrays = [X, y] if sw is None else [X, y, sw]
             split = train_test_split(*arrays, random_state=rs, test_size=self.validation_fraction, stratify=stratify)
             X, X_val, y, y_val = split[:4]
@@ -509,6 +525,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
             X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
             if self.validation_scores_ is None:  # warm start from a fit without early stopping
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
+        self._loss_offset = _poisson_deviance_offset(y, sw) if self._fm_loss == "poisson" else 0.0
         n = X.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n)
@@ -848,13 +865,15 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     error), trained by fastmlp (see the module docstring for how the objective maps).
 
     Parameters: those of ``sklearn.neural_network.MLPRegressor``, same names and defaults (``loss``
-    is keyword-only here: ``"squared_error"``; ``"poisson"`` raises ValueError for now); ``solver``
+    is keyword-only here: ``"squared_error"`` or ``"poisson"``, y >= 0, log link); ``solver``
     is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted and unused.
 
     ``y``: (n_samples,) or (n_samples, n_outputs) real targets (converted to float32); ``predict``
-    returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions).
+    returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions),
+    for ``loss="poisson"`` the mean ``exp`` of the network's output (``model_.predict`` gives its log).
 
-    Fitted attributes: as MLPClassifier's, without ``classes_``; ``out_activation_`` is "identity".
+    Fitted attributes: as MLPClassifier's, without ``classes_``; ``out_activation_`` is "identity",
+    "exp" for ``loss="poisson"``.
     """
 
     _fm_loss = "mse"
@@ -901,8 +920,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
 
     def _checked_params(self) -> List[int]:
         one_of("loss", self.loss, _REGRESSION_LOSSES)
-        if self.loss == "poisson":
-            raise ValueError("loss='poisson' is not supported yet")
         return super()._checked_params()
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
@@ -913,13 +930,24 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         y2 = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
         if not np.isfinite(y2).all():
             raise ValueError("y holds values too large for float32 (|y| > 3.4e38)")
+        self._fm_loss = "poisson" if self.loss == "poisson" else "mse"
+        if self._fm_loss == "poisson" and y2.size and float(y2.min()) < 0.0:
+            raise ValueError("Some value(s) of y are negative which is not allowed for Poisson regression.")
         return X, y2, y2.shape[1]
 
+    def _mean(self, out: np.ndarray) -> np.ndarray:
+        """The prediction from the network outputs: exp(outputs) for loss="poisson" (log link)."""
+        if self.out_activation_ != "exp":
+            return out
+        with np.errstate(over="ignore"):
+            mean: np.ndarray = np.exp(out)
+        return mean
+
     def _validation_score(self, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray]) -> float:
-        out = self.model_.predict(X).astype(np.float64)
-        if not np.isfinite(out).all():
+        pred = self._mean(self.model_.predict(X).astype(np.float64))
+        if not np.isfinite(pred).all():  # as scikit-learn's _score_with_function
             return float("nan")
-        return float(r2_score(y, out, sample_weight=sample_weight))
+        return float(r2_score(y, pred, sample_weight=sample_weight))
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """Trains on X (n_samples, n_features) and y (n_samples,) or (n_samples, n_outputs), real
@@ -935,10 +963,11 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         return result
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predictions (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs); float32 where
-        fit and X are float32, else float64 (scikit-learn's dtypes)."""
+        """Predictions (n_samples,) when fit saw a 1-D y, else (n_samples, n_outputs); for
+        loss="poisson" the predicted mean exp(outputs), as scikit-learn's; float32 where fit and X
+        are float32, else float64 (scikit-learn's dtypes)."""
         out, dtype = self._outputs(X)
-        result: np.ndarray = out.astype(dtype, copy=False)
+        result: np.ndarray = self._mean(out).astype(dtype, copy=False)
         return result[:, 0] if self._y_1d else result
 
     def __sklearn_tags__(self) -> Any:

@@ -152,7 +152,7 @@ HOSTILE_TRAINING = [
     ("optimizer_name", lambda t: t["optimizer"].__setitem__("name", "Lion"), "optimizer.name must be 'Adagrad', 'Adam', 'AdamW', 'RMSprop' or 'SGD', got 'Lion'"),
     ("optimizer_lr", lambda t: t["optimizer"].__setitem__("lr", -1.0), "lr"),
     ("optimizer_unknown_arg", lambda t: t["optimizer"].__setitem__("foo", 1), "foo"),
-    ("loss_name", lambda t: t["loss"].__setitem__("name", "hinge"), "loss.name must be 'binary_cross_entropy', 'cross_entropy', 'huber', 'mae' or 'mse', got 'hinge'"),
+    ("loss_name", lambda t: t["loss"].__setitem__("name", "hinge"), "loss.name must be 'binary_cross_entropy', 'cross_entropy', 'huber', 'mae', 'mse' or 'poisson', got 'hinge'"),
     ("metrics_type", _set("metrics", "accuracy"), "metrics must be a list"),
     ("metrics_for_wrong_loss", _set("metrics", ["r2"]), "r2"),
     ("clip_negative", _set("clip", [-1.0, 0.0]), "clip"),

@@ -227,6 +227,8 @@ def _none_losses(name, t, y, cw=None, eps=0.0, delta=1.0):
         return F.huber_loss(t, _t(y), delta=delta, reduction="none"), torch.ones_like(t)
     if name == "binary_cross_entropy":
         return F.binary_cross_entropy_with_logits(t, _t(y), reduction="none"), torch.ones_like(t)
+    if name == "poisson":
+        return F.poisson_nll_loss(t, _t(y), log_input=True, full=False, reduction="none"), torch.ones_like(t)
     yl = torch.from_numpy(np.asarray(y))
     weight = None if cw is None else _t(cw)
     per = F.cross_entropy(t, yl, weight=weight, label_smoothing=eps, reduction="none")
@@ -240,10 +242,12 @@ def _targets(name, rng, rows, cols):
         return rng.integers(0, cols, rows)
     if name == "binary_cross_entropy":
         return rng.random((rows, cols)).astype(np.float32)
+    if name == "poisson":
+        return rng.poisson(2.0, (rows, cols)).astype(np.float32)
     return rng.standard_normal((rows, cols)).astype(np.float32)
 
 
-WEIGHTED = ["mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"]
+WEIGHTED = ["mse", "mae", "huber", "poisson", "cross_entropy", "binary_cross_entropy"]
 
 
 @pytest.mark.parametrize("name", WEIGHTED)
@@ -281,6 +285,7 @@ def test_integer_sample_weight_equals_repeated_samples(name):
     y = _targets(name, rng, 11, 3)
     counts = rng.integers(0, 4, 11)
     counts[0] = 2
+    counts[-1] = max(counts[-1], 1)  # reduceat below needs every start index inside the repeated rows
     value, grad = _core.loss(name, z, y, sample_weight=counts.astype(np.float32))
     rvalue, rgrad = _core.loss(name, np.repeat(z, counts, axis=0), np.repeat(y, counts, axis=0))
     np.testing.assert_allclose(value, rvalue, rtol=1e-6)
@@ -330,6 +335,8 @@ CASES = [
     ("cross_entropy_probs", lambda: fm.losses.CrossEntropy(label_smoothing=0.1), {"eps": 0.1}, True),
     ("binary_cross_entropy", lambda: "binary_cross_entropy", {}, False),
     ("binary_cross_entropy", lambda: "bce", {}, True),
+    ("poisson", lambda: fm.losses.Poisson(), {}, False),
+    ("poisson", lambda: "PoissonNLLLoss", {}, True),
 ]
 
 
@@ -341,6 +348,8 @@ def _step_data(name, rng, bs):
         y = _probabilities(rng, bs, N_OUT)
     elif name == "binary_cross_entropy":
         y = rng.integers(0, 2, (bs, N_OUT)).astype(np.float32)
+    elif name == "poisson":
+        y = rng.poisson(1.5, (bs, N_OUT)).astype(np.float32)
     else:
         y = rng.standard_normal((bs, N_OUT)).astype(np.float32)
     return x, y
@@ -571,4 +580,5 @@ def test_loss_objects_and_aliases():
     assert fm.losses.get("L1").name == "mae"
     assert fm.losses.get("binary_crossentropy").name == "binary_cross_entropy"
     assert fm.losses.get("categorical_crossentropy").label_smoothing == 0.0
-    assert set(fm.losses.NAMES) == {"mse", "mae", "huber", "cross_entropy", "binary_cross_entropy"}
+    assert set(fm.losses.NAMES) == {"mse", "mae", "huber", "poisson", "cross_entropy", "binary_cross_entropy"}
+    assert fm.losses.get("PoissonNLLLoss").name == "poisson" and repr(fm.losses.get("poisson")) == "Poisson()"
