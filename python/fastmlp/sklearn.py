@@ -36,9 +36,13 @@ How scikit-learn's objective is reproduced:
 - Optimizers: ``"sgd"`` is ``fm.optim.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (PyTorch's form, equal to scikit-learn's velocity update at a constant rate); ``"adam"`` is
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
-  (scikit-learn before it; the two agree once ``beta_2**t`` is small). ``"lbfgs"`` is not
-  supported (ValueError). ``learning_rate`` (``"constant"``, ``"invscaling"``, ``"adaptive"``) and
-  ``power_t`` act for ``"sgd"`` as in scikit-learn; when the rate changes, the momentum buffer is
+  (scikit-learn before it; the two agree once ``beta_2**t`` is small). ``"lbfgs"`` is SciPy's
+  L-BFGS-B on the whole training set, as scikit-learn's (``max_iter``, ``max_fun``, ``tol`` =
+  SciPy's maxiter, maxfun, gtol; loss and gradient from the C++ core in one call, the penalty as
+  ``L2(c * alpha / (2 * sum of sample weights))``; see ``fastmlp._lbfgs``); it sets no
+  ``loss_curve_`` / ``best_loss_``, and ``partial_fit`` is then unavailable, as there.
+  ``learning_rate`` (``"constant"``, ``"invscaling"``, ``"adaptive"``) and ``power_t`` act for
+  ``"sgd"`` as in scikit-learn; when the rate changes, the momentum buffer is
   rescaled by old/new rate so that the steps stay scikit-learn's (its velocity keeps the old rate).
   As in scikit-learn, ``fit`` (warm start included) starts a new optimizer, ``partial_fit`` keeps it.
 - Stopping: scikit-learn's rule. After each epoch (an "iteration") the epoch's mean training loss
@@ -52,14 +56,14 @@ How scikit-learn's objective is reproduced:
 Differences: a regressor fit on y of shape (n, 1) predicts (n, 1) (scikit-learn warns and
 predicts (n,)); predictions and probabilities are float64 computed from float32 network outputs.
 Not supported: sparse X, multilabel / multi-output classification (ValueError),
-the Poisson loss, ``max_fun`` (lbfgs only). A diverging fit raises ValueError.
+the Poisson loss. A diverging fit raises ValueError.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # type: ignore[import-untyped,unused-ignore]
@@ -67,6 +71,7 @@ from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped
 from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
+from sklearn.utils.metaestimators import available_if  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.multiclass import check_classification_targets  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ignore]
     _check_sample_weight,
@@ -89,7 +94,7 @@ ArrayLike = Any
 
 #: scikit-learn's hidden-layer activation names -> fastmlp's
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_SOLVERS = ("adam", "sgd")
+_SOLVERS = ("lbfgs", "sgd", "adam")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
@@ -110,6 +115,21 @@ def _hidden_sizes(value: Any) -> List[int]:
                 f"got {value!r}"
             )
     return [int(s) for s in sizes]
+
+
+def _stochastic_solver(estimator: Any) -> bool:
+    """partial_fit exists for "sgd" and "adam" only, as in scikit-learn (lbfgs: AttributeError)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers. lbfgs is not stochastic.")
+    return True
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _if_stochastic(method: _F) -> _F:
+    """scikit-learn's available_if(_stochastic_solver), typed."""
+    return cast(_F, available_if(_stochastic_solver)(method))
 
 
 # ------------------------------------------------------------------------------ the epoch hook
@@ -226,6 +246,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         beta_2: float = 0.999,
         epsilon: float = 1e-8,
         n_iter_no_change: int = 10,
+        max_fun: int = 15000,
     ) -> None:
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -249,6 +270,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
 
     # -------------------------------------------------------------- hooks for the subclasses
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
@@ -270,11 +292,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
     def _checked_params(self) -> List[int]:
         """The checks of _check_params, raising the validators' own exception types."""
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is not supported by fastmlp.sklearn (fastmlp trains with mini-batch "
-                "optimizers only); use solver='adam' or solver='sgd'"
-            )
         one_of("solver", self.solver, _SOLVERS)
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         one_of("activation", self.activation, tuple(_ACTIVATIONS))
@@ -401,6 +418,8 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
+        if self.solver == "lbfgs":  # the whole training set at once: see fastmlp._lbfgs
+            return self._fit_lbfgs(X, y, sw, params, layer_units, first_pass, rs)
         X_val = y_val = sw_val = None
         if self.early_stopping:
             stratify = y if self._fm_loss != "mse" else None
@@ -456,6 +475,27 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 view[...] = best
         return self
 
+    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray], params: Optional[List[np.ndarray]],
+                   layer_units: List[int], first_pass: bool, rs: np.random.RandomState) -> Any:
+        """solver="lbfgs": SciPy's L-BFGS-B on the whole set, as scikit-learn (no loss_curve_,
+        best_loss_ or validation scores; early_stopping and the batch settings play no part)."""
+        from ._lbfgs import fit_lbfgs
+
+        if first_pass:  # scikit-learn sets these for the stochastic solvers only
+            for name in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+                self.__dict__.pop(name, None)
+        weight_sum = float(X.shape[0]) if sw is None else float(np.sum(sw))
+        l2 = self._loss_scale * float(self.alpha) / (2.0 * weight_sum) if weight_sum > 0 else 0.0
+        self.model_ = self._prepare_model(params, layer_units, l2, False, rs)
+        self.n_iter_, self.loss_, _ = fit_lbfgs(
+            self.model_, X, y, sw, max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, verbose=self.verbose,
+            loss_scale=self._loss_scale, alpha=float(self.alpha),
+            squared_error_outputs=self.model_.output_dim if self._fm_loss == "mse" else 1)
+        if not all(np.isfinite(p).all() for p in self.model_.parameters()):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
+                             "values and need to be preprocessed.")
+        return self
+
     def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
                                      sw_val: Optional[np.ndarray]) -> None:
         """scikit-learn's stopping rule after an epoch, on the validation score with early_stopping,
@@ -509,12 +549,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     """Multi-layer perceptron classifier with scikit-learn's ``MLPClassifier`` interface, trained
     by fastmlp (see the module docstring for how the objective maps).
 
-    Parameters: those of ``sklearn.neural_network.MLPClassifier`` except ``max_fun``; ``solver``
-    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    Parameters: those of ``sklearn.neural_network.MLPClassifier``; ``solver`` is ``"adam"``,
+    ``"sgd"`` or ``"lbfgs"``.
 
     Fitted attributes: ``classes_`` (n_classes,), ``n_features_in_``, ``model_`` (the trained
     ``fm.Sequential``; multiclass: n_classes logits, binary: one logit), ``loss_``, ``loss_curve_``,
-    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_`` (not with lbfgs), ``n_iter_``, ``t_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
     ``intercepts_`` (copies, scikit-learn's layout).
 
@@ -591,6 +631,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         result: MLPClassifier = self._fit(X, y, sample_weight, incremental=False)
         return result
 
+    @_if_stochastic
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
                     classes: Optional[ArrayLike] = None) -> "MLPClassifier":
         """One epoch over (X, y), keeping the optimizer state between calls. ``classes`` (every
@@ -647,7 +688,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     error), trained by fastmlp (see the module docstring for how the objective maps).
 
     Parameters: those of ``sklearn.neural_network.MLPRegressor`` except ``loss`` (always squared
-    error) and ``max_fun``; ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError).
+    error); ``solver`` is ``"adam"``, ``"sgd"`` or ``"lbfgs"``.
 
     ``y``: (n_samples,) or (n_samples, n_outputs) real targets (converted to float32); ``predict``
     returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions).
@@ -680,6 +721,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         result: MLPRegressor = self._fit(X, y, sample_weight, incremental=False)
         return result
 
+    @_if_stochastic
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """One epoch over (X, y), keeping the optimizer state between calls. Returns self."""
         result: MLPRegressor = self._fit(X, y, sample_weight, incremental=True)
