@@ -420,6 +420,9 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
         if self.solver == "lbfgs":  # the whole training set at once: see fastmlp._lbfgs
             return self._fit_lbfgs(X, y, sw, params, layer_units, first_pass, rs)
+        if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit: start the bookkeeping
+            self.loss_curve_, self._no_improvement_count = [], 0
+            self.best_loss_, self.validation_scores_, self.best_validation_score_ = None, None, None
         X_val = y_val = sw_val = None
         if self.early_stopping:
             stratify = y if self._fm_loss != "mse" else None

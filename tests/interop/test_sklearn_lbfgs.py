@@ -253,3 +253,22 @@ def test_switching_a_fitted_adam_model_to_lbfgs_with_warm_start():
     est.set_params(solver="lbfgs", max_iter=2000).fit(X, y)
     assert est.loss_ < before
     assert est.score(X, y) == 1.0
+
+
+@no_convergence_warning
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_switching_from_lbfgs_to_adam_with_warm_start(early_stopping):
+    """scikit-learn 1.9 raises AttributeError here (its stochastic bookkeeping, loss_curve_, was
+    never set by the lbfgs fit); fastmlp starts the bookkeeping and continues from the weights."""
+    X, y = _digits(n=200)
+    est = MLPClassifier(solver="lbfgs", hidden_layer_sizes=(8,), random_state=0, max_iter=5, warm_start=True)
+    est.fit(X, y)
+    lbfgs_loss = est.loss_  # ~1.94; a fresh start's first epoch: ~2.46
+    est.set_params(solver="adam", max_iter=3, early_stopping=early_stopping).fit(X, y)
+    assert est.n_iter_ == 3 and len(est.loss_curve_) == 3
+    if early_stopping:  # trained on 90% of the data
+        assert len(est.validation_scores_) == 3 and abs(est.loss_curve_[0] - lbfgs_loss) < 0.05
+    else:  # one full batch (batch_size "auto" = 200): the first epoch's loss is the lbfgs fit's final loss
+        assert est.loss_curve_[0] == pytest.approx(lbfgs_loss, rel=1e-6)
+        assert est.best_loss_ == min(est.loss_curve_)
+    assert np.all(np.diff(est.loss_curve_) < 0)
