@@ -22,9 +22,11 @@ on the same objective:
   rounding error of about 1e-7, gradients about 1e-6 of their largest entries. Far from
   convergence the iterations follow scikit-learn's float64 ones; over many iterations of a
   non-convex fit the paths drift apart as any two rounding sequences do, to minima of the same
-  quality. ``tol`` well below ~1e-5 times the gradient's scale asks for more than float32
-  gradients can resolve: the line search then ends the fit (status 2, ABNORMAL, a
-  ConvergenceWarning) instead of the gradient test.
+  quality. A ``tol`` that the gradient does not reach ends the fit, in both libraries, on
+  SciPy's other test, the relative reduction of the loss (``ftol``, 2.2e-9): e.g. digits (600
+  rows, 16 hidden units, alpha 1e-2) with tol 1e-6, 1e-8 or 0: scikit-learn after 606 iterations
+  (loss 0.002771), fastmlp after 968 (0.002725), both converged (status 0); with tol 1e-4 both
+  after 77 iterations on the gradient test.
 """
 
 from __future__ import annotations
