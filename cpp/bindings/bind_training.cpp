@@ -117,8 +117,8 @@ py::dict evaluate(Network& net, const FloatArray& x, const py::array& y, const p
   return stats_dict(stats);
 }
 
-py::dict compute_gradients(Network& net, const FloatArray& x, const py::array& y) {
-  const TargetArrays t = check_batch(net, x, y, py::none(), py::none());
+py::dict compute_gradients(Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight) {
+  const TargetArrays t = check_batch(net, x, y, sample_weight, py::none());
   LossStats stats;
   {
     py::gil_scoped_release release;
@@ -149,7 +149,8 @@ void bind_training(py::module_& m) {
       .def("evaluate", &evaluate, py::arg("x"), py::arg("y"), py::arg("sample_weight") = py::none(),
            py::arg("class_weight") = py::none())
       .def("compute_gradients", &compute_gradients, py::arg("x"), py::arg("y"),
-           "Gradient of the mean loss in inference mode into gradients(); no update.");
+           py::arg("sample_weight") = py::none(),
+           "Gradient of the (sample-weighted) mean loss in inference mode into gradients(); no update.");
 }
 
 }  // namespace fastmlp::bindings

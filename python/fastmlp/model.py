@@ -843,21 +843,28 @@ class Sequential:
     def num_params(self) -> int:
         return int(self._require_built().num_params)
 
-    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike) -> Tuple[float, List[np.ndarray]]:
+    def loss_and_gradients(self, X: ArrayLike, y: ArrayLike,
+                           sample_weight: Optional[ArrayLike] = None) -> Tuple[float, List[np.ndarray]]:
         """The mean loss over X (n, input_dim) and y (as for ``fit``) and its gradient, in
         inference mode (dropout off, as ``predict``), without changing the weights, buffers or
         optimizer state: (loss as float, float32 copies laid out as ``parameters()``:
-        ``[dW0 (out, in), db0 (out,), ...]``). ``gradients()`` then shows the same values. Unweighted
-        and unclipped; a NaN or infinite loss is returned as is (this is a diagnostic: see
-        ``fm.check_gradients``). Validates X and y as ``fit``; builds the model on first use."""
+        ``[dW0 (out, in), db0 (out,), ...]``). ``gradients()`` then shows the same values. The
+        regularizers' penalties are included. sample_weight: optional (n,) non-negative weights,
+        not all zero: the loss is then the weighted mean, as in ``fit`` (the penalty is added
+        once, not weighted). Unclipped; a NaN or infinite loss is returned as is (this is a
+        diagnostic: see ``fm.check_gradients``). Validates X and y as ``fit``; builds the model on
+        first use."""
         self._require_compiled("loss_and_gradients")
         X = self._validated_features(X)
-        return self._compute_gradients(X, self._targets(y, X.shape[0]))
+        y = self._targets(y, X.shape[0])
+        sw, _ = self._weight_vectors(y, sample_weight, None)
+        return self._compute_gradients(X, y) if sw is None else self._compute_gradients(X, y, sw)
 
-    def _compute_gradients(self, X: np.ndarray, y: np.ndarray) -> Tuple[float, List[np.ndarray]]:
-        """loss_and_gradients on validated arrays."""
+    def _compute_gradients(self, X: np.ndarray, y: np.ndarray,
+                           sw: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
+        """loss_and_gradients on validated arrays (sw: validated float32 weights or None)."""
         net = self._require_built()
-        stats = net.compute_gradients(X, y)
+        stats = net.compute_gradients(X, y) if sw is None else net.compute_gradients(X, y, sample_weight=sw)
         return float(stats["loss"]), [g.copy() for g in net.gradients()]
 
     # ---------------------------------------------------------------- training state and pickling

@@ -44,9 +44,13 @@ How scikit-learn's objective is reproduced:
 - Optimizers: ``"sgd"`` is ``fm.optim.SGD(momentum=momentum, nesterov=nesterovs_momentum)``
   (PyTorch's form, equal to scikit-learn's velocity update at a constant rate); ``"adam"`` is
   PyTorch's Adam, which applies ``epsilon`` after the bias correction of the second moment
-  (scikit-learn before it; the two agree once ``beta_2**t`` is small). ``"lbfgs"`` is not
-  supported (ValueError). ``learning_rate`` (``"constant"``, ``"invscaling"``, ``"adaptive"``) and
-  ``power_t`` act for ``"sgd"`` as in scikit-learn; when the rate changes, the momentum buffer is
+  (scikit-learn before it; the two agree once ``beta_2**t`` is small). ``"lbfgs"`` is SciPy's
+  L-BFGS-B on the whole training set, as scikit-learn's (``max_iter``, ``max_fun``, ``tol`` =
+  SciPy's maxiter, maxfun, gtol; loss and gradient from the C++ core in one call, the penalty as
+  ``L2(c * alpha / (2 * sum of sample weights))``; see ``fastmlp._lbfgs``); it sets no
+  ``loss_curve_`` / ``best_loss_``, and ``partial_fit`` is then unavailable, as there.
+  ``learning_rate`` (``"constant"``, ``"invscaling"``, ``"adaptive"``) and ``power_t`` act for
+  ``"sgd"`` as in scikit-learn; when the rate changes, the momentum buffer is
   rescaled by old/new rate so that the steps stay scikit-learn's (its velocity keeps the old rate).
   As in scikit-learn, ``fit`` (warm start included) starts a new optimizer, ``partial_fit`` keeps it.
 - Stopping: scikit-learn's rule. After each epoch (an "iteration") the epoch's mean training loss
@@ -64,7 +68,7 @@ scikit-learn's dtypes (float32 where fit and predict both got float32 X, else fl
 ``coefs_`` / ``intercepts_`` are writable float32 views of ``model_``'s parameters (writing into
 them or assigning them changes the model; scikit-learn's are float64 after a float64 fit).
 Every parameter of scikit-learn's estimators exists with its name and default (``max_fun``, which
-scikit-learn uses for lbfgs only, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
+only ``solver="lbfgs"`` uses, is accepted with any solver; ``MLPRegressor``'s ``loss`` is
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
 stops the fit before ``max_iter``. ``loss="poisson"`` refuses a negative y (ValueError, the text of
 scikit-learn's Poisson trees; scikit-learn's MLPRegressor trains on it to NaN losses). Not
@@ -81,7 +85,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union, cast
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin  # type: ignore[import-untyped,unused-ignore]
@@ -89,6 +93,7 @@ from sklearn.exceptions import ConvergenceWarning  # type: ignore[import-untyped
 from sklearn.metrics import accuracy_score, r2_score  # type: ignore[import-untyped,unused-ignore]
 from sklearn.model_selection import train_test_split  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils import check_random_state  # type: ignore[import-untyped,unused-ignore]
+from sklearn.utils.metaestimators import available_if  # type: ignore[import-untyped,unused-ignore]
 from sklearn.utils.multiclass import (  # type: ignore[import-untyped,unused-ignore]
     check_classification_targets,
     type_of_target,
@@ -114,7 +119,7 @@ ArrayLike = Any
 
 #: scikit-learn's hidden-layer activation names -> fastmlp's
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_SOLVERS = ("adam", "sgd")
+_SOLVERS = ("lbfgs", "sgd", "adam")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson")
 #: X dtypes kept by validation (scikit-learn's): others convert to the first
@@ -147,6 +152,21 @@ def _poisson_deviance_offset(y: np.ndarray, sample_weight: Optional[np.ndarray])
     y64 = y.astype(np.float64)
     terms = y64 * np.log(np.maximum(y64, np.finfo(np.float64).tiny)) - y64  # y = 0: 0 * log(tiny) = 0
     return float(np.average(terms.sum(axis=1), weights=sample_weight))
+
+
+def _stochastic_solver(estimator: Any) -> bool:
+    """partial_fit exists for "sgd" and "adam" only, as in scikit-learn (lbfgs: AttributeError)."""
+    if estimator.solver == "lbfgs":
+        raise AttributeError("partial_fit is only available for stochastic optimizers. lbfgs is not stochastic.")
+    return True
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _if_stochastic(method: _F) -> _F:
+    """scikit-learn's available_if(_stochastic_solver), typed."""
+    return cast(_F, available_if(_stochastic_solver)(method))
 
 
 # ------------------------------------------------------------------------------ the epoch hook
@@ -369,11 +389,6 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
 
     def _checked_params(self) -> List[int]:
         """The checks of _check_params, raising the validators' own exception types."""
-        if self.solver == "lbfgs":
-            raise ValueError(
-                "solver='lbfgs' is not supported by fastmlp.sklearn (fastmlp trains with mini-batch "
-                "optimizers only); use solver='adam' or solver='sgd'"
-            )
         one_of("solver", self.solver, _SOLVERS)
         sizes = _hidden_sizes(self.hidden_layer_sizes)
         one_of("activation", self.activation, tuple(_ACTIVATIONS))
@@ -510,6 +525,11 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
 
+        if self.solver == "lbfgs":  # the whole training set at once: see fastmlp._lbfgs
+            return self._fit_lbfgs(X, y, sw, params, layer_units, first_pass, rs)
+        if not hasattr(self, "loss_curve_"):  # warm start after an lbfgs fit: start the bookkeeping
+            self.loss_curve_, self._no_improvement_count = [], 0
+            self.best_loss_, self.validation_scores_, self.best_validation_score_ = None, None, None
         X_val = y_val = sw_val = None
         if self.early_stopping:
             stratify = y if self._fm_loss not in ("mse", "poisson") and n_outputs == 1 else None  # scikit-learn's
@@ -582,6 +602,29 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         if self.early_stopping:  # restore the best weights
             for view, best_params in zip(model.parameters(), self._best_params):
                 view[...] = best_params
+        return self
+
+    def _fit_lbfgs(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray], params: Optional[List[np.ndarray]],
+                   layer_units: List[int], first_pass: bool, rs: np.random.RandomState) -> Any:
+        """solver="lbfgs": SciPy's L-BFGS-B on the whole set, as scikit-learn (no loss_curve_,
+        best_loss_ or validation scores; early_stopping and the batch settings play no part)."""
+        from ._lbfgs import fit_lbfgs
+
+        if first_pass:  # scikit-learn sets these for the stochastic solvers only
+            for name in ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_"):
+                self.__dict__.pop(name, None)
+        self._loss_offset = _poisson_deviance_offset(y, sw) if self._fm_loss == "poisson" else 0.0
+        weight_sum = float(X.shape[0]) if sw is None else float(np.sum(sw))
+        l2 = self._loss_scale * float(self.alpha) / (2.0 * weight_sum) if weight_sum > 0 else 0.0
+        self.model_ = self._prepare_model(params, layer_units, l2, False, rs)
+        self.n_iter_, self.loss_, _ = fit_lbfgs(
+            self.model_, X, y, sw, max_iter=self.max_iter, max_fun=self.max_fun, tol=self.tol, verbose=self.verbose,
+            loss_scale=self._loss_scale, alpha=float(self.alpha),
+            squared_error_outputs=self.model_.output_dim if self._fm_loss == "mse" else 1,
+            loss_offset=self._loss_offset)
+        if not all(np.isfinite(p).all() for p in self.model_.parameters()):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may contain large "
+                             "values and need to be preprocessed.")
         return self
 
     def _update_no_improvement_count(self, X_val: Optional[np.ndarray], y_val: Optional[np.ndarray],
@@ -667,13 +710,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     by fastmlp (see the module docstring for how the objective maps).
 
     Parameters: those of ``sklearn.neural_network.MLPClassifier``, same names and defaults;
-    ``solver`` is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted
-    and unused (scikit-learn uses it for lbfgs only).
+    ``solver`` is ``"adam"``, ``"sgd"`` or ``"lbfgs"`` (SciPy's L-BFGS-B, which ``max_fun`` limits).
 
     Fitted attributes: ``classes_`` (n_classes,), ``n_features_in_``, ``model_`` (the trained
     ``fm.Sequential``; multiclass: n_classes logits, binary: one logit, multilabel: one logit per
     label), ``loss_``, ``loss_curve_``,
-    ``best_loss_``, ``validation_scores_``, ``best_validation_score_``, ``n_iter_``, ``t_``,
+    ``best_loss_``, ``validation_scores_``, ``best_validation_score_`` (not with lbfgs), ``n_iter_``, ``t_``,
     ``n_layers_``, ``n_outputs_``, ``out_activation_`` ("softmax" or "logistic"), and ``coefs_`` /
     ``intercepts_`` (writable float32 views of ``model_``'s parameters, scikit-learn's layout).
 
@@ -793,6 +835,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
         result: MLPClassifier = self._fit(X, y, sample_weight, incremental=False)
         return result
 
+    @_if_stochastic
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None,
                     classes: Optional[ArrayLike] = None) -> "MLPClassifier":
         """One epoch over (X, y), keeping the optimizer state between calls. ``classes`` (every
@@ -865,8 +908,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
     error), trained by fastmlp (see the module docstring for how the objective maps).
 
     Parameters: those of ``sklearn.neural_network.MLPRegressor``, same names and defaults (``loss``
-    is keyword-only here: ``"squared_error"`` or ``"poisson"``, y >= 0, log link); ``solver``
-    is ``"adam"`` or ``"sgd"`` (``"lbfgs"`` raises ValueError); ``max_fun`` is accepted and unused.
+    is keyword-only here: ``"squared_error"`` or ``"poisson"``, y >= 0, log link); ``solver`` is
+    ``"adam"``, ``"sgd"`` or ``"lbfgs"`` (SciPy's L-BFGS-B, which ``max_fun`` limits).
 
     ``y``: (n_samples,) or (n_samples, n_outputs) real targets (converted to float32); ``predict``
     returns float64 of the same rank as the y given to fit (a (n, 1) y gives (n, 1) predictions),
@@ -957,6 +1000,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         result: MLPRegressor = self._fit(X, y, sample_weight, incremental=False)
         return result
 
+    @_if_stochastic
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: Optional[ArrayLike] = None) -> "MLPRegressor":
         """One epoch over (X, y), keeping the optimizer state between calls. Returns self."""
         result: MLPRegressor = self._fit(X, y, sample_weight, incremental=True)

@@ -79,6 +79,28 @@ def test_loss_and_gradients_validates_its_arguments_and_builds_the_model():
         model.loss_and_gradients(X, y + 5)
 
 
+def test_loss_and_gradients_with_sample_weight_equal_repeated_rows():
+    """Integer weights give the loss and gradient of the data with each row repeated that many
+    times (the weighted mean, as fit); the L2 penalty is included once; weights are validated."""
+    X, y = _data()
+    weights = np.arange(len(X)) % 3  # zeros included
+    model = fm.Sequential([fm.Dense(8, activation="tanh", kernel_regularizer=fm.regularizers.L2(0.01)), fm.Dense(3)],
+                          input_dim=4, seed=1)
+    model.compile(loss="cross_entropy", optimizer=fm.optim.SGD(lr=0.0))
+    loss, grads = model.loss_and_gradients(X, y, sample_weight=weights)
+    rep_loss, rep_grads = model.loss_and_gradients(np.repeat(X, weights, axis=0), np.repeat(y, weights))
+    assert loss == pytest.approx(rep_loss, rel=1e-6)
+    assert loss == pytest.approx(model.evaluate(X, y, sample_weight=weights)["loss"], rel=1e-6)
+    for g, h in zip(grads, rep_grads):
+        np.testing.assert_allclose(g, h, rtol=1e-5, atol=1e-7)
+    unweighted, _ = model.loss_and_gradients(X, y)
+    assert loss != pytest.approx(unweighted, rel=1e-3)
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.loss_and_gradients(X, y, sample_weight=np.zeros(len(X)))
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.loss_and_gradients(X, y, sample_weight=np.ones(3))
+
+
 def test_a_training_state_moved_to_a_twin_continues_training_bit_for_bit():
     X, y = _data()
     original = _model(schedule=fm.schedules.StepLR(1, gamma=0.5))
