@@ -183,6 +183,7 @@ std::array<std::uint64_t, 8> Network::rng_state() const {
 }
 
 void Network::set_rng_state(const std::vector<std::uint64_t>& words) {
+  UseGuard guard(*this);
   if (words.size() != 8)
     throw std::invalid_argument("state must be 8 uint64 words, got " + std::to_string(words.size()));
   Rng::State shuffle, dropout;
@@ -195,6 +196,7 @@ void Network::set_rng_state(const std::vector<std::uint64_t>& words) {
 }
 
 void Network::set_loss(const LossSpec& loss) {
+  UseGuard guard(*this);
   if (!(loss.huber_delta > 0.0 && std::isfinite(loss.huber_delta)))
     throw std::invalid_argument("huber_delta must be positive and finite");
   if (!(loss.label_smoothing >= 0.0 && loss.label_smoothing <= 1.0))
@@ -203,6 +205,7 @@ void Network::set_loss(const LossSpec& loss) {
 }
 
 void Network::set_optimizer(Optimizer opt) {
+  UseGuard guard(*this);
   optimizer_ = std::move(opt);
   optimizer_.reset_state(num_params());
   has_optimizer_ = true;

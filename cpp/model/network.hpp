@@ -84,6 +84,7 @@ class Network {
   // Gradient clipping between the finiteness check and the update (0 = off): first by the global
   // L2 norm (clip_grad_norm_), then by value (clip_grad_value_).
   void set_gradient_clipping(float clip_norm, float clip_value) {
+    UseGuard guard(*this);
     clip_norm_ = clip_norm;
     clip_value_ = clip_value;
   }

@@ -318,7 +318,7 @@ class Sequential:
                 _initializers.orthogonalize(views[f"layers.{i}.weight"])
         self._net, self._width = net, input_dim  # together: a failed build leaves the model unbuilt
         if self._loss is not None and self._optimizer is not None:
-            self._apply_compile()
+            self._apply_compile(self._loss, self._optimizer, self._clip)
 
     @property
     def input_dim(self) -> Optional[int]:
@@ -335,11 +335,13 @@ class Sequential:
             return arr
         return as_features(X, self._width, name)
 
-    def _apply_compile(self) -> None:
-        assert self._net is not None and self._loss is not None and self._optimizer is not None
-        self._net.set_loss(self._loss.name, **self._loss._core_args())
-        self._optimizer._install(self._net)
-        self._net.set_gradient_clipping(*self._clip)
+    def _apply_compile(self, loss: _losses.Loss, optimizer: _optim.Optimizer, clip: Tuple[float, float]) -> None:
+        """Installs the settings in the core; RuntimeError, before any change, while another thread
+        trains or predicts with this model."""
+        assert self._net is not None
+        self._net.set_loss(loss.name, **loss._core_args())
+        optimizer._install(self._net)
+        self._net.set_gradient_clipping(*clip)
 
     @property
     def built(self) -> bool:
@@ -439,11 +441,12 @@ class Sequential:
         elif not restoring:
             self._check_output_width(loss_obj)
         self._use_stack(loss_obj, check_loss=not restoring)  # builds the model when its input width is known
+        clip_pair = (float(clip[0]), float(clip[1]))
+        if self._net is not None:  # first: a model in use by another thread keeps its settings
+            self._apply_compile(loss_obj, opt_obj, clip_pair)
         self._metrics = resolved
         self._loss, self._optimizer = loss_obj, opt_obj
-        self._lr_schedule, self._clip = lr_schedule, (float(clip[0]), float(clip[1]))
-        if self._net is not None:
-            self._apply_compile()
+        self._lr_schedule, self._clip = lr_schedule, clip_pair
 
     def _require_compiled(self, what: str) -> None:
         """Checked before X, so that a failed call on an unbuilt model does not build it."""
@@ -990,8 +993,8 @@ class Sequential:
             for target, value in zip(targets, sources):
                 target[...] = value
         net.set_rng_state(source.rng_state())
-        if self.compiled:
-            self._apply_compile()
+        if self._loss is not None and self._optimizer is not None:
+            self._apply_compile(self._loss, self._optimizer, self._clip)
             net.set_learning_rate(source.learning_rate)
             net.set_optimizer_state(source.optimizer_state())
 

@@ -130,6 +130,7 @@ def test_using_one_model_from_two_threads_at_once_is_an_error():
     y = rng.integers(0, 4, size=200_000)
     model = fm.Sequential([fm.Dense(1024, activation="relu"), fm.Dense(4)], input_dim=64, seed=3)
     model.compile(loss="cross_entropy", optimizer=fm.optim.SGD(lr=1e-3))
+    model_state = model.training_state()
     done = threading.Event()
     errors = []
 
@@ -152,6 +153,12 @@ def test_using_one_model_from_two_threads_at_once_is_an_error():
             model.fit(X[:64], y[:64], epochs=1, verbose=0)
         with pytest.raises(RuntimeError, match="another thread"):
             model.predict(X[:8])
+        # changing the settings the running loop reads is refused too, and leaves them as they were
+        with pytest.raises(RuntimeError, match="another thread"):
+            model.compile(loss="mse", optimizer=fm.optim.Adam(lr=0.5), clip_norm=1.0)
+        assert model.loss.name == "cross_entropy" and isinstance(model.optimizer, fm.optim.SGD)
+        with pytest.raises(RuntimeError, match="another thread"):
+            model.set_training_state(model_state)
     finally:
         done.set()
         worker.join()
