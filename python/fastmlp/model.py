@@ -436,11 +436,10 @@ class Sequential:
             )
         resolved = _compiled_metrics.resolve(list(metrics), loss_obj.classification, loss_obj.name,
                                              class_metrics_need_cross_entropy=not restoring)
-        if not restoring and self._net is None:
-            self._check_stack(loss_obj)
-        elif not restoring:
+        if not restoring and self._net is not None:
             self._check_output_width(loss_obj)
-        self._use_stack(loss_obj, check_loss=not restoring)  # builds the model when its input width is known
+        # unbuilt: checks the layers against loss_obj, and builds the model when its input width is known
+        self._use_stack(loss_obj, check_loss=not restoring)
         clip_pair = (float(clip[0]), float(clip[1]))
         if self._net is not None:  # first: a model in use by another thread keeps its settings
             self._apply_compile(loss_obj, opt_obj, clip_pair)
