@@ -5,26 +5,18 @@
 
 #include "bindings/common.hpp"
 #include "bindings/progress.hpp"
+#include "bindings/sparse_input.hpp"
 #include "bindings/targets.hpp"
 #include "model/network.hpp"
 
 namespace fastmlp::bindings {
 namespace {
 
-// X: (n, input_dim); returns n.
-index_t check_x(const Network& net, const FloatArray& x) {
-  require_ndim(x, 2, "X");
-  FASTMLP_REQUIRE(x.shape(1) == net.input_dim(), "X must have " + std::to_string(net.input_dim()) +
-                                                     " features (columns), got " + std::to_string(x.shape(1)));
-  return x.shape(0);
-}
-
 // X with at least one row, and its targets for the network's loss (see targets.hpp).
-TargetArrays check_batch(const Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
+TargetArrays check_batch(const Network& net, const InputArg& x, const py::array& y, const py::object& sample_weight,
                          const py::object& class_weight) {
-  const index_t n = check_x(net, x);
-  FASTMLP_REQUIRE(n > 0, "X must have at least one row");
-  return check_targets(net.loss().kind, y, n, net.output_dim(), sample_weight, class_weight);
+  FASTMLP_REQUIRE(x.rows() > 0, "X must have at least one row");
+  return check_targets(net.loss().kind, y, x.rows(), net.output_dim(), sample_weight, class_weight);
 }
 
 // The statistics as Python sees them (mean loss, counts and sums for the metrics).
@@ -50,23 +42,25 @@ FloatArray step_values(const py::object& values, index_t steps, const char* name
   return a;
 }
 
-py::dict train_step(Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
+py::dict train_step(Network& net, const py::object& x_arg, const py::array& y, const py::object& sample_weight,
                     const py::object& class_weight) {
+  const InputArg x(x_arg, net.input_dim());
   const TargetArrays t = check_batch(net, x, y, sample_weight, class_weight);
   StepResult step;
   {
     py::gil_scoped_release release;
-    step = net.train_step(x.data(), t.targets, x.shape(0));
+    step = net.train_step(x.input(), t.targets, x.rows());
   }
   py::dict d = stats_dict(step.stats);
   d["diverged"] = step.diverged;
   return d;
 }
 
-py::dict train_epoch(Network& net, const FloatArray& x, const py::array& y, index_t batch_size, bool shuffle,
+py::dict train_epoch(Network& net, const py::object& x_arg, const py::array& y, index_t batch_size, bool shuffle,
                      const py::object& sample_weight, const py::object& class_weight, const py::object& lrs,
                      const py::object& momenta, py::object progress) {
-  const index_t n = check_x(net, x);
+  const InputArg x(x_arg, net.input_dim());
+  const index_t n = x.rows();
   FASTMLP_REQUIRE(n > 0, "X must have at least one row");
   FASTMLP_REQUIRE(batch_size > 0, "batch_size must be a positive integer");
   const TargetArrays t = check_targets(net.loss().kind, y, n, net.output_dim(), sample_weight, class_weight);
@@ -78,7 +72,7 @@ py::dict train_epoch(Network& net, const FloatArray& x, const py::array& y, inde
   EpochResult r;
   {
     py::gil_scoped_release release;
-    r = net.train_epoch(x.data(), t.targets, n, batch_size, shuffle,
+    r = net.train_epoch(x.input(), t.targets, n, batch_size, shuffle,
                         [&poll, &reporter] { return reporter.failed() || poll(); },
                         lrs.is_none() ? nullptr : step_lrs.data(), momenta.is_none() ? nullptr : step_momenta.data(),
                         reporter.callback());
@@ -91,38 +85,42 @@ py::dict train_epoch(Network& net, const FloatArray& x, const py::array& y, inde
   return d;
 }
 
-FloatArray predict(Network& net, const FloatArray& x) {
-  const index_t n = check_x(net, x);
+FloatArray predict(Network& net, const py::object& x_arg) {
+  const InputArg x(x_arg, net.input_dim());
+  const index_t n = x.rows();
   FloatArray out({n, net.output_dim()});
   float* o = out.mutable_data();
   InterruptPoller poll;
   {
     py::gil_scoped_release release;
-    net.predict(x.data(), n, o, poll.callback());
+    net.predict(x.input(), n, o, poll.callback());
   }
   poll.rethrow_if_interrupted();
   return out;
 }
 
-py::dict evaluate(Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight,
+py::dict evaluate(Network& net, const py::object& x_arg, const py::array& y, const py::object& sample_weight,
                   const py::object& class_weight) {
+  const InputArg x(x_arg, net.input_dim());
   const TargetArrays t = check_batch(net, x, y, sample_weight, class_weight);
   InterruptPoller poll;
   LossStats stats;
   {
     py::gil_scoped_release release;
-    stats = net.evaluate(x.data(), t.targets, x.shape(0), poll.callback());
+    stats = net.evaluate(x.input(), t.targets, x.rows(), poll.callback());
   }
   poll.rethrow_if_interrupted();
   return stats_dict(stats);
 }
 
-py::dict compute_gradients(Network& net, const FloatArray& x, const py::array& y, const py::object& sample_weight) {
+py::dict compute_gradients(Network& net, const py::object& x_arg, const py::array& y,
+                           const py::object& sample_weight) {
+  const InputArg x(x_arg, net.input_dim());
   const TargetArrays t = check_batch(net, x, y, sample_weight, py::none());
   LossStats stats;
   {
     py::gil_scoped_release release;
-    stats = net.compute_gradients(x.data(), t.targets, x.shape(0));
+    stats = net.compute_gradients(x.input(), t.targets, x.rows());
   }
   return stats_dict(stats);
 }

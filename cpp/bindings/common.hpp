@@ -69,5 +69,7 @@ void bind_runtime(py::module_& m);
 void bind_network(py::module_& m);
 void bind_optimizer(py::module_& m);
 void bind_training(py::module_& m);
+// _core.CsrMatrix, sparse X for the Network calls (sparse_input.hpp).
+void bind_sparse_input(py::module_& m);
 
 }  // namespace fastmlp::bindings

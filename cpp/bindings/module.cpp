@@ -11,6 +11,7 @@ PYBIND11_MODULE(_core, m) {
   fastmlp::bindings::bind_runtime(m);
   fastmlp::bindings::bind_gemm(m);
   fastmlp::bindings::bind_kernels(m);
+  fastmlp::bindings::bind_sparse_input(m);
   fastmlp::bindings::bind_network(m);
   fastmlp::bindings::bind_optimizer(m);
   fastmlp::bindings::bind_training(m);

@@ -26,6 +26,8 @@
 //   (the driver packs an edge sliver of fewer rows instead);
 // - b: row p of the sliver of B at b[p * rs_b], NR contiguous floats; all NR must be readable.
 // A packed panel is the case rs_a = 1, cs_a = MR, rs_b = NR; no alignment is assumed.
+#include <cstdint>
+
 #include "fastmlp/types.hpp"
 
 namespace fastmlp {
@@ -36,6 +38,15 @@ using MicroKernel = void (*)(index_t kc, const float* a_panel, const float* b_pa
 using InPlaceMicroKernel = void (*)(index_t kc, const float* a, index_t rs_a, index_t cs_a, const float* b,
                                     index_t rs_b, float* c, index_t rs_c, index_t cs_c, index_t m, index_t n,
                                     float alpha, float beta, const float* bias, bool relu);
+
+// Output units the sparse row kernels handle at once: one lane each.
+constexpr int kSparseUnits = 16;
+// See kernels/sparse_impl.hpp.
+using SparseForwardRow = std::int64_t (*)(const std::int32_t* indices, const float* values, std::int64_t p,
+                                          std::int64_t p_end, index_t j0, index_t block_end, int shift,
+                                          const float* tile, float* total);
+using SparseGradRow = std::int64_t (*)(const std::int32_t* indices, const float* values, std::int64_t p,
+                                       std::int64_t p_end, index_t j0, index_t block_end, const float* g, float* tile);
 
 // One instruction set's micro-kernel and the block sizes tuned for it (the BLIS cache blocking):
 //   mr x nr  register tile of the micro-kernel,
@@ -57,6 +68,10 @@ struct KernelConfig {
     int rows;
     InPlaceMicroKernel kernel;
   } edge[2];
+  // The sparse products' inner loops (kernels/sparse_impl.hpp), compiled with this ISA's flags so
+  // that they round as its micro-kernel does (nn/csr.cpp reproduces the GEMM's sums bit for bit).
+  SparseForwardRow sparse_forward_row = nullptr;
+  SparseGradRow sparse_grad_row = nullptr;
 };
 
 KernelConfig kernel_config_generic();

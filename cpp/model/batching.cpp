@@ -16,7 +16,6 @@ Targets slice_targets(const Targets& targets, index_t start, index_t cols) {
 
 void Batching::reserve(index_t rows) {
   if (rows <= capacity_rows_) return;
-  x_.reset(rows * input_dim_);
   values_.reset(rows * output_dim_);
   labels_.assign(static_cast<std::size_t>(rows), 0);
   weights_.assign(static_cast<std::size_t>(rows), 0.0f);
@@ -36,13 +35,18 @@ void Batching::start_epoch(index_t n, index_t batch_size, bool shuffle, Rng& rng
   }
 }
 
-Batch Batching::batch(const float* x, const Targets& targets, index_t start) {
+Batch Batching::batch(const Input& x, const Targets& targets, index_t start) {
   const index_t rows = std::min(batch_size_, n_ - start);
-  if (!shuffle_) return {x + start * input_dim_, slice_targets(targets, start, output_dim_), rows};
-  prefetch_rows(x, targets.values, start + batch_size_, std::min(n_, start + 2 * batch_size_));
+  if (!shuffle_) return {rows_from(x, start, input_dim_), slice_targets(targets, start, output_dim_), rows};
+  const index_t* order = order_.data() + start;
+  if (x.dense != nullptr) {
+    x_.ensure(capacity_rows_ * input_dim_);  // first dense shuffled batch only: sparse X needs no copy
+    prefetch_rows(x.dense, targets.values, start + batch_size_, std::min(n_, start + 2 * batch_size_));
+  }
   for (index_t r = 0; r < rows; ++r) {
-    const index_t src = order_[static_cast<std::size_t>(start + r)];
-    std::memcpy(x_.data() + r * input_dim_, x + src * input_dim_, sizeof(float) * input_dim_);
+    const index_t src = order[r];
+    if (x.dense != nullptr)
+      std::memcpy(x_.data() + r * input_dim_, x.dense + src * input_dim_, sizeof(float) * input_dim_);
     if (targets.labels) labels_[static_cast<std::size_t>(r)] = targets.labels[src];
     if (targets.sample_weights) weights_[static_cast<std::size_t>(r)] = targets.sample_weights[src];
     if (targets.values)
@@ -52,7 +56,8 @@ Batch Batching::batch(const float* x, const Targets& targets, index_t start) {
   t.labels = targets.labels ? labels_.data() : nullptr;
   t.values = targets.values ? values_.data() : nullptr;
   t.sample_weights = targets.sample_weights ? weights_.data() : nullptr;
-  return {x_.data(), t, rows};
+  if (x.dense != nullptr) return {InputRows{x_.data(), CsrRows{}}, t, rows};
+  return {InputRows{nullptr, CsrRows{x.csr, order, 0}}, t, rows};
 }
 
 // Asks for the data rows (and target rows) of the next batch to be brought into L2 while this one

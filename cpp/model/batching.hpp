@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fastmlp/types.hpp"
+#include "model/input.hpp"
 #include "nn/losses.hpp"
 #include "runtime/aligned_buffer.hpp"
 #include "runtime/rng.hpp"
@@ -15,9 +16,9 @@ namespace fastmlp {
 // sample weights); class weights are per class and stay as they are.
 Targets slice_targets(const Targets& targets, index_t start, index_t cols);
 
-// One batch: `rows` rows of X (rows, input_dim) and their targets.
+// One batch: `rows` rows of X and their targets.
 struct Batch {
-  const float* x;
+  InputRows x;
   Targets targets;
   index_t rows;
 };
@@ -35,10 +36,11 @@ class Batching {
   // short). The samples go in order, or when `shuffle` in a Fisher-Yates permutation drawn from
   // `rng` (n - 1 draws of rng.below, from the last position down).
   void start_epoch(index_t n, index_t batch_size, bool shuffle, Rng& rng);
-  // The batch that starts at position `start` (a multiple of batch_size) of the epoch, from X:
-  // (n, input_dim) and its targets: views into them when the samples go in order, else the
-  // gathered rows (valid until the next call).
-  Batch batch(const float* x, const Targets& targets, index_t start);
+  // The batch that starts at position `start` (a multiple of batch_size) of the epoch, from X
+  // (n rows) and its targets: views into them when the samples go in order, else the gathered
+  // rows (valid until the next call). Sparse rows are never gathered: a shuffled batch of them is
+  // the list of its row numbers.
+  Batch batch(const Input& x, const Targets& targets, index_t start);
 
  private:
   // Prefetches the data rows (and target rows) of the samples at positions [begin, end).
@@ -51,7 +53,7 @@ class Batching {
   index_t batch_size_ = 0;
   bool shuffle_ = false;
   std::vector<index_t> order_;              // shuffled epochs: the sample at each position
-  AlignedBuffer<float> x_;                  // gathered rows (rows, input_dim)
+  AlignedBuffer<float> x_;                  // gathered dense rows (rows, input_dim)
   AlignedBuffer<float> values_;             // gathered target rows (rows, output_dim)
   std::vector<std::int64_t> labels_;        // gathered class labels (rows,)
   std::vector<float> weights_;              // gathered sample weights (rows,)

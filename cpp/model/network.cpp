@@ -236,8 +236,16 @@ Activation Network::applied_activation(const Layer& layer) const {
   return layer.activation;
 }
 
-const float* Network::forward(const float* x, index_t rows, bool training) {
-  const float* current = x;
+const float* Network::forward(const InputRows& x, index_t rows, bool training) {
+  const float* current = x.dense;
+  if (current == nullptr && layers_.front().kind != LayerSpec::Kind::Dense) {
+    // Only a Dense layer multiplies sparse rows as they are; any other first layer gets this
+    // batch's rows densified (never more than a batch).
+    densified_.ensure(rows * input_dim_);
+    csr_rows_to_dense(x.sparse, rows, densified_.data());
+    current = densified_.data();
+  }
+  sparse_input_ = current == nullptr ? x.sparse : CsrRows{};
   for (std::size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     layer_inputs_[l] = current;
@@ -245,8 +253,13 @@ const float* Network::forward(const float* x, index_t rows, bool training) {
       case LayerSpec::Kind::Dense: {
         // The pre-activation is kept only for training, and only where the backward pass needs it.
         float* z = training && preacts_[l].size() > 0 ? preacts_[l].data() : nullptr;
-        dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current,
-                      params_.data() + layer.weight_offset, params_.data() + layer.bias_offset, outputs_[l].data(), z);
+        const float* w = params_.data() + layer.weight_offset;
+        const float* b = params_.data() + layer.bias_offset;
+        if (current != nullptr)
+          dense_forward({rows, layer.in, layer.out}, applied_activation(layer), current, w, b, outputs_[l].data(), z);
+        else  // the first layer, on sparse rows
+          dense_forward({rows, layer.in, layer.out}, applied_activation(layer), sparse_input_, w, b,
+                        outputs_[l].data(), z);
         current = outputs_[l].data();
         break;
       }
@@ -288,6 +301,12 @@ void Network::backward(index_t rows, bool training) {
     switch (layer.kind) {
       case LayerSpec::Kind::Dense: {
         float* dx = need_input_grad ? grad_buffers_[1 - cur].data() : nullptr;
+        if (layer_inputs_[i] == nullptr) {  // the first layer, fed sparse rows: nothing below it
+          dense_backward({rows, layer.in, layer.out}, applied_activation(layer), sparse_input_, outputs_[i].data(),
+                         grad_buffers_[cur].data(), grads_.data() + layer.weight_offset,
+                         grads_.data() + layer.bias_offset, preacts_[i].data());
+          return;
+        }
         dense_backward({rows, layer.in, layer.out}, applied_activation(layer), layer_inputs_[i],
                        params_.data() + layer.weight_offset, outputs_[i].data(), grad_buffers_[cur].data(),
                        grads_.data() + layer.weight_offset, grads_.data() + layer.bias_offset, dx,
@@ -320,7 +339,7 @@ void Network::backward(index_t rows, bool training) {
   }
 }
 
-LossStats Network::forward_backward(const float* x, const Targets& targets, index_t rows, bool training) {
+LossStats Network::forward_backward(const InputRows& x, const Targets& targets, index_t rows, bool training) {
   const float* out = forward(x, rows, training);
   // The batch's sum of weights; a batch whose weights are all zero has a zero gradient.
   const double normaliser = loss_normaliser(loss_, rows, output_dim_, targets);
@@ -333,7 +352,7 @@ LossStats Network::forward_backward(const float* x, const Targets& targets, inde
   return stats;
 }
 
-StepResult Network::step_on_batch(const float* x, const Targets& targets, index_t rows) {
+StepResult Network::step_on_batch(const InputRows& x, const Targets& targets, index_t rows) {
   StepResult result;
   result.stats = forward_backward(x, targets, rows, /*training=*/true);
   // A finite loss can still overflow in backprop (huge weights or inputs). The whole gradient is
@@ -354,22 +373,22 @@ StepResult Network::step_on_batch(const float* x, const Targets& targets, index_
   return result;
 }
 
-StepResult Network::train_step(const float* x, const Targets& targets, index_t rows) {
+StepResult Network::train_step(const Input& x, const Targets& targets, index_t rows) {
   if (!has_optimizer_) throw std::logic_error("no optimizer: compile the model before training");
   UseGuard guard(*this);
   check_batch_rows(rows, "");
   check_counters();
   ensure_workspace(rows);
-  return step_on_batch(x, targets, rows);
+  return step_on_batch(rows_from(x, 0, input_dim_), targets, rows);
 }
 
-LossStats Network::compute_gradients(const float* x, const Targets& targets, index_t rows) {
+LossStats Network::compute_gradients(const Input& x, const Targets& targets, index_t rows) {
   UseGuard guard(*this);
   ensure_workspace(rows);
-  return forward_backward(x, targets, rows, /*training=*/false);
+  return forward_backward(rows_from(x, 0, input_dim_), targets, rows, /*training=*/false);
 }
 
-EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
+EpochResult Network::train_epoch(const Input& x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                                  const std::function<bool()>& should_stop, const float* step_lrs,
                                  const float* step_momenta,
                                  const std::function<void(index_t, const LossStats&)>& progress) {
@@ -405,13 +424,13 @@ EpochResult Network::train_epoch(const float* x, const Targets& targets, index_t
   return result;
 }
 
-void Network::predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop) {
+void Network::predict(const Input& x, index_t n, float* out, const std::function<bool()>& should_stop) {
   UseGuard guard(*this);
   const index_t chunk = inference_chunk(n);
   ensure_workspace(chunk);
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
-    const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
+    const float* y = forward(rows_from(x, start, input_dim_), rows, /*training=*/false);
     // A softmax (sigmoid) output fused into (binary) cross_entropy left logits: predict returns probabilities.
     const Activation output_act = applied_activation(layers_.back());
     if (output_act.kind != layers_.back().activation.kind)
@@ -422,14 +441,14 @@ void Network::predict(const float* x, index_t n, float* out, const std::function
   }
 }
 
-LossStats Network::evaluate(const float* x, const Targets& targets, index_t n, const std::function<bool()>& should_stop) {
+LossStats Network::evaluate(const Input& x, const Targets& targets, index_t n, const std::function<bool()>& should_stop) {
   UseGuard guard(*this);
   const index_t chunk = inference_chunk(n);
   ensure_workspace(chunk);
   LossStats total;
   for (index_t start = 0; start < n; start += chunk) {
     const index_t rows = std::min(chunk, n - start);
-    const float* y = forward(x + start * input_dim_, rows, /*training=*/false);
+    const float* y = forward(rows_from(x, start, input_dim_), rows, /*training=*/false);
     const Targets batch_targets = slice_targets(targets, start, output_dim_);
     total.add(loss_forward_backward(loss_, rows, output_dim_, y, batch_targets, nullptr, 1.0));
     if (should_stop && should_stop()) break;

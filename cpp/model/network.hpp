@@ -11,6 +11,7 @@
 
 #include "fastmlp/types.hpp"
 #include "model/batching.hpp"
+#include "model/input.hpp"
 #include "model/layer_spec.hpp"
 #include "nn/activations.hpp"
 #include "nn/losses.hpp"
@@ -89,33 +90,37 @@ class Network {
     clip_value_ = clip_value;
   }
 
-  // Forward, loss, backward and update on one batch x: (rows, input_dim). Returns the loss
+  // X in the calls below is an Input: dense (rows, input_dim) row-major, or a CSR matrix whose rows
+  // are read where they lie (a Dense first layer multiplies them as they are, bit for bit what the
+  // dense rows would give; any other first layer gets each batch's rows densified).
+
+  // Forward, loss, backward and update on one batch x: `rows` rows. Returns the loss
   // statistics of the batch before the update; grads() holds the batch's gradient afterwards.
   // When the loss or any gradient is not finite (divergence) nothing is updated: the weights and
   // the optimizer state stay as they were. Throws std::invalid_argument if a BatchNorm's
   // num_batches_tracked is negative (written so through its view).
-  StepResult train_step(const float* x, const Targets& targets, index_t rows);
+  StepResult train_step(const Input& x, const Targets& targets, index_t rows);
 
-  // One pass over X: (n, input_dim) in mini-batches (the last one may be short), reshuffled when
+  // One pass over X (n rows) in mini-batches (the last one may be short), reshuffled when
   // `shuffle`. `should_stop` is polled after every batch; returning true ends the epoch early.
   // A diverging step ends the epoch at once with `diverged` set (see train_step).
   // step_lrs / step_momenta, when given, hold one value per batch of the epoch: the optimizer's
   // learning rate (momentum, see Optimizer::set_momentum) for that step (per-batch schedules).
   // `progress`, when set, is called after every batch (before `should_stop`) with the samples
   // trained on so far and their summed statistics (for a progress display).
-  EpochResult train_epoch(const float* x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
+  EpochResult train_epoch(const Input& x, const Targets& targets, index_t n, index_t batch_size, bool shuffle,
                           const std::function<bool()>& should_stop, const float* step_lrs = nullptr,
                           const float* step_momenta = nullptr,
                           const std::function<void(index_t, const LossStats&)>& progress = {});
 
   // Forward in inference mode (dropout off), loss and backward on (x, targets): grads() receives
   // the gradient of the mean loss. No parameter or optimizer state changes (for gradient checks).
-  LossStats compute_gradients(const float* x, const Targets& targets, index_t rows);
+  LossStats compute_gradients(const Input& x, const Targets& targets, index_t rows);
 
   // out: (n, output_dim) = the network outputs in inference mode (dropout off).
-  void predict(const float* x, index_t n, float* out, const std::function<bool()>& should_stop);
+  void predict(const Input& x, index_t n, float* out, const std::function<bool()>& should_stop);
   // The loss statistics over (x, targets) in inference mode.
-  LossStats evaluate(const float* x, const Targets& targets, index_t n, const std::function<bool()>& should_stop);
+  LossStats evaluate(const Input& x, const Targets& targets, index_t n, const std::function<bool()>& should_stop);
 
   // Raises std::runtime_error while another thread is inside a training or inference call, so
   // concurrent use of one model is an error instead of a data race.
@@ -155,8 +160,8 @@ class Network {
   // cross_entropy, and a sigmoid output layer trained with binary_cross_entropy, run linear, because those losses
   // take logits (a stable log-softmax / log-sigmoid); predict applies the activation afterwards.
   Activation applied_activation(const Layer& layer) const;
-  // Runs the layers on x (rows, input_dim); returns the output (rows, output_dim).
-  const float* forward(const float* x, index_t rows, bool training);
+  // Runs the layers on `rows` rows of x; returns the output (rows, output_dim).
+  const float* forward(const InputRows& x, index_t rows, bool training);
   // Backpropagates the gradient in grad_buffers_[0] (rows, output_dim) into grads_ (overwriting).
   // `training` must match the forward pass: dropout masks are applied only when it is true.
   void backward(index_t rows, bool training);
@@ -164,9 +169,9 @@ class Network {
   // the batch's mean loss; returns its statistics (the penalties included in loss_sum).
   // `training` selects dropout and batch statistics. In training a non-finite loss returns at once,
   // before the backward pass (the step will not be taken; grads_ keep the last step's gradient).
-  LossStats forward_backward(const float* x, const Targets& targets, index_t rows, bool training);
+  LossStats forward_backward(const InputRows& x, const Targets& targets, index_t rows, bool training);
   // A training step: forward_backward, then the update unless the loss or a gradient is not finite.
-  StepResult step_on_batch(const float* x, const Targets& targets, index_t rows);
+  StepResult step_on_batch(const InputRows& x, const Targets& targets, index_t rows);
   // Normalisation layers (see nn/layer_norm.hpp, nn/batch_norm.hpp).
   void norm_forward(std::size_t l, const float* x, index_t rows, bool training);
   void norm_backward(std::size_t l, index_t rows, const float* dy, float* dx);
@@ -211,7 +216,9 @@ class Network {
   std::vector<AlignedBuffer<float>> outputs_;       // per layer: (rows, out)
   std::vector<AlignedBuffer<float>> dropout_masks_; // per dropout layer: (rows, width) of 0 or 1/(1-rate)
   std::vector<AlignedBuffer<float>> preacts_;       // per Dense layer whose activation_needs_input: (rows, out)
-  std::vector<const float*> layer_inputs_;          // per layer: what the last forward fed it
+  std::vector<const float*> layer_inputs_;          // per layer: what the last forward fed it (null: sparse_input_)
+  CsrRows sparse_input_;                            // the sparse rows the last forward fed a Dense first layer
+  AlignedBuffer<float> densified_;                  // sparse rows densified for a first layer that is not Dense
   // Per normalisation layer: LayerNorm (2 * rows): row means, then 1/sqrt(var + eps);
   // BatchNorm (5 * width): batch mean, biased variance, 1/sqrt(var + eps), inference scale, shift.
   std::vector<AlignedBuffer<double>> norm_stats_;

@@ -59,4 +59,20 @@ void dense_backward(const DenseShape& s, const Activation& act, const float* x, 
   if (dx) gemm(s.batch, s.in, s.out, 1.0f, row_major(dz, s.out), row_major(w, s.in), 0.0f, row_major(dx, s.in));
 }
 
+void dense_forward(const DenseShape& s, const Activation& act, const CsrRows& x, const float* w, const float* b,
+                   float* y, float* z) {
+  float* pre = z != nullptr ? z : y;
+  csr_times_transposed(x, s.batch, s.in, s.out, w, b, pre);
+  // dense_forward's fused ReLU (r > 0 ? r : 0 on the biased sum) is the ReLU pass's arithmetic.
+  if (act.kind != Activation::Identity || pre != y) activation_forward(act, s.batch, s.out, pre, y);
+}
+
+void dense_backward(const DenseShape& s, const Activation& act, const CsrRows& x, const float* y, float* dy,
+                    float* dw, float* db, const float* z) {
+  float* dz = dy;
+  activation_backward(act, s.batch, s.out, z, y, dy, dz);
+  column_sums(s.batch, s.out, dz, db);
+  transposed_times_csr(dz, x, s.batch, s.in, s.out, dw);
+}
+
 }  // namespace fastmlp

@@ -2,6 +2,7 @@
 // The dense (fully connected) layer: Y = act(X W^T + b), W stored (out, in) as in PyTorch.
 #include "fastmlp/types.hpp"
 #include "nn/activations.hpp"
+#include "nn/csr.hpp"
 
 namespace fastmlp {
 
@@ -26,5 +27,13 @@ void dense_forward(const DenseShape& s, const Activation& act, const float* x, c
 //   z:  (batch, out) the forward's pre-activation; read only when activation_needs_input(act)
 void dense_backward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* y,
                     float* dy, float* dw, float* db, float* dx, const float* z = nullptr);
+
+// The same layer on sparse input rows (the first layer of a network fed CSR data): x holds
+// `batch` rows with `in` columns. Bit for bit what the dense versions compute for x densified,
+// without densifying; no input gradient (there is no layer below to take it).
+void dense_forward(const DenseShape& s, const Activation& act, const CsrRows& x, const float* w, const float* b,
+                   float* y, float* z = nullptr);
+void dense_backward(const DenseShape& s, const Activation& act, const CsrRows& x, const float* y, float* dy,
+                    float* dw, float* db, const float* z = nullptr);
 
 }  // namespace fastmlp

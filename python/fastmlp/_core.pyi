@@ -103,6 +103,23 @@ class LayerSpec:
     @property
     def track_running_stats(self) -> bool: ...
 
+class CsrMatrix:
+    """Sparse X for the Network calls: CSR arrays checked once, kept alive."""
+    def __init__(
+        self,
+        indptr: npt.NDArray[np.int64],
+        indices: npt.NDArray[np.int32],
+        values: npt.NDArray[np.float32],
+        n_cols: int,
+    ) -> None: ...
+    @property
+    def shape(self) -> Tuple[int, int]: ...
+    @property
+    def nnz(self) -> int: ...
+
+#: X of a Network call: a dense float32 (n, input_dim) array or a CsrMatrix of input_dim columns.
+Inputs = Union[npt.NDArray[np.float32], CsrMatrix]
+
 class Network:
     def __init__(self, input_dim: int, specs: List[LayerSpec], seed: int) -> None: ...
     @property
@@ -143,14 +160,14 @@ class Network:
     def buffers(self) -> List[npt.NDArray[Any]]: ...  # float32 statistics, 0-d int64 num_batches_tracked
     def train_step(
         self,
-        x: npt.NDArray[np.float32],
+        x: Inputs,
         y: npt.NDArray[Any],
         sample_weight: Optional[npt.NDArray[np.float32]] = None,
         class_weight: Optional[npt.NDArray[np.float32]] = None,
     ) -> Dict[str, Union[int, float]]: ...
     def train_epoch(
         self,
-        x: npt.NDArray[np.float32],
+        x: Inputs,
         y: npt.NDArray[Any],
         batch_size: int,
         shuffle: bool,
@@ -163,12 +180,12 @@ class Network:
     def rng_state(self) -> List[int]: ...
     def set_rng_state(self, state: Sequence[int]) -> None: ...
     def compute_gradients(
-        self, x: npt.NDArray[np.float32], y: npt.NDArray[Any], sample_weight: Optional[npt.NDArray[np.float32]] = None
+        self, x: Inputs, y: npt.NDArray[Any], sample_weight: Optional[npt.NDArray[np.float32]] = None
     ) -> Dict[str, Union[int, float]]: ...
-    def predict(self, x: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]: ...
+    def predict(self, x: Inputs) -> npt.NDArray[np.float32]: ...
     def evaluate(
         self,
-        x: npt.NDArray[np.float32],
+        x: Inputs,
         y: npt.NDArray[Any],
         sample_weight: Optional[npt.NDArray[np.float32]] = None,
         class_weight: Optional[npt.NDArray[np.float32]] = None,

@@ -17,8 +17,8 @@ from . import initializers as _initializers
 from . import losses as _losses
 from . import optim as _optim
 from . import schedules as _schedules
+from ._sparse import Inputs, as_inputs
 from ._validation import (
-    as_features,
     check_keys,
     is_int,
     check_model_size,
@@ -82,11 +82,11 @@ class _TrainingData:
     or float32 (n, outputs)), optional float32 sample weights (n,) and class-weight vector, the
     validation arrays (or None), and the batching."""
 
-    X: np.ndarray
+    X: Inputs
     y: np.ndarray
     sample_weight: Optional[np.ndarray]
     class_weight: Optional[np.ndarray]
-    validation: Optional[Tuple[np.ndarray, np.ndarray]]
+    validation: Optional[Tuple[Inputs, np.ndarray]]
     batch_size: int
     shuffle: bool
 
@@ -326,14 +326,15 @@ class Sequential:
         (``Sequential(input_dim=...)`` or the first layer's ``input_dim``), else None."""
         return self._width if self._net is not None else self._declared_input_dim()
 
-    def _validated_features(self, X: ArrayLike, name: str = "X") -> np.ndarray:
-        """X as a C-contiguous float32 (n, input_dim) array, building the model on its first call."""
+    def _validated_features(self, X: Any, name: str = "X") -> Inputs:
+        """X as a C-contiguous float32 (n, input_dim) array, or a sparse X as SparseRows (never
+        densified), building the model on its first call."""
         self._use_stack()
         if self._net is None:
-            arr = as_features(X, None, name)
+            arr = as_inputs(X, None, name)
             self._build(arr.shape[1])
             return arr
-        return as_features(X, self._width, name)
+        return as_inputs(X, self._width, name)
 
     def _apply_compile(self, loss: _losses.Loss, optimizer: _optim.Optimizer, clip: Tuple[float, float]) -> None:
         """Installs the settings in the core; RuntimeError, before any change, while another thread
@@ -538,12 +539,12 @@ class Sequential:
 
     def _validation_arrays(
         self,
-        X: np.ndarray,
+        X: Inputs,
         y: np.ndarray,
         sw: Optional[np.ndarray],
         validation_data: Optional[Tuple[ArrayLike, ArrayLike]],
         validation_split: float,
-    ) -> Tuple[np.ndarray, np.ndarray, Optional[np.ndarray], Optional[Tuple[np.ndarray, np.ndarray]]]:
+    ) -> Tuple[Inputs, np.ndarray, Optional[np.ndarray], Optional[Tuple[Inputs, np.ndarray]]]:
         """(X, y, sample weights) left for training and the validated validation arrays (or None):
         validation_data when given, else the last rows held out by validation_split."""
         split = number_in("validation_split", validation_split, 0.0, 1.0, high_open=True)
@@ -555,7 +556,7 @@ class Sequential:
                     else type(validation_data).__name__
                 )
                 raise ValueError(f"validation_data must be a tuple (X_val, y_val), got {got}")
-            Xv = as_features(validation_data[0], self.input_dim, "validation_data[0]")
+            Xv = as_inputs(validation_data[0], self.input_dim, "validation_data[0]")
             yv = self._targets(validation_data[1], Xv.shape[0], "validation_data[1]", "validation_data[0]")
             return X, y, sw, (Xv, yv)
         if split == 0.0:
@@ -749,7 +750,7 @@ class Sequential:
             )
         return logs
 
-    def _evaluate_arrays(self, X: np.ndarray, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
+    def _evaluate_arrays(self, X: Inputs, y: np.ndarray, sw: Optional[np.ndarray] = None) -> Dict[str, float]:
         """evaluate on validated arrays: the loss and core metrics in one C++ pass, plus a predict
         pass when a compiled metric needs the predictions."""
         net = self._require_built()
@@ -862,7 +863,7 @@ class Sequential:
         sw, _ = self._weight_vectors(y, sample_weight, None)
         return self._compute_gradients(X, y) if sw is None else self._compute_gradients(X, y, sw)
 
-    def _compute_gradients(self, X: np.ndarray, y: np.ndarray,
+    def _compute_gradients(self, X: Inputs, y: np.ndarray,
                            sw: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
         """loss_and_gradients on validated arrays (sw: validated float32 weights or None)."""
         net = self._require_built()

@@ -72,7 +72,7 @@ only ``solver="lbfgs"`` uses, is accepted with any solver; ``MLPRegressor``'s ``
 keyword-only here, scikit-learn's first positional parameter). ``n_iter_no_change=np.inf`` never
 stops the fit before ``max_iter``. ``loss="poisson"`` refuses a negative y (ValueError, the text of
 scikit-learn's Poisson trees; scikit-learn's MLPRegressor trains on it to NaN losses). Not
-supported: sparse X, multi-output classification (several labels of more than two classes per
+supported: multi-output classification (several labels of more than two classes per
 sample; ValueError). A diverging fit (a NaN or infinite loss or gradient, which fastmlp's float32
 reaches sooner than scikit-learn's float64) raises scikit-learn's ValueError ("Solver produced
 non-finite parameter weights. ..."); with ``early_stopping=True`` it appends a nan validation score
@@ -107,6 +107,7 @@ from sklearn.utils.validation import (  # type: ignore[import-untyped,unused-ign
 
 from . import optim as _optim
 from ._compiled_metrics import higher_is_better
+from ._sparse import is_sparse
 from ._validation import check_bool, is_int, number_in, one_of, positive_int
 from .callbacks import Callback
 from .layers import Dense, Layer
@@ -124,6 +125,9 @@ _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 _REGRESSION_LOSSES = ("squared_error", "poisson")
 #: X dtypes kept by validation (scikit-learn's): others convert to the first
 _FLOAT_DTYPES = (np.float64, np.float32)
+# Sparse X is taken as any of these (scikit-learn's validation converts the rest to CSR) and given
+# to the model as CSR rows, never densified.
+_SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
 # ------------------------------------------------------------------------------ parameter checks
@@ -542,7 +546,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
                 raise ValueError(
                     "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
                 )
-            X, y = np.ascontiguousarray(X), np.ascontiguousarray(y)
+            X, y = (X if is_sparse(X) else np.ascontiguousarray(X)), np.ascontiguousarray(y)
             if self.validation_scores_ is None:  # warm start from a fit without early stopping
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
         self._loss_offset = _poisson_deviance_offset(y, sw) if self._fm_loss == "poisson" else 0.0
@@ -657,11 +661,14 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         return value > best if higher else value < best
 
     # -------------------------------------------------------------- inference helpers
-    def _float32_X(self, X: np.ndarray, reset: bool) -> np.ndarray:
+    def _float32_X(self, X: Any, reset: bool) -> Any:
         """X (validated as float64 or float32, scikit-learn's fit dtypes) as fastmlp's C-contiguous
-        float32; a fit (reset) records whether X was float32, which the predictions' dtype follows."""
+        float32, a sparse X as CSR (the model takes its rows as they are, never densified); a fit
+        (reset) records whether X was float32, which the predictions' dtype follows."""
         if reset:
             self._fit_float32 = X.dtype == np.float32
+        if is_sparse(X):
+            return X.tocsr()
         with np.errstate(over="ignore"):
             X32 = np.ascontiguousarray(X, dtype=np.float32)
         if X.dtype != np.float32 and not np.isfinite(X32).all():
@@ -673,7 +680,7 @@ class _BaseMLP(BaseEstimator):  # type: ignore[misc,unused-ignore]
         dtype of the predictions): float32 where fit and this X are float32, else float64, as
         scikit-learn's (whose weights have the fit's dtype)."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES)
+        X = validate_data(self, X, reset=False, dtype=_FLOAT_DTYPES, accept_sparse=_SPARSE_FORMATS)
         dtype = np.float32 if getattr(self, "_fit_float32", False) and X.dtype == np.float32 else np.float64
         return self.model_.predict(self._float32_X(X, reset=False)).astype(np.float64), dtype
 
@@ -733,7 +740,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, dtype=_FLOAT_DTYPES, reset=reset,
+                             accept_sparse=_SPARSE_FORMATS)
         X = self._float32_X(X, reset)
         if y.ndim == 2 and y.shape[1] != 1:
             return X, self._multilabel_targets(y, incremental, reset, classes), y.shape[1]
@@ -899,7 +907,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):  # type: ignore[misc,unused-igno
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_label = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -967,7 +975,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
 
     def _validate_input(self, X: ArrayLike, y: ArrayLike, incremental: bool, reset: bool,
                         classes: Optional[ArrayLike] = None) -> Tuple[np.ndarray, np.ndarray, int]:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_FLOAT_DTYPES, reset=reset)
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=_FLOAT_DTYPES, reset=reset,
+                             accept_sparse=_SPARSE_FORMATS)
         X = self._float32_X(X, reset)
         self._y_1d = y.ndim == 1
         y2 = np.ascontiguousarray(y.reshape(len(y), -1), dtype=np.float32)
@@ -1018,5 +1027,5 @@ class MLPRegressor(RegressorMixin, _BaseMLP):  # type: ignore[misc,unused-ignore
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags

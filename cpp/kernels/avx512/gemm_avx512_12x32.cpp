@@ -1,6 +1,7 @@
 // AVX-512 micro-kernel: 12 x 32 tile = 24 zmm accumulators + 2 for B, with A broadcast from
 // memory, leaving registers for the compiler among the 32 zmm.
 #include "kernels/microkernel_impl.hpp"
+#include "kernels/sparse_impl.hpp"
 
 namespace fastmlp {
 
@@ -11,7 +12,7 @@ KernelConfig kernel_config_avx512() {
   // 48 KiB or more (a 32 KiB L1d would want kc = 128). mc * kc * 4 B = 240 KiB of packed A, reread
   // for every nr-wide sliver of B: it must stay in L2 (a quarter of a 1 MiB L2, leaving room for B).
   // The sizes follow from those capacities; check them with bench/gemm.py on the target CPU.
-  return {"avx512",
+  KernelConfig config{"avx512",
           12,
           Tile::NR,
           /*kc=*/256,
@@ -20,6 +21,9 @@ KernelConfig kernel_config_avx512() {
           &Tile::run,
           &Tile::run_in_place,
           {{4, &kernels::TileKernel<4, 2, 16>::run_in_place}, {8, &kernels::TileKernel<8, 2, 16>::run_in_place}}};
+  config.sparse_forward_row = &kernels::SparseKernels<16>::forward_row;
+  config.sparse_grad_row = &kernels::SparseKernels<16>::grad_row;
+  return config;
 }
 
 }  // namespace fastmlp
