@@ -42,9 +42,9 @@ def _data(n: int = 60, seed: int = 0) -> dict:
 
 # ------------------------------------------------------------------------------ scikit-learn's checks
 def _expected_failed_checks(estimator):
-    """One entry, the same for both estimators.
+    """One check, on dense and on sparse data, the same for both estimators.
 
-    check_sample_weight_equivalence_on_dense_data fits once with integer sample weights and once
+    check_sample_weight_equivalence_on_dense_data (and _on_sparse_data) fits once with integer sample weights and once
     with the samples repeated that many times, and compares the predictions with rtol=1e-7. Both
     fits run the same full-batch computation (the weighted mean of the batch loss equals the mean
     over repeated rows), but fastmlp trains in float32 and sums in a different order, so after the
@@ -52,9 +52,10 @@ def _expected_failed_checks(estimator):
     some configurations they happen to, hence xfail_strict=False below).
     test_sample_weight_equals_repetition checks the same property at a float32 tolerance."""
     expected = {
-        "check_sample_weight_equivalence_on_dense_data": (
+        f"check_sample_weight_equivalence_on_{data}_data": (
             "float32 training: weighted and repeated fits agree to ~1e-6 relative, the check wants 1e-7"
         )
+        for data in ("dense", "sparse")
     }
     if isinstance(estimator, MLPClassifier) and estimator.solver == "lbfgs":
         expected["check_classifiers_multilabel_output_format_predict_proba"] = (
