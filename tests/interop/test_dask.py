@@ -143,9 +143,9 @@ def _assert_same_model(a, b):
         assert np.asarray(value).tobytes() == np.asarray(sb["optimizer_state"][key]).tobytes(), key
 
 
-def _sequential():
+def _sequential(input_dim=5):
     model = fm.Sequential([fm.Dense(16, activation="relu"), fm.BatchNorm(), fm.Dropout(0.2), fm.Dense(3)],
-                          input_dim=5, seed=7)
+                          input_dim=input_dim, seed=7)
     model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-2), metrics=["accuracy"],
                   lr_schedule=fm.schedules.StepLR(1, gamma=0.7))
     return model
@@ -161,6 +161,8 @@ def test_a_trained_sequential_predicts_on_a_worker_as_here(client):
     model = _train(_sequential(), X, y, 3)
     there = client.submit(fm.Sequential.predict, model, X).result()
     assert there.tobytes() == model.predict(X).tobytes()
+    # a bound method pickles its model with it
+    assert client.submit(model.predict, X).result().tobytes() == model.predict(X).tobytes()
     evaluated = client.submit(fm.Sequential.evaluate, model, X, y).result()
     assert evaluated == model.evaluate(X, y)
 
@@ -175,6 +177,10 @@ def test_a_sequential_trained_on_a_worker_comes_back_as_trained_here(client):
     # a second trip: resumed there from its optimizer state, generators and schedule, as here
     back = client.submit(_train, back, X, y, 4).result()
     _assert_same_model(back, _train(here, X, y, 4))
+    # sent unbuilt (compiled, no input width yet): built from X there, as here
+    unbuilt = _sequential(input_dim=None)
+    assert not unbuilt.built
+    _assert_same_model(client.submit(_train, unbuilt, X, y, 2).result(), _train(_sequential(None), X, y, 2))
 
 
 def _fit_quietly(est, X, y):
