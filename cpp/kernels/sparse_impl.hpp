@@ -18,6 +18,7 @@ template <int VL>
 struct SparseKernels {
   static constexpr int NV = kSparseUnits / VL;
   typedef float Vec __attribute__((vector_size(VL * sizeof(float))));
+  typedef int IVec __attribute__((vector_size(VL * sizeof(int))));
 
   static Vec load(const float* p) {
     Vec v;
@@ -39,20 +40,24 @@ struct SparseKernels {
       sum[v] = load(total + v * VL);
       part[v] = Vec{};
     }
+    // The slice change is folded in without a branch (non-zeros of a TF-IDF row cross a slice
+    // every few entries, at random: a branch there was mispredicted about every other time).
+    // Where the slice changes, sum takes part + sum and part restarts from zero; elsewhere both
+    // keep their values: the same operations as the GEMM's, selected rather than branched to.
     index_t slice = indices[p] >> shift;
     for (; p < p_end; ++p) {
       const index_t j = indices[p];
       if (j >= block_end) break;
-      if ((j >> shift) != slice) {  // a new slice: C += the last slice's sum (empty slices add zero)
-        for (int v = 0; v < NV; ++v) {
-          sum[v] = part[v] + sum[v];
-          part[v] = Vec{};
-        }
-        slice = j >> shift;
-      }
+      const index_t next = j >> shift;
+      const IVec change = IVec{} - static_cast<int>(next != slice);  // all ones where the slice changes
+      slice = next;
       const Vec x = splat(values[p]);
       const float* w = tile + (j - j0) * kSparseUnits;
-      for (int v = 0; v < NV; ++v) part[v] += x * load(w + v * VL);  // one FMA where the micro-kernel fuses
+      for (int v = 0; v < NV; ++v) {
+        sum[v] = change ? part[v] + sum[v] : sum[v];
+        part[v] = change ? Vec{} : part[v];
+        part[v] += x * load(w + v * VL);  // one FMA where the micro-kernel fuses
+      }
     }
     for (int v = 0; v < NV; ++v) store(total + v * VL, part[v] + sum[v]);
     return p;

@@ -82,21 +82,24 @@ void pack_weight_tile(const float* w, index_t ld, index_t nb, index_t width, flo
     for (index_t t = 0; t < nb; ++t) tile[jj * kUnits + t] = w[t * ld + jj];
 }
 
-// The way back: dw[t * ld + jj] = tile[jj * 16 + t] (+ dw[t * ld + jj] when `add`), t < nb.
+// The way back: dw[t * ld + jj] = tile[jj * 16 + t] (+ dw[t * ld + jj] when `add`), t < nb; the
+// tile is left zero for the next slice (its lanes nb..15 are never written, so stay zero).
 FASTMLP_VECTOR_CLONES
-void unpack_gradient_tile(const float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add) {
+void unpack_gradient_tile(float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add) {
   index_t jj = 0;
-  if (nb == kUnits && !add)
-    for (; jj + kUnits <= width; jj += kUnits)
+  if (nb == kUnits)
+    for (; jj + kUnits <= width; jj += kUnits) {
+      float* block = tile + jj * kUnits;
       for (index_t t = 0; t < kUnits; ++t)
-        for (index_t c = 0; c < kUnits; ++c) dw[t * ld + jj + c] = tile[(jj + c) * kUnits + t];
-  if (nb == kUnits && add)
-    for (; jj + kUnits <= width; jj += kUnits)
-      for (index_t t = 0; t < kUnits; ++t)
-        for (index_t c = 0; c < kUnits; ++c) dw[t * ld + jj + c] = tile[(jj + c) * kUnits + t] + dw[t * ld + jj + c];
-  for (; jj < width; ++jj)
+        for (index_t c = 0; c < kUnits; ++c)
+          dw[t * ld + jj + c] = add ? block[c * kUnits + t] + dw[t * ld + jj + c] : block[c * kUnits + t];
+      std::memset(block, 0, sizeof(float) * kUnits * kUnits);
+    }
+  for (; jj < width; ++jj) {
     for (index_t t = 0; t < nb; ++t)
       dw[t * ld + jj] = add ? tile[jj * kUnits + t] + dw[t * ld + jj] : tile[jj * kUnits + t];
+    std::memset(tile + jj * kUnits, 0, sizeof(float) * kUnits);
+  }
 }
 
 // y[:, o0 .. o0 + nb) = X W^T + b in GEMM order: per element, each kc-deep slice of the columns
@@ -147,8 +150,8 @@ void weight_grad_units(const KernelConfig& cfg, const float* dz, const CsrRows& 
   for (index_t j0 = 0; j0 < in; j0 += block) {
     const index_t width = std::min(block, in - j0);
     const index_t block_end = j0 + width;
+    std::memset(tile, 0, sizeof(float) * static_cast<std::size_t>(width * kUnits));
     for (index_t r0 = 0; r0 < rows; r0 += kc) {
-      std::memset(tile, 0, sizeof(float) * static_cast<std::size_t>(width * kUnits));
       for (index_t r = r0; r < std::min(rows, r0 + kc); ++r) {
         const std::int64_t p = cursor[r];
         const std::int64_t p_end = m.indptr[x.row(r) + 1];
@@ -156,7 +159,7 @@ void weight_grad_units(const KernelConfig& cfg, const float* dz, const CsrRows& 
         for (index_t t = 0; t < nb; ++t) g[t] = dz[r * out + o0 + t];
         cursor[r] = cfg.sparse_grad_row(m.indices, m.values, p, p_end, j0, block_end, g, tile);
       }
-      unpack_gradient_tile(tile, nb, width, dw + o0 * in + j0, in, /*add=*/r0 > 0);
+      unpack_gradient_tile(tile, nb, width, dw + o0 * in + j0, in, /*add=*/r0 > 0);  // and zeroes the tile
     }
   }
 }
