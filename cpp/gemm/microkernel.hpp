@@ -47,6 +47,8 @@ using SparseForwardRow = std::int64_t (*)(const std::int32_t* indices, const flo
                                           const float* tile, float* total);
 using SparseGradRow = std::int64_t (*)(const std::int32_t* indices, const float* values, std::int64_t p,
                                        std::int64_t p_end, index_t j0, index_t block_end, const float* g, float* tile);
+using SparsePackTile = void (*)(const float* w, index_t ld, index_t nb, index_t width, float* tile);
+using SparseUnpackTile = void (*)(float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add);
 
 // One instruction set's micro-kernel and the block sizes tuned for it (the BLIS cache blocking):
 //   mr x nr  register tile of the micro-kernel,
@@ -72,6 +74,8 @@ struct KernelConfig {
   // that they round as its micro-kernel does (nn/csr.cpp reproduces the GEMM's sums bit for bit).
   SparseForwardRow sparse_forward_row = nullptr;
   SparseGradRow sparse_grad_row = nullptr;
+  SparsePackTile sparse_pack_tile = nullptr;
+  SparseUnpackTile sparse_unpack_tile = nullptr;
 };
 
 KernelConfig kernel_config_generic();

@@ -14,11 +14,31 @@
 
 namespace fastmlp::kernels {
 
+// The vector types, one specialisation per width (a vector_size attribute that depends on a
+// template parameter would leave GCC seeing a plain float where shuffles and lanes are used).
+template <int VL>
+struct SparseVectors;
+template <>
+struct SparseVectors<4> {
+  typedef float F __attribute__((vector_size(16)));
+  typedef int I __attribute__((vector_size(16)));
+};
+template <>
+struct SparseVectors<8> {
+  typedef float F __attribute__((vector_size(32)));
+  typedef int I __attribute__((vector_size(32)));
+};
+template <>
+struct SparseVectors<16> {
+  typedef float F __attribute__((vector_size(64)));
+  typedef int I __attribute__((vector_size(64)));
+};
+
 template <int VL>
 struct SparseKernels {
   static constexpr int NV = kSparseUnits / VL;
-  typedef float Vec __attribute__((vector_size(VL * sizeof(float))));
-  typedef int IVec __attribute__((vector_size(VL * sizeof(int))));
+  using Vec = typename SparseVectors<VL>::F;
+  using IVec = typename SparseVectors<VL>::I;
 
   static Vec load(const float* p) {
     Vec v;
@@ -61,6 +81,70 @@ struct SparseKernels {
     }
     for (int v = 0; v < NV; ++v) store(total + v * VL, part[v] + sum[v]);
     return p;
+  }
+
+  // dst[i * dst_stride + j] = src[j * src_stride + i] for a 16 x 16 block (plus what dst held, when
+  // `add`): the tiles' layout change, done in registers (VL x VL blocks transposed by log2(VL)
+  // stages of two-vector shuffles) instead of a scalar loop whose loads or stores stride by 64 bytes.
+  static void transpose16(const float* src, index_t src_stride, float* dst, index_t dst_stride, bool add) {
+    constexpr int kBlocks = kSparseUnits / VL;
+    for (int bi = 0; bi < kBlocks; ++bi)
+      for (int bj = 0; bj < kBlocks; ++bj) {
+        Vec r[VL];
+        for (int i = 0; i < VL; ++i) r[i] = load(src + (bi * VL + i) * src_stride + bj * VL);
+        transpose_block(r);
+        for (int i = 0; i < VL; ++i) {
+          float* d = dst + (bj * VL + i) * dst_stride + bi * VL;
+          store(d, add ? r[i] + load(d) : r[i]);
+        }
+      }
+  }
+
+  // The VL x VL block in r, transposed in place: at distance d = VL/2, ..., 1 the off-diagonal
+  // d x d blocks of each 2d x 2d block trade places.
+  static void transpose_block(Vec* r) {
+    for (int d = VL / 2; d >= 1; d /= 2) {
+      IVec lo, hi;
+      shuffle_masks(d, lo, hi);
+      for (int i = 0; i < VL; ++i) {
+        if (i & d) continue;
+        const Vec a = r[i], b = r[i + d];
+        r[i] = __builtin_shuffle(a, b, lo);
+        r[i + d] = __builtin_shuffle(a, b, hi);
+      }
+    }
+  }
+
+  // lo takes a's lanes j without bit d and b's lanes j - d with it; hi a's lanes j + d and b's j.
+  static void shuffle_masks(int d, IVec& lo, IVec& hi) {
+    int l[VL], h[VL];
+    for (int j = 0; j < VL; ++j) {
+      l[j] = (j & d) ? VL + j - d : j;
+      h[j] = (j & d) ? VL + j : j + d;
+    }
+    std::memcpy(&lo, l, sizeof(IVec));
+    std::memcpy(&hi, h, sizeof(IVec));
+  }
+
+  // tile[jj * 16 + t] = w[t * ld + jj] for t < nb, jj < width; lanes nb..15 are not written.
+  static void pack_tile(const float* w, index_t ld, index_t nb, index_t width, float* tile) {
+    index_t jj = 0;
+    if (nb == kSparseUnits)
+      for (; jj + kSparseUnits <= width; jj += kSparseUnits) transpose16(w + jj, ld, tile + jj * kSparseUnits, kSparseUnits, false);
+    for (; jj < width; ++jj)
+      for (index_t t = 0; t < nb; ++t) tile[jj * kSparseUnits + t] = w[t * ld + jj];
+  }
+
+  // dw[t * ld + jj] = tile[jj * 16 + t] (+ dw[t * ld + jj] when `add`) for t < nb, jj < width; the
+  // tile is left zero for the next slice (lanes nb..15 are never written, so stay zero).
+  static void unpack_tile(float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add) {
+    index_t jj = 0;
+    if (nb == kSparseUnits)
+      for (; jj + kSparseUnits <= width; jj += kSparseUnits) transpose16(tile + jj * kSparseUnits, kSparseUnits, dw + jj, ld, add);
+    for (; jj < width; ++jj)
+      for (index_t t = 0; t < nb; ++t)
+        dw[t * ld + jj] = add ? tile[jj * kSparseUnits + t] + dw[t * ld + jj] : tile[jj * kSparseUnits + t];
+    std::memset(tile, 0, sizeof(float) * static_cast<std::size_t>(width * kSparseUnits));
   }
 
   // Weight gradient: tile[(j - j0) * 16 + u] += g[u] * x for the row's non-zeros x in columns

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "fastmlp/simd_clones.hpp"
 #include "gemm/microkernel.hpp"
 #include "runtime/aligned_buffer.hpp"
 #include "runtime/thread_pool.hpp"
@@ -68,40 +67,6 @@ void split_units(index_t out, index_t work_per_unit, const Fn& fn) {
   parallel_ranges(out, min_units, kUnits, [&](std::int64_t begin, std::int64_t end) { fn(begin, end); });
 }
 
-// tile[jj * 16 + t] = w[t * ld + jj] for t < nb, jj < width (lanes nb..15 are left as they are):
-// 16 x 16 blocks, so that both sides of each block stay in L1 (writing the tile column by column
-// straight from the weight rows missed L1 on every store).
-FASTMLP_VECTOR_CLONES
-void pack_weight_tile(const float* w, index_t ld, index_t nb, index_t width, float* tile) {
-  index_t jj = 0;
-  if (nb == kUnits)
-    for (; jj + kUnits <= width; jj += kUnits)
-      for (index_t c = 0; c < kUnits; ++c)
-        for (index_t t = 0; t < kUnits; ++t) tile[(jj + c) * kUnits + t] = w[t * ld + jj + c];
-  for (; jj < width; ++jj)
-    for (index_t t = 0; t < nb; ++t) tile[jj * kUnits + t] = w[t * ld + jj];
-}
-
-// The way back: dw[t * ld + jj] = tile[jj * 16 + t] (+ dw[t * ld + jj] when `add`), t < nb; the
-// tile is left zero for the next slice (its lanes nb..15 are never written, so stay zero).
-FASTMLP_VECTOR_CLONES
-void unpack_gradient_tile(float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add) {
-  index_t jj = 0;
-  if (nb == kUnits)
-    for (; jj + kUnits <= width; jj += kUnits) {
-      float* block = tile + jj * kUnits;
-      for (index_t t = 0; t < kUnits; ++t)
-        for (index_t c = 0; c < kUnits; ++c)
-          dw[t * ld + jj + c] = add ? block[c * kUnits + t] + dw[t * ld + jj + c] : block[c * kUnits + t];
-      std::memset(block, 0, sizeof(float) * kUnits * kUnits);
-    }
-  for (; jj < width; ++jj) {
-    for (index_t t = 0; t < nb; ++t)
-      dw[t * ld + jj] = add ? tile[jj * kUnits + t] + dw[t * ld + jj] : tile[jj * kUnits + t];
-    std::memset(tile + jj * kUnits, 0, sizeof(float) * kUnits);
-  }
-}
-
 // y[:, o0 .. o0 + nb) = X W^T + b in GEMM order: per element, each kc-deep slice of the columns
 // summed from zero and added to the running total (kept per row between column blocks), then the
 // bias. Lanes nb..15 compute on zero weights and are not stored.
@@ -120,7 +85,7 @@ void forward_units(const KernelConfig& cfg, const CsrRows& x, index_t rows, inde
   for (index_t j0 = 0; j0 < in; j0 += block) {
     const index_t width = std::min(block, in - j0);
     const index_t block_end = j0 + width;
-    pack_weight_tile(w + o0 * in + j0, in, nb, width, tile);
+    cfg.sparse_pack_tile(w + o0 * in + j0, in, nb, width, tile);
     for (index_t r = 0; r < rows; ++r) {
       const std::int64_t p = cursor[r];
       const std::int64_t p_end = m.indptr[x.row(r) + 1];
@@ -159,7 +124,7 @@ void weight_grad_units(const KernelConfig& cfg, const float* dz, const CsrRows& 
         for (index_t t = 0; t < nb; ++t) g[t] = dz[r * out + o0 + t];
         cursor[r] = cfg.sparse_grad_row(m.indices, m.values, p, p_end, j0, block_end, g, tile);
       }
-      unpack_gradient_tile(tile, nb, width, dw + o0 * in + j0, in, /*add=*/r0 > 0);  // and zeroes the tile
+      cfg.sparse_unpack_tile(tile, nb, width, dw + o0 * in + j0, in, /*add=*/r0 > 0);  // and zeroes the tile
     }
   }
 }

@@ -20,6 +20,8 @@ KernelConfig kernel_config_avx2() {
           {{2, &kernels::TileKernel<2, 2, 8>::run_in_place}, {4, &kernels::TileKernel<4, 2, 8>::run_in_place}}};
   config.sparse_forward_row = &kernels::SparseKernels<8>::forward_row;
   config.sparse_grad_row = &kernels::SparseKernels<8>::grad_row;
+  config.sparse_pack_tile = &kernels::SparseKernels<8>::pack_tile;
+  config.sparse_unpack_tile = &kernels::SparseKernels<8>::unpack_tile;
   return config;
 }
 

@@ -23,6 +23,8 @@ KernelConfig kernel_config_avx512() {
           {{4, &kernels::TileKernel<4, 2, 16>::run_in_place}, {8, &kernels::TileKernel<8, 2, 16>::run_in_place}}};
   config.sparse_forward_row = &kernels::SparseKernels<16>::forward_row;
   config.sparse_grad_row = &kernels::SparseKernels<16>::grad_row;
+  config.sparse_pack_tile = &kernels::SparseKernels<16>::pack_tile;
+  config.sparse_unpack_tile = &kernels::SparseKernels<16>::unpack_tile;
   return config;
 }
 

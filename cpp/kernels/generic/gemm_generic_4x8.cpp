@@ -10,6 +10,8 @@ KernelConfig kernel_config_generic() {
   KernelConfig config{"generic", 4, Tile::NR, /*kc=*/256, /*mc=*/128, /*nc=*/2048, &Tile::run, &Tile::run_in_place, {}};
   config.sparse_forward_row = &kernels::SparseKernels<4>::forward_row;
   config.sparse_grad_row = &kernels::SparseKernels<4>::grad_row;
+  config.sparse_pack_tile = &kernels::SparseKernels<4>::pack_tile;
+  config.sparse_unpack_tile = &kernels::SparseKernels<4>::unpack_tile;
   return config;
 }
 
