@@ -84,53 +84,60 @@ struct SparseKernels {
   }
 
   // dst[i * dst_stride + j] = src[j * src_stride + i] for a 16 x 16 block (plus what dst held, when
-  // `add`): the tiles' layout change, done in registers (VL x VL blocks transposed by log2(VL)
+  // Add): the tiles' layout change, done in registers (VL x VL blocks transposed by log2(VL)
   // stages of two-vector shuffles) instead of a scalar loop whose loads or stores stride by 64 bytes.
-  static void transpose16(const float* src, index_t src_stride, float* dst, index_t dst_stride, bool add) {
+  template <bool Add>
+  __attribute__((always_inline)) static inline void transpose16(const float* src, index_t src_stride, float* dst,
+                                                                index_t dst_stride) {
     constexpr int kBlocks = kSparseUnits / VL;
+#pragma GCC unroll 4
     for (int bi = 0; bi < kBlocks; ++bi)
+#pragma GCC unroll 4
       for (int bj = 0; bj < kBlocks; ++bj) {
         Vec r[VL];
+#pragma GCC unroll 16
         for (int i = 0; i < VL; ++i) r[i] = load(src + (bi * VL + i) * src_stride + bj * VL);
-        transpose_block(r);
+        if constexpr (VL >= 16) transpose_stage<8>(r);
+        if constexpr (VL >= 8) transpose_stage<4>(r);
+        transpose_stage<2>(r);
+        transpose_stage<1>(r);
+#pragma GCC unroll 16
         for (int i = 0; i < VL; ++i) {
           float* d = dst + (bj * VL + i) * dst_stride + bi * VL;
-          store(d, add ? r[i] + load(d) : r[i]);
+          if constexpr (Add)
+            store(d, r[i] + load(d));
+          else
+            store(d, r[i]);
         }
       }
   }
 
-  // The VL x VL block in r, transposed in place: at distance d = VL/2, ..., 1 the off-diagonal
-  // d x d blocks of each 2d x 2d block trade places.
-  static void transpose_block(Vec* r) {
-    for (int d = VL / 2; d >= 1; d /= 2) {
-      IVec lo, hi;
-      shuffle_masks(d, lo, hi);
-      for (int i = 0; i < VL; ++i) {
-        if (i & d) continue;
-        const Vec a = r[i], b = r[i + d];
-        r[i] = __builtin_shuffle(a, b, lo);
-        r[i + d] = __builtin_shuffle(a, b, hi);
-      }
-    }
-  }
-
-  // lo takes a's lanes j without bit d and b's lanes j - d with it; hi a's lanes j + d and b's j.
-  static void shuffle_masks(int d, IVec& lo, IVec& hi) {
-    int l[VL], h[VL];
+  // One stage of a VL x VL transpose in r: at distance D the off-diagonal D x D blocks of each
+  // 2D x 2D block trade places (stages D = VL/2, ..., 1 make the transpose).
+  template <int D>
+  __attribute__((always_inline)) static inline void transpose_stage(Vec* r) {
+    // lo takes a's lanes j without bit D and b's lanes j - D with it; hi a's lanes j + D and b's j.
+    IVec lo, hi;
+#pragma GCC unroll 16
     for (int j = 0; j < VL; ++j) {
-      l[j] = (j & d) ? VL + j - d : j;
-      h[j] = (j & d) ? VL + j : j + d;
+      lo[j] = (j & D) ? VL + j - D : j;
+      hi[j] = (j & D) ? VL + j : j + D;
     }
-    std::memcpy(&lo, l, sizeof(IVec));
-    std::memcpy(&hi, h, sizeof(IVec));
+#pragma GCC unroll 16
+    for (int i = 0; i < VL; ++i) {
+      if (i & D) continue;
+      const Vec a = r[i], b = r[i + D];
+      r[i] = __builtin_shuffle(a, b, lo);
+      r[i + D] = __builtin_shuffle(a, b, hi);
+    }
   }
 
   // tile[jj * 16 + t] = w[t * ld + jj] for t < nb, jj < width; lanes nb..15 are not written.
   static void pack_tile(const float* w, index_t ld, index_t nb, index_t width, float* tile) {
     index_t jj = 0;
     if (nb == kSparseUnits)
-      for (; jj + kSparseUnits <= width; jj += kSparseUnits) transpose16(w + jj, ld, tile + jj * kSparseUnits, kSparseUnits, false);
+      for (; jj + kSparseUnits <= width; jj += kSparseUnits)
+        transpose16<false>(w + jj, ld, tile + jj * kSparseUnits, kSparseUnits);
     for (; jj < width; ++jj)
       for (index_t t = 0; t < nb; ++t) tile[jj * kSparseUnits + t] = w[t * ld + jj];
   }
@@ -139,8 +146,12 @@ struct SparseKernels {
   // tile is left zero for the next slice (lanes nb..15 are never written, so stay zero).
   static void unpack_tile(float* tile, index_t nb, index_t width, float* dw, index_t ld, bool add) {
     index_t jj = 0;
-    if (nb == kSparseUnits)
-      for (; jj + kSparseUnits <= width; jj += kSparseUnits) transpose16(tile + jj * kSparseUnits, kSparseUnits, dw + jj, ld, add);
+    if (nb == kSparseUnits && add)
+      for (; jj + kSparseUnits <= width; jj += kSparseUnits)
+        transpose16<true>(tile + jj * kSparseUnits, kSparseUnits, dw + jj, ld);
+    if (nb == kSparseUnits && !add)
+      for (; jj + kSparseUnits <= width; jj += kSparseUnits)
+        transpose16<false>(tile + jj * kSparseUnits, kSparseUnits, dw + jj, ld);
     for (; jj < width; ++jj)
       for (index_t t = 0; t < nb; ++t)
         dw[t * ld + jj] = add ? tile[jj * kSparseUnits + t] + dw[t * ld + jj] : tile[jj * kSparseUnits + t];
