@@ -58,17 +58,32 @@ LossStats elementwise(index_t rows, index_t cols, const float* pred, const Targe
 }
 
 // Row r's max logit and the log-sum-exp of its logits, shifted by the max so that exp() never
-// overflows (logits of +-1e4 stay finite); `sum` receives sum_j exp(z_j - max).
-inline double log_sum_exp(const float* z, index_t cols, index_t* argmax, double* sum) {
+// overflows (logits of +-1e4 stay finite); `sum` receives sum_j exp(z_j - max), and `exps`, when
+// not null, each exp(z_j - max) (cols values), for the gradient.
+inline double log_sum_exp(const float* z, index_t cols, index_t* argmax, double* sum, double* exps = nullptr) {
   index_t am = 0;
   for (index_t j = 1; j < cols; ++j)
     if (z[j] > z[am]) am = j;
   const double zmax = z[am];
   double s = 0.0;
-  for (index_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - zmax);
+  for (index_t j = 0; j < cols; ++j) {
+    const double e = std::exp(static_cast<double>(z[j]) - zmax);
+    if (exps) exps[j] = e;
+    s += e;
+  }
   *argmax = am;
   *sum = s;
   return zmax + std::log(s);
+}
+
+// Rows of up to this many logits keep their exp(z_j - max) from log_sum_exp for the gradient, in a
+// buffer on the stack, instead of calling exp() a second time with the same argument (the same
+// values; exp() was half of the loss's time on 10 classes). Wider rows compute them again.
+constexpr index_t kCachedExps = 64;
+
+// exp(z_j - zmax): from `exps` when the row kept them, else computed as log_sum_exp did.
+inline double row_exp(const double* exps, const float* z, index_t j, double zmax) {
+  return exps ? exps[j] : std::exp(static_cast<double>(z[j]) - zmax);
 }
 
 // Softmax cross-entropy with integer labels and PyTorch's label smoothing eps:
@@ -85,11 +100,13 @@ LossStats cross_entropy_labels(const LossSpec& spec, index_t rows, index_t cols,
     for (index_t c = 0; c < cols; ++c) cw_total += cw[c];
   }
   LossStats stats;
+  double exp_buffer[kCachedExps];
+  double* exps = grad && cols <= kCachedExps ? exp_buffer : nullptr;
   for (index_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     index_t argmax = 0;
     double sum = 0.0;
-    const double lse = log_sum_exp(z, cols, &argmax, &sum);
+    const double lse = log_sum_exp(z, cols, &argmax, &sum, exps);
     const std::int64_t label = t.labels[r];
     const double s = sample_weight(t, r);
     const double wy = cw ? static_cast<double>(cw[label]) : 1.0;
@@ -109,7 +126,7 @@ LossStats cross_entropy_labels(const LossSpec& spec, index_t rows, index_t cols,
       const double inv_sum = 1.0 / sum;
       const double zmax = z[argmax];
       for (index_t j = 0; j < cols; ++j) {
-        const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
+        const double softmax = row_exp(exps, z, j, zmax) * inv_sum;
         double d = (1.0 - eps) * wy * (softmax - (j == label ? 1.0 : 0.0));
         if (eps > 0.0) d += smooth * (softmax * cw_total - (cw ? static_cast<double>(cw[j]) : 1.0));
         g[j] = static_cast<float>(scale * d);
@@ -126,12 +143,14 @@ LossStats cross_entropy_probabilities(const LossSpec& spec, index_t rows, index_
   const double keep = 1.0 - spec.label_smoothing;
   const double smooth = spec.label_smoothing / static_cast<double>(cols);
   LossStats stats;
+  double exp_buffer[kCachedExps];
+  double* exps = grad && cols <= kCachedExps ? exp_buffer : nullptr;
   for (index_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     const float* q = t.values + r * cols;
     index_t argmax = 0;
     double sum = 0.0;
-    const double lse = log_sum_exp(z, cols, &argmax, &sum);
+    const double lse = log_sum_exp(z, cols, &argmax, &sum, exps);
     const double s = sample_weight(t, r);
     double term = 0.0, q_total = 0.0;
     index_t target_argmax = 0;
@@ -150,7 +169,7 @@ LossStats cross_entropy_probabilities(const LossSpec& spec, index_t rows, index_
       const double inv_sum = 1.0 / sum;
       const double zmax = z[argmax];
       for (index_t j = 0; j < cols; ++j) {
-        const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
+        const double softmax = row_exp(exps, z, j, zmax) * inv_sum;
         const double qj = keep * static_cast<double>(q[j]) + smooth;
         g[j] = static_cast<float>(scale * (softmax * q_total - qj));
       }

@@ -109,3 +109,25 @@ def test_evaluate_mse_with_mae_and_mse_metrics(n, n_out):
     np.testing.assert_allclose(scores["loss"], ref.mse(pred, Y)[0], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scores["mse"], ref.mse_metric(pred, Y), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scores["mae"], ref.mae_metric(pred, Y), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("targets", ["labels", "probabilities"])
+@pytest.mark.parametrize("classes", [63, 64])
+def test_cross_entropy_rows_of_up_to_64_classes_equal_wider_rows_bit_for_bit(targets, classes):
+    """Rows of up to 64 logits reuse the exp() values of their log-sum-exp for the gradient, wider
+    rows compute them again: the same bits. A row with one more logit of -1e30 (exp() gives 0,
+    nothing changes) takes the other path and must give the same value and gradient."""
+    rng = np.random.default_rng(classes)
+    z = (3.0 * rng.standard_normal((9, classes))).astype(np.float32)
+    wide = np.hstack([z, np.full((9, 65 - classes + 1), -1e30, np.float32)])  # 65 or 66 columns: not cached
+    labels = rng.integers(0, classes, size=9).astype(np.int64)
+    if targets == "labels":
+        y, y_wide = labels, labels
+    else:
+        y = rng.dirichlet(np.ones(classes), size=9).astype(np.float32)
+        y_wide = np.hstack([y, np.zeros((9, wide.shape[1] - classes), np.float32)])
+    value, grad = _core.loss("cross_entropy", z, y)
+    value_wide, grad_wide = _core.loss("cross_entropy", wide, y_wide)
+    assert value == value_wide
+    np.testing.assert_array_equal(grad, grad_wide[:, :classes])
+    assert not np.any(grad_wide[:, classes:])
