@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <vector>
+
+#include "runtime/thread_pool.hpp"
 
 namespace fastmlp {
 
@@ -58,22 +61,58 @@ LossStats elementwise(index_t rows, index_t cols, const float* pred, const Targe
 }
 
 // Row r's max logit and the log-sum-exp of its logits, shifted by the max so that exp() never
-// overflows (logits of +-1e4 stay finite); `sum` receives sum_j exp(z_j - max).
-inline double log_sum_exp(const float* z, index_t cols, index_t* argmax, double* sum) {
+// overflows (logits of +-1e4 stay finite); `sum` receives sum_j exp(z_j - max), and `exps`, when
+// not null, each exp(z_j - max) (cols values), for the gradient.
+inline double log_sum_exp(const float* z, index_t cols, index_t* argmax, double* sum, double* exps = nullptr) {
   index_t am = 0;
   for (index_t j = 1; j < cols; ++j)
     if (z[j] > z[am]) am = j;
   const double zmax = z[am];
   double s = 0.0;
-  for (index_t j = 0; j < cols; ++j) s += std::exp(static_cast<double>(z[j]) - zmax);
+  for (index_t j = 0; j < cols; ++j) {
+    const double e = std::exp(static_cast<double>(z[j]) - zmax);
+    if (exps) exps[j] = e;
+    s += e;
+  }
   *argmax = am;
   *sum = s;
   return zmax + std::log(s);
 }
 
+// Rows of up to this many logits keep their exp(z_j - max) from log_sum_exp for the gradient, in a
+// buffer on the stack, instead of calling exp() a second time with the same argument (the same
+// values; exp() was half of the loss's time on 10 classes). Wider rows compute them again.
+constexpr index_t kCachedExps = 64;
+
+// exp(z_j - zmax): from `exps` when the row kept them, else computed as log_sum_exp did.
+inline double row_exp(const double* exps, const float* z, index_t j, double zmax) {
+  return exps ? exps[j] : std::exp(static_cast<double>(z[j]) - zmax);
+}
+
+// One row's contributions to the loss statistics, kept per row where rows run on several threads so
+// that they can be added up in row order afterwards (the same sums, bit for bit, as on one thread).
+struct RowTerms {
+  double loss;            // s * term
+  double weight;          // s * cw[y]
+  std::int64_t correct;  // argmax == label
+};
+
+// Below this many logits the loss runs on one thread (waking another costs microseconds; a row of
+// 10 classes takes about 0.1 us).
+constexpr index_t kMinLogitsPerThread = 8192;
+
+// Per-thread scratch for the per-row terms: grown on first use, reused by later calls on the thread.
+std::vector<RowTerms>& row_terms_buffer(index_t rows) {
+  thread_local std::vector<RowTerms> buffer;
+  if (static_cast<index_t>(buffer.size()) < rows) buffer.resize(static_cast<std::size_t>(rows));
+  return buffer;
+}
+
 // Softmax cross-entropy with integer labels and PyTorch's label smoothing eps:
 //   term_i = (1 - eps) * cw[y] * (lse - z_y) + eps / C * sum_c cw[c] * (lse - z_c)
 //   d term_i / d z_j = (1 - eps) * cw[y] * (p_j - [j == y]) + eps / C * (p_j * sum_c cw[c] - cw[j])
+// Rows are independent: large batches are split over the pool's threads (each row's term and
+// gradient computed as on one thread), and the statistics are summed in row order.
 LossStats cross_entropy_labels(const LossSpec& spec, index_t rows, index_t cols, const float* logits,
                                const Targets& t, float* grad, double grad_scale) {
   const double eps = spec.label_smoothing;
@@ -84,38 +123,56 @@ LossStats cross_entropy_labels(const LossSpec& spec, index_t rows, index_t cols,
     cw_total = 0.0;
     for (index_t c = 0; c < cols; ++c) cw_total += cw[c];
   }
-  LossStats stats;
-  for (index_t r = 0; r < rows; ++r) {
-    const float* z = logits + r * cols;
-    index_t argmax = 0;
-    double sum = 0.0;
-    const double lse = log_sum_exp(z, cols, &argmax, &sum);
-    const std::int64_t label = t.labels[r];
-    const double s = sample_weight(t, r);
-    const double wy = cw ? static_cast<double>(cw[label]) : 1.0;
-    double term = (1.0 - eps) * wy * (lse - static_cast<double>(z[label]));
-    if (eps > 0.0) {
-      double smooth_sum = 0.0;
-      for (index_t c = 0; c < cols; ++c)
-        smooth_sum += (cw ? static_cast<double>(cw[c]) : 1.0) * (lse - static_cast<double>(z[c]));
-      term += smooth * smooth_sum;
-    }
-    stats.loss_sum += s * term;
-    stats.weight_sum += s * wy;
-    stats.correct += argmax == label;
-    if (grad) {
-      float* g = grad + r * cols;
-      const double scale = s * grad_scale;
-      const double inv_sum = 1.0 / sum;
-      const double zmax = z[argmax];
-      for (index_t j = 0; j < cols; ++j) {
-        const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
-        double d = (1.0 - eps) * wy * (softmax - (j == label ? 1.0 : 0.0));
-        if (eps > 0.0) d += smooth * (softmax * cw_total - (cw ? static_cast<double>(cw[j]) : 1.0));
-        g[j] = static_cast<float>(scale * d);
+  // Rows [begin, end): the gradient rows into grad, the statistics' terms to add(r, terms).
+  auto run_rows = [&](index_t begin, index_t end, auto&& add) {
+    double exp_buffer[kCachedExps];
+    double* exps = grad && cols <= kCachedExps ? exp_buffer : nullptr;
+    for (index_t r = begin; r < end; ++r) {
+      const float* z = logits + r * cols;
+      index_t argmax = 0;
+      double sum = 0.0;
+      const double lse = log_sum_exp(z, cols, &argmax, &sum, exps);
+      const std::int64_t label = t.labels[r];
+      const double s = sample_weight(t, r);
+      const double wy = cw ? static_cast<double>(cw[label]) : 1.0;
+      double term = (1.0 - eps) * wy * (lse - static_cast<double>(z[label]));
+      if (eps > 0.0) {
+        double smooth_sum = 0.0;
+        for (index_t c = 0; c < cols; ++c)
+          smooth_sum += (cw ? static_cast<double>(cw[c]) : 1.0) * (lse - static_cast<double>(z[c]));
+        term += smooth * smooth_sum;
+      }
+      add(r, RowTerms{s * term, s * wy, argmax == label ? 1 : 0});
+      if (grad) {
+        float* g = grad + r * cols;
+        const double scale = s * grad_scale;
+        const double inv_sum = 1.0 / sum;
+        const double zmax = z[argmax];
+        for (index_t j = 0; j < cols; ++j) {
+          const double softmax = row_exp(exps, z, j, zmax) * inv_sum;
+          double d = (1.0 - eps) * wy * (softmax - (j == label ? 1.0 : 0.0));
+          if (eps > 0.0) d += smooth * (softmax * cw_total - (cw ? static_cast<double>(cw[j]) : 1.0));
+          g[j] = static_cast<float>(scale * d);
+        }
       }
     }
+  };
+  LossStats stats;
+  auto accumulate = [&stats](index_t, const RowTerms& terms) {
+    stats.loss_sum += terms.loss;
+    stats.weight_sum += terms.weight;
+    stats.correct += terms.correct;
+  };
+  const index_t min_rows = std::max<index_t>(1, kMinLogitsPerThread / std::max<index_t>(cols, 1));
+  if (get_num_threads() <= 1 || rows < 2 * min_rows) {
+    run_rows(0, rows, accumulate);
+    return stats;
   }
+  RowTerms* terms = row_terms_buffer(rows).data();
+  parallel_ranges(rows, min_rows, 1, [&](std::int64_t begin, std::int64_t end) {
+    run_rows(begin, end, [terms](index_t r, const RowTerms& row) { terms[r] = row; });
+  });
+  for (index_t r = 0; r < rows; ++r) accumulate(r, terms[r]);
   return stats;
 }
 
@@ -126,12 +183,14 @@ LossStats cross_entropy_probabilities(const LossSpec& spec, index_t rows, index_
   const double keep = 1.0 - spec.label_smoothing;
   const double smooth = spec.label_smoothing / static_cast<double>(cols);
   LossStats stats;
+  double exp_buffer[kCachedExps];
+  double* exps = grad && cols <= kCachedExps ? exp_buffer : nullptr;
   for (index_t r = 0; r < rows; ++r) {
     const float* z = logits + r * cols;
     const float* q = t.values + r * cols;
     index_t argmax = 0;
     double sum = 0.0;
-    const double lse = log_sum_exp(z, cols, &argmax, &sum);
+    const double lse = log_sum_exp(z, cols, &argmax, &sum, exps);
     const double s = sample_weight(t, r);
     double term = 0.0, q_total = 0.0;
     index_t target_argmax = 0;
@@ -150,7 +209,7 @@ LossStats cross_entropy_probabilities(const LossSpec& spec, index_t rows, index_
       const double inv_sum = 1.0 / sum;
       const double zmax = z[argmax];
       for (index_t j = 0; j < cols; ++j) {
-        const double softmax = std::exp(static_cast<double>(z[j]) - zmax) * inv_sum;
+        const double softmax = row_exp(exps, z, j, zmax) * inv_sum;
         const double qj = keep * static_cast<double>(q[j]) + smooth;
         g[j] = static_cast<float>(scale * (softmax * q_total - qj));
       }

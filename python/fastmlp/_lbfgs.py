@@ -36,7 +36,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from ._validation import positive_int
-from .model import Sequential
+from .model import Sequential, _gradient_evaluator
 
 __all__ = ["fit_lbfgs", "objective"]
 
@@ -60,40 +60,80 @@ def _unpack(x: np.ndarray, views: List[np.ndarray]) -> None:
         start += b.size
 
 
-def objective(model: Sequential, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray], *,
+class _Layout:
+    """Where each of fastmlp's tensors [W0 (out, in), b0, W1, b1, ...] lies in scikit-learn's
+    vector (every W.T raveled, then every bias), for copies in both directions without the
+    intermediate arrays of ``_pack`` / ``_unpack`` (the same values: float32 to float64 is exact,
+    float64 to float32 rounds as ``astype``)."""
+
+    def __init__(self, shapes: List[Tuple[int, ...]]) -> None:
+        # (tensor index, start, stop, shape of the tensor's transpose as scikit-learn lays it out)
+        self.slices: List[Tuple[int, int, int, Tuple[int, ...]]] = []
+        start = 0
+        for i in list(range(0, len(shapes), 2)) + list(range(1, len(shapes), 2)):
+            shape = tuple(reversed(shapes[i]))
+            size = int(np.prod(shape))
+            self.slices.append((i, start, start + size, shape))
+            start += size
+        self.size = start
+
+    def unpack(self, x: np.ndarray, views: List[np.ndarray]) -> None:
+        """x (scikit-learn's float64 vector) into the float32 parameter views."""
+        for i, start, stop, shape in self.slices:
+            np.copyto(views[i].T, x[start:stop].reshape(shape), casting="same_kind")
+
+    def pack(self, arrays: List[np.ndarray], out: np.ndarray) -> None:
+        """The float32 tensors into out (float64, scikit-learn's order)."""
+        for i, start, stop, shape in self.slices:
+            np.copyto(out[start:stop].reshape(shape), arrays[i].T)
+
+
+def objective(model: Sequential, X: Any, y: np.ndarray, sample_weight: Optional[np.ndarray], *,
               loss_scale: float, alpha: float, squared_error_outputs: int = 1,
               loss_offset: float = 0.0) -> Callable[[np.ndarray], Tuple[float, np.ndarray]]:
     """scikit-learn's ``_loss_grad_lbfgs`` for ``model``: x (float64, scikit-learn's packing) ->
-    (loss, float64 gradient), writing x into the model's parameters. Arguments as ``fit_lbfgs``."""
-    views = model.parameters()
-    k = int(squared_error_outputs)
+    (loss, float64 gradient), writing x into the model's parameters. Arguments as ``fit_lbfgs``.
+
+    X, y and sample_weight are checked and converted once, here, as ``loss_and_gradients``
+    checks them; each evaluation then writes x into the parameters, runs the core's whole-set
+    forward and backward (``_gradient_evaluator`` in fastmlp/model.py) and copies its float32 gradient
+    buffers straight into a new float64 vector (one allocation; a new array each call, since
+    SciPy keeps the gradients it is given)."""
     sw32 = None if sample_weight is None else np.ascontiguousarray(sample_weight, dtype=np.float32)
-    weight_sum = float(X.shape[0]) if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
+    evaluate = _gradient_evaluator(model, X, y, sw32)
+    views = model.parameters()
+    layout = _Layout([v.shape for v in views])
+    weights = views[0::2]
+    k = int(squared_error_outputs)
+    weight_sum = float(np.shape(X)[0]) if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
     half_alpha = 0.5 * float(alpha)
 
     def loss_and_grad(x: np.ndarray) -> Tuple[float, np.ndarray]:
-        _unpack(x, views)
-        loss, grads = model.loss_and_gradients(X, y, sample_weight=sw32)
+        layout.unpack(x, views)
+        loss, grads = evaluate()
         value = loss / loss_scale
         if k > 1:  # scikit-learn's value: squared error averaged over the outputs, the penalty once
-            penalty = half_alpha * sum(float(np.dot(w.ravel(), w.ravel())) for w in views[0::2]) / weight_sum
+            penalty = half_alpha * sum(float(np.dot(w.ravel(), w.ravel())) for w in weights) / weight_sum
             value = (value - penalty) / k + penalty
         value += loss_offset
-        grad = _pack(grads)
-        grad /= loss_scale
+        grad = np.empty(layout.size)
+        layout.pack(grads, grad)
+        if loss_scale != 1.0:
+            grad /= loss_scale
         return value, grad
 
     return loss_and_grad
 
 
-def fit_lbfgs(model: Sequential, X: np.ndarray, y: np.ndarray, sample_weight: Optional[np.ndarray], *,
+def fit_lbfgs(model: Sequential, X: Any, y: np.ndarray, sample_weight: Optional[np.ndarray], *,
               max_iter: int, max_fun: int, tol: float, verbose: Any, loss_scale: float, alpha: float,
               squared_error_outputs: int = 1, loss_offset: float = 0.0) -> Tuple[int, float, Any]:
     """Trains ``model`` (a compiled stack of Dense layers, scikit-learn's architecture, its
     penalty as L2 regularizers: see the module docstring) from its current weights with SciPy's
     L-BFGS-B, as scikit-learn's ``_fit_lbfgs``; leaves the final weights in the model.
 
-    X: validated float32 (n, features); y: the targets as the model's loss takes them;
+    X: validated float32 (n, features), or a scipy.sparse matrix (taken as CSR rows, never
+    densified); y: the targets as the model's loss takes them;
     sample_weight: float (n,) weights or None. max_iter, max_fun (>= 1) and tol are SciPy's
     ``maxiter``, ``maxfun`` and ``gtol``; verbose > 0 prints SciPy's progress where SciPy still
     has ``iprint`` (< 1.15), as scikit-learn. loss_scale: the model's loss over scikit-learn's;

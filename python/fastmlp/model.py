@@ -858,17 +858,28 @@ class Sequential:
         diagnostic: see ``fm.check_gradients``). Validates X and y as ``fit``; builds the model on
         first use."""
         self._require_compiled("loss_and_gradients")
+        X, y, sw = self._gradient_inputs(X, y, sample_weight)
+        return self._compute_gradients(X, y) if sw is None else self._compute_gradients(X, y, sw)
+
+    def _gradient_inputs(self, X: ArrayLike, y: ArrayLike,
+                         sample_weight: Optional[ArrayLike]) -> Tuple[Inputs, np.ndarray, Optional[np.ndarray]]:
+        """loss_and_gradients' checks and conversions, building the model on first use: (X, y,
+        sw) as ``_compute_gradients`` takes them. Callers that evaluate the same data many times
+        (fastmlp._lbfgs) validate once here and then call ``_compute_gradients``."""
         X = self._validated_features(X)
         y = self._targets(y, X.shape[0])
         sw, _ = self._weight_vectors(y, sample_weight, None)
-        return self._compute_gradients(X, y) if sw is None else self._compute_gradients(X, y, sw)
+        return X, y, sw
 
-    def _compute_gradients(self, X: Inputs, y: np.ndarray,
-                           sw: Optional[np.ndarray] = None) -> Tuple[float, List[np.ndarray]]:
-        """loss_and_gradients on validated arrays (sw: validated float32 weights or None)."""
+    def _compute_gradients(self, X: Inputs, y: np.ndarray, sw: Optional[np.ndarray] = None,
+                           copy: bool = True) -> Tuple[float, List[np.ndarray]]:
+        """loss_and_gradients on validated arrays (``_gradient_inputs``; sw: validated float32
+        weights or None). copy=False returns the core's gradient buffers themselves
+        (``gradients()``'s zero-copy views), which the next call overwrites."""
         net = self._require_built()
         stats = net.compute_gradients(X, y) if sw is None else net.compute_gradients(X, y, sample_weight=sw)
-        return float(stats["loss"]), [g.copy() for g in net.gradients()]
+        grads = net.gradients()
+        return float(stats["loss"]), [g.copy() for g in grads] if copy else grads
 
     # ---------------------------------------------------------------- training state and pickling
     def _compile_settings(self) -> CompileSettings:
@@ -1097,3 +1108,21 @@ class Sequential:
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"Sequential([{inner}], input_dim={self.input_dim}, seed={self.seed})"
+
+
+def _gradient_evaluator(model: Sequential, X: ArrayLike, y: ArrayLike,
+                       sample_weight: Optional[ArrayLike] = None) -> Callable[[], Tuple[float, List[np.ndarray]]]:
+    """For the loss and gradient of the same data at many parameter values (``fastmlp._lbfgs``,
+    which writes the parameters between calls): checks and converts X, y and sample_weight once,
+    as ``model.loss_and_gradients`` does (RuntimeError for an uncompiled model, ValueError for
+    bad data), and returns a function of no arguments that gives what ``loss_and_gradients(X, y,
+    sample_weight)`` gives at the current parameters, except that the gradients are the core's
+    own buffers (``gradients()``'s zero-copy views), which the next call overwrites."""
+    model._require_compiled("loss_and_gradients")
+    X, y, sw = model._gradient_inputs(X, y, sample_weight)
+    compute = model._compute_gradients
+
+    def evaluate() -> Tuple[float, List[np.ndarray]]:
+        return compute(X, y, sw, copy=False)
+
+    return evaluate

@@ -282,3 +282,78 @@ def test_switching_from_lbfgs_to_adam_with_warm_start(early_stopping):
         assert est.loss_curve_[0] == pytest.approx(lbfgs_loss, rel=1e-6)
         assert est.best_loss_ == min(est.loss_curve_)
     assert np.all(np.diff(est.loss_curve_) < 0)
+
+
+# ------------------------------------------------------------------------------ the objective's plumbing
+def _compiled_model(outputs: int, loss: str, seed: int = 0):
+    import fastmlp as fm
+
+    model = fm.Sequential([fm.Dense(7, activation="relu", kernel_regularizer=fm.regularizers.L2(0.01)),
+                           fm.Dense(outputs, kernel_regularizer=fm.regularizers.L2(0.01))], input_dim=5, seed=seed)
+    model.compile(loss=loss, optimizer=fm.optim.SGD(lr=0.1))
+    return model
+
+
+@pytest.mark.parametrize("loss_scale", [1.0, 2.0 / 3.0])
+def test_layout_copies_equal_pack_and_unpack(loss_scale):
+    """_Layout.pack / unpack (no intermediate arrays) give exactly _pack / _unpack's values."""
+    model = _compiled_model(3, "mse")
+    views = model.parameters()
+    layout = _lbfgs._Layout([v.shape for v in views])
+    x = np.random.default_rng(1).normal(size=layout.size)
+    assert layout.size == _lbfgs._pack(views).size == model.num_params
+    layout.unpack(x, views)
+    ours = [v.copy() for v in views]
+    _lbfgs._unpack(x, views)
+    assert all(np.array_equal(a, b) for a, b in zip(ours, views))
+    out = np.full(layout.size, np.nan)
+    layout.pack(views, out)
+    np.testing.assert_array_equal(out, _lbfgs._pack(views))
+
+
+@pytest.mark.parametrize("target", ["labels", "mse3", "weighted"])
+def test_objective_equals_loss_and_gradients_bit_for_bit(target):
+    """Each evaluation is loss_and_gradients at x, divided by loss_scale, packed in scikit-learn's
+    order: the same bits (the data are validated once, the gradients copied straight into a new
+    float64 vector); a new gradient array every call (SciPy keeps the ones it is given)."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    sw = rng.uniform(0.5, 2.0, size=40) if target == "weighted" else None
+    if target == "mse3":
+        model, y, loss_scale, k = _compiled_model(3, "mse"), rng.normal(size=(40, 3)), 2.0 / 3.0, 3
+    else:
+        model, y, loss_scale, k = _compiled_model(4, "cross_entropy"), rng.integers(0, 4, size=40), 1.0, 1
+    fun = _lbfgs.objective(model, X, y, sw, loss_scale=loss_scale, alpha=0.01, squared_error_outputs=k,
+                           loss_offset=0.25)
+    views = model.parameters()
+    grads_seen = []
+    for step in range(3):
+        x = _lbfgs._pack(views) + 0.01 * step * rng.normal(size=model.num_params)
+        value, grad = fun(x)
+        grads_seen.append(grad)
+        assert grad.dtype == np.float64 and grad.flags.c_contiguous
+        loss, grads = model.loss_and_gradients(X, y, sample_weight=None if sw is None else sw.astype(np.float32))
+        expected = loss / loss_scale
+        if k > 1:
+            penalty = 0.005 * sum(float(np.dot(w.ravel(), w.ravel())) for w in views[0::2]) / len(X)
+            expected = (expected - penalty) / k + penalty
+        assert value == expected + 0.25
+        np.testing.assert_array_equal(grad, _lbfgs._pack(grads) / loss_scale)
+    assert len({id(g) for g in grads_seen}) == 3 and not np.array_equal(grads_seen[0], grads_seen[2])
+
+
+def test_objective_checks_its_data_once_when_it_is_made():
+    """Bad data, or an uncompiled model, fail when the objective is made (as loss_and_gradients
+    would), not at the first evaluation."""
+    import fastmlp as fm
+
+    X, y = np.zeros((6, 5)), np.array([0, 1, 2, 3, 0, 1])
+    model = _compiled_model(4, "cross_entropy")
+    with pytest.raises(ValueError, match="X"):
+        _lbfgs.objective(model, X[:, :3], y, None, loss_scale=1.0, alpha=0.0)
+    with pytest.raises(ValueError):
+        _lbfgs.objective(model, X, y + 4, None, loss_scale=1.0, alpha=0.0)
+    with pytest.raises(ValueError):
+        _lbfgs.objective(model, X, y, np.zeros(6), loss_scale=1.0, alpha=0.0)
+    with pytest.raises(RuntimeError, match="compile"):
+        _lbfgs.objective(fm.Sequential([fm.Dense(4)], input_dim=5), X, y, None, loss_scale=1.0, alpha=0.0)

@@ -109,3 +109,48 @@ def test_evaluate_mse_with_mae_and_mse_metrics(n, n_out):
     np.testing.assert_allclose(scores["loss"], ref.mse(pred, Y)[0], rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scores["mse"], ref.mse_metric(pred, Y), rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(scores["mae"], ref.mae_metric(pred, Y), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("targets", ["labels", "probabilities"])
+@pytest.mark.parametrize("classes", [63, 64])
+def test_cross_entropy_rows_of_up_to_64_classes_equal_wider_rows_bit_for_bit(targets, classes):
+    """Rows of up to 64 logits reuse the exp() values of their log-sum-exp for the gradient, wider
+    rows compute them again: the same bits. A row with one more logit of -1e30 (exp() gives 0,
+    nothing changes) takes the other path and must give the same value and gradient."""
+    rng = np.random.default_rng(classes)
+    z = (3.0 * rng.standard_normal((9, classes))).astype(np.float32)
+    wide = np.hstack([z, np.full((9, 65 - classes + 1), -1e30, np.float32)])  # 65 or 66 columns: not cached
+    labels = rng.integers(0, classes, size=9).astype(np.int64)
+    if targets == "labels":
+        y, y_wide = labels, labels
+    else:
+        y = rng.dirichlet(np.ones(classes), size=9).astype(np.float32)
+        y_wide = np.hstack([y, np.zeros((9, wide.shape[1] - classes), np.float32)])
+    value, grad = _core.loss("cross_entropy", z, y)
+    value_wide, grad_wide = _core.loss("cross_entropy", wide, y_wide)
+    assert value == value_wide
+    np.testing.assert_array_equal(grad, grad_wide[:, :classes])
+    assert not np.any(grad_wide[:, classes:])
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"weights": True}])
+def test_cross_entropy_of_a_large_batch_is_the_same_on_1_2_and_3_threads(options):
+    """From 2 x 8192 logits on, the rows are split over the pool's threads; each row is computed as
+    on one thread and the loss statistics are summed in row order: the same bits (value and
+    gradient) whatever the thread count. 5,000 x 10 logits: split on 2 and 3 threads."""
+    rng = np.random.default_rng(3)
+    z = (4.0 * rng.standard_normal((5000, 10))).astype(np.float32)
+    labels = rng.integers(0, 10, size=5000).astype(np.int64)
+    kwargs = {"label_smoothing": options.get("label_smoothing", 0.0)}
+    if options.get("weights"):
+        kwargs["sample_weight"] = rng.uniform(0.0, 2.0, size=5000).astype(np.float32)
+        kwargs["class_weight"] = rng.uniform(0.5, 2.0, size=10).astype(np.float32)
+    results = []
+    for threads in (1, 2, 3):
+        fm.set_num_threads(threads)
+        results.append(_core.loss("cross_entropy", z, labels, **kwargs))
+    for value, grad in results[1:]:
+        assert value == results[0][0]
+        np.testing.assert_array_equal(grad, results[0][1])
+    rvalue, _ = ref.cross_entropy(z, labels) if not options else (results[0][0], None)
+    np.testing.assert_allclose(results[0][0], rvalue, rtol=1e-6)
