@@ -43,6 +43,7 @@ Writes results/sparse_<N>t.json.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import warnings
 
@@ -298,15 +299,19 @@ def main() -> None:
     args = parser.parse_args()
     info = _common.start(THREADS, CPUS, args.peak_gflops)
     repeats = 1 if args.quick else args.repeats
+    load = {"before": os.getloadavg()}
     main_result = main_comparison(args, repeats)
+    load["after_main"] = os.getloadavg()
     sweep_result = [] if args.no_sweep else sweep(args, repeats)
+    load["after_sweep"] = os.getloadavg()
 
     m, E = main_result, main_result["epochs"]
     data = m["data"]
     print(f"\n{data['n_samples']:,} x {N_FEATURES:,} TF-IDF, {data['nnz_per_row_mean']:.0f} non-zeros per row "
           f"({100 * data['density']:.2f}%), hidden {HIDDEN} relu, adam 1e-3, batch {m['batch_size']}, "
           f"{E} epoch(s) per fit, best of {repeats}, {THREADS} thread(s); toarray() {m['densify']['seconds']:.2f} s "
-          f"(not counted), dense X {m['densify']['dense_mib']:.0f} MiB vs sparse {m['densify']['sparse_mib']:.1f} MiB\n")
+          f"(not counted), dense X {m['densify']['dense_mib']:.0f} MiB vs sparse {m['densify']['sparse_mib']:.1f} MiB; "
+          f"load average (1 min) {load['before'][0]:.1f} before, {load['after_main'][0]:.1f} after\n")
     steps = E * -(-data["n_samples"] // m["batch_size"])
     ref = {"Sequential dense": "Sequential sparse", "Sequential sparse": "Sequential sparse"}
     rows = []
@@ -324,7 +329,8 @@ def main() -> None:
                    e["batch_size"], f"{e['sparse_ms_per_step']:.2f}", f"{e['dense_ms_per_step']:.2f}",
                    f"{e['dense / sparse']:.2f}×"] for e in sweep_result])
     path = _common.write_json(args.results_dir, f"sparse_{THREADS}t.json",
-                              {"machine": info, "threads": THREADS, "repeats": repeats, "main": main_result,
+                              {"machine": info, "threads": THREADS, "repeats": repeats, "load_average": load,
+                               "main": main_result,
                                "sweep": sweep_result})
     print(f"wrote {path}")
 
