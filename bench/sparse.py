@@ -27,7 +27,9 @@ tol=0 and n_iter_no_change > E, so that every fit trains exactly E epochs):
 Timed: the estimators, the wall time of the whole fit() call (validation, weight initialisation,
 model set-up included: about 0.25 s of fastmlp's fit here); the Sequential rows, fit() alone (the
 model built and compiled before the clock starts). Best of --repeats, the rounds interleaved across
-the contenders; per epoch = that / E.
+the contenders; per epoch = that / E. The process CPU time of each fit is recorded beside its wall
+time ("CPU / wall" of the best fit: with one thread, the share of a core the fit got; well under 1
+means another process ran on the same core and the timing is low), with the load average.
 fastmlp's sparse and dense fits are bit-identical: the script asserts that their predict_proba
 (and the Sequential's predict) are exactly equal, and fails otherwise.
 
@@ -65,6 +67,9 @@ N_FEATURES = 20_000
 N_CLASSES = 20
 HIDDEN = 256
 ZIPF_A = 1.0
+#: The process CPU seconds of every timed fit, by label: on a shared machine, a fit whose CPU time is
+#: well under its wall time waited for the CPU (with one thread, CPU / wall is the share it got).
+CPU_SECONDS: dict = {}
 
 
 # ------------------------------------------------------------------ data
@@ -124,9 +129,10 @@ def fit_estimator(cls, params: dict, X, y, fitted: dict, label: str):
         est = cls(**params)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             est.fit(X, y)
             seconds = time.perf_counter() - start
+        CPU_SECONDS.setdefault(label, []).append(time.process_time() - cpu)
         if int(est.n_iter_) != params["max_iter"]:
             raise AssertionError(f"{label} trained {est.n_iter_} epochs, not {params['max_iter']}")
         fitted[label] = est
@@ -140,9 +146,10 @@ def fit_sequential(epochs: int, batch: int, X, y, fitted: dict, label: str):
     def run() -> float:
         model = fm.Sequential([fm.Dense(HIDDEN, activation="relu"), fm.Dense(N_CLASSES)], input_dim=N_FEATURES, seed=0)
         model.compile(loss="cross_entropy", optimizer=fm.optim.Adam(lr=1e-3))
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.fit(X, y, epochs=epochs, batch_size=batch, verbose=0)
         seconds = time.perf_counter() - start
+        CPU_SECONDS.setdefault(label, []).append(time.process_time() - cpu)
         fitted[label] = model
         return seconds
     return run
@@ -235,7 +242,9 @@ def main_comparison(args, repeats: int) -> dict:
     for name, seconds in best.items():
         results[name] = {"best_fit_seconds": seconds, "seconds_per_epoch": seconds / E,
                          "samples_per_s": n * E / seconds, "train_accuracy": accuracy[name],
-                         "all_fit_seconds": all_times[name]}
+                         "all_fit_seconds": all_times[name], "all_fit_cpu_seconds": CPU_SECONDS.pop(name)}
+        i = int(np.argmin(all_times[name]))
+        results[name]["cpu_share_of_best"] = results[name]["all_fit_cpu_seconds"][i] / all_times[name][i]
     ratios = {"fm dense / fm sparse": best["fm dense"] / best["fm sparse"],
               "sklearn sparse / fm sparse": best["sklearn sparse"] / best["fm sparse"]}
     if "Sequential sparse" in best:
@@ -256,6 +265,8 @@ def sweep(args, repeats: int) -> list:
         Xd, densify_s, _ = densify(Xs)
         for batch in args.sweep_batches:
             fitted: dict = {}
+            CPU_SECONDS.clear()
+            load = os.getloadavg()[0]
             best = _common.best_of({"sparse": fit_sequential(E, batch, Xs, y, fitted, "sparse"),
                                     "dense": fit_sequential(E, batch, Xd, y, fitted, "dense")},
                                    rounds=repeats, settle_seconds=0.5 if THREADS > 1 else 0.0)
@@ -267,11 +278,13 @@ def sweep(args, repeats: int) -> list:
                             "steps": steps, "sparse_seconds": best["sparse"], "dense_seconds": best["dense"],
                             "sparse_ms_per_step": 1e3 * best["sparse"] / steps,
                             "dense_ms_per_step": 1e3 * best["dense"] / steps,
-                            "dense / sparse": best["dense"] / best["sparse"], "densify_seconds": densify_s})
+                            "dense / sparse": best["dense"] / best["sparse"], "densify_seconds": densify_s,
+                            "sparse_cpu_seconds": CPU_SECONDS["sparse"], "dense_cpu_seconds": CPU_SECONDS["dense"],
+                            "load_average_1min": [load, os.getloadavg()[0]]})
             e = entries[-1]
             print(f"  sweep: {e['nnz_per_row_mean']:6.1f} nnz/row, batch {batch}: sparse {e['sparse_ms_per_step']:.2f} "
-                  f"ms/step, dense {e['dense_ms_per_step']:.2f} ms/step, dense/sparse {e['dense / sparse']:.2f}x",
-                  flush=True)
+                  f"ms/step, dense {e['dense_ms_per_step']:.2f} ms/step, dense/sparse {e['dense / sparse']:.2f}x "
+                  f"(load {load:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
         del Xd
     return entries
 
@@ -319,15 +332,18 @@ def main() -> None:
         base = m["results"][ref.get(name, "fm sparse")]["best_fit_seconds"]
         rows.append([name, f"{r['seconds_per_epoch']:.3f}", f"{1e3 * r['best_fit_seconds'] / steps:.1f}",
                      f"{r['samples_per_s']:,.0f}", f"{r['train_accuracy']:.4f}",
-                     f"{r['best_fit_seconds'] / base:.2f}× {ref.get(name, 'fm sparse')}"])
-    markdown(["contender", "s / epoch", "ms / step (fit / steps)", "samples/s", "train accuracy", "time vs"], rows)
+                     f"{r['best_fit_seconds'] / base:.2f}× {ref.get(name, 'fm sparse')}",
+                     f"{r['cpu_share_of_best']:.2f}"])
+    markdown(["contender", "s / epoch", "ms / step (fit / steps)", "samples/s", "train accuracy", "time vs",
+              "CPU / wall"], rows)
     if sweep_result:
         print(f"\nsweep: fm.Sequential.fit (clock around fit only), {sweep_result[0]['n_samples']:,} documents, "
               f"{E} epoch(s), best of {repeats}; floor = 1 non-zero per row\n")
-        markdown(["non-zeros / row", "density", "batch", "sparse ms/step", "dense ms/step", "dense / sparse"],
+        markdown(["non-zeros / row", "density", "batch", "sparse ms/step", "dense ms/step", "dense / sparse", "load"],
                  [[("floor: " if e["floor"] else "") + f"{e['nnz_per_row_mean']:.1f}", f"{100 * e['density']:.2f}%",
                    e["batch_size"], f"{e['sparse_ms_per_step']:.2f}", f"{e['dense_ms_per_step']:.2f}",
-                   f"{e['dense / sparse']:.2f}×"] for e in sweep_result])
+                   f"{e['dense / sparse']:.2f}×", f"{e['load_average_1min'][0]:.1f}-{e['load_average_1min'][1]:.1f}"]
+                  for e in sweep_result])
     path = _common.write_json(args.results_dir, f"sparse_{THREADS}t.json",
                               {"machine": info, "threads": THREADS, "repeats": repeats, "load_average": load,
                                "main": main_result,
