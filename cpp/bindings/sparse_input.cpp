@@ -31,8 +31,10 @@ SparseInput::SparseInput(const py::array& indptr, const py::array& indices, cons
   const std::int32_t* idx = indices_.data();
   FASTMLP_REQUIRE(ptr[0] == 0 && ptr[rows] == nnz, "indptr must start at 0 and end at the number of values (" +
                                                        std::to_string(nnz) + ")");
-  for (index_t r = 0; r < rows; ++r) {
+  // indptr first, whole: the index checks below read indices[ptr[r] .. ptr[r + 1]).
+  for (index_t r = 0; r < rows; ++r)
     FASTMLP_REQUIRE(ptr[r] <= ptr[r + 1], "indptr must be non-decreasing (row " + std::to_string(r) + ")");
+  for (index_t r = 0; r < rows; ++r) {
     for (std::int64_t p = ptr[r]; p < ptr[r + 1]; ++p) {
       FASTMLP_REQUIRE(idx[p] >= 0 && idx[p] < n_cols, "column index " + std::to_string(idx[p]) + " in row " +
                                                          std::to_string(r) + " is outside [0, " +

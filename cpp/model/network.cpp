@@ -51,7 +51,10 @@ Network::Network(index_t input_dim, const std::vector<LayerSpec>& specs, std::ui
   if (specs.empty()) throw std::invalid_argument("a network needs at least one layer");
   index_t width = input_dim;
   index_t n_params = 0;
-  max_width_ = input_dim;
+  // The gradient buffers hold gradients w.r.t. layer outputs only (no layer below the first with
+  // parameters gets an input gradient, and those below it keep their width), so the input's width
+  // does not size them: a sparse X of a million features must not cost rows x a million floats.
+  max_width_ = 0;
   index_t n_buffers = 0;
   index_t n_counters = 0;
   for (const LayerSpec& spec : specs) {

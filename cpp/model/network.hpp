@@ -190,7 +190,7 @@ class Network {
 
   index_t input_dim_ = 0;
   index_t output_dim_ = 0;
-  index_t max_width_ = 0;
+  index_t max_width_ = 0;             // the widest layer output
   index_t first_param_layer_ = -1;  // no input gradient is needed at or below this layer
   std::vector<Layer> layers_;
   std::vector<ParamTensor> tensors_;

@@ -70,10 +70,9 @@ void split_units(index_t out, index_t work_per_unit, const Fn& fn) {
 // y[:, o0 .. o0 + nb) = X W^T + b in GEMM order: per element, each kc-deep slice of the columns
 // summed from zero and added to the running total (kept per row between column blocks), then the
 // bias. Lanes nb..15 compute on zero weights and are not stored.
-void forward_units(const KernelConfig& cfg, const CsrRows& x, index_t rows, index_t in, index_t out, index_t o0,
-                   index_t nb, const float* w, const float* b, float* y) {
+void forward_units(const KernelConfig& cfg, int shift, const CsrRows& x, index_t rows, index_t in, index_t out,
+                   index_t o0, index_t nb, const float* w, const float* b, float* y) {
   const CsrMatrix& m = *x.matrix;
-  const int shift = slice_shift(cfg.kc);
   const index_t block = kSlicesPerBlock * cfg.kc;
   std::int64_t* cursor = row_cursors(rows);
   float* tile = unit_tile(block);
@@ -180,9 +179,10 @@ void csr_times_transposed(const CsrRows& x, index_t rows, index_t in, index_t ou
     return;
   }
   const KernelConfig& cfg = active_kernel();
+  const int shift = slice_shift(cfg.kc);
   split_units(out, batch_nonzeros(x, rows) + in, [&](index_t begin, index_t end) {
     for (index_t o = begin; o < end; o += kUnits)
-      forward_units(cfg, x, rows, in, out, o, std::min(kUnits, end - o), w, b, y);
+      forward_units(cfg, shift, x, rows, in, out, o, std::min(kUnits, end - o), w, b, y);
   });
 }
 

@@ -3,6 +3,7 @@
 #include "fastmlp/gemm.hpp"
 #include "fastmlp/simd_clones.hpp"
 #include "gemm/gemv.hpp"
+#include "runtime/aligned_buffer.hpp"
 
 namespace fastmlp {
 namespace {
@@ -29,6 +30,16 @@ void column_sums(index_t rows, index_t cols, const float* x, float* sums) {
   }
 }
 
+// dW (out, in) = dZ^T (out, batch) X (batch, in). With one output that is one row: computed as
+// the column dW^T (in, 1) = X^T (in, batch) dZ (batch, 1), a matrix-vector product.
+void weight_gradient(const DenseShape& s, const float* x, const float* dz, float* dw) {
+  if (s.out == 1)
+    gemv(s.in, s.batch, 1.0f, row_major_transposed(x, s.in), row_major(dz, 1), 0.0f, row_major(dw, 1));
+  else
+    gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 0.0f,
+         row_major(dw, s.in));
+}
+
 }  // namespace
 
 void dense_forward(const DenseShape& s, const Activation& act, const float* x, const float* w, const float* b,
@@ -48,13 +59,7 @@ void dense_backward(const DenseShape& s, const Activation& act, const float* x, 
   float* dz = dy;
   activation_backward(act, s.batch, s.out, z, y, dy, dz);
   column_sums(s.batch, s.out, dz, db);
-  // dW (out, in) = dZ^T (out, batch) X (batch, in). With one output that is one row: computed as
-  // the column dW^T (in, 1) = X^T (in, batch) dZ (batch, 1), a matrix-vector product.
-  if (s.out == 1)
-    gemv(s.in, s.batch, 1.0f, row_major_transposed(x, s.in), row_major(dz, 1), 0.0f, row_major(dw, 1));
-  else
-    gemm(s.out, s.in, s.batch, 1.0f, row_major_transposed(dz, s.out), row_major(x, s.in), 0.0f,
-         row_major(dw, s.in));
+  weight_gradient(s, x, dz, dw);
   // dX (batch, in) = dZ (batch, out) W (out, in)
   if (dx) gemm(s.batch, s.in, s.out, 1.0f, row_major(dz, s.out), row_major(w, s.in), 0.0f, row_major(dx, s.in));
 }
@@ -72,7 +77,16 @@ void dense_backward(const DenseShape& s, const Activation& act, const CsrRows& x
   float* dz = dy;
   activation_backward(act, s.batch, s.out, z, y, dy, dz);
   column_sums(s.batch, s.out, dz, db);
-  transposed_times_csr(dz, x, s.batch, s.in, s.out, dw);
+  if (s.in > 1) {
+    transposed_times_csr(dz, x, s.batch, s.in, s.out, dw);
+    return;
+  }
+  // One input column: the dense product is a gemv (n == 1), whose own summation orders the CSR
+  // product does not follow; the column, `batch` floats, is densified and takes the dense path.
+  thread_local AlignedBuffer<float> column;
+  column.ensure(s.batch);
+  csr_rows_to_dense(x, s.batch, column.data());
+  weight_gradient(s, column.data(), dz, dw);
 }
 
 }  // namespace fastmlp

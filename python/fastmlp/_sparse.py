@@ -88,8 +88,13 @@ def _sparse_rows(X: Any, n_features: Optional[int], name: str) -> SparseRows:
         values = np.ascontiguousarray(csr.data, dtype=np.float32)
     if not _core.all_finite(values):
         raise ValueError(f"{name} contains NaN or infinite values, or values too large for float32")
-    indices = np.ascontiguousarray(csr.indices, dtype=np.int32)
-    indptr = np.ascontiguousarray(csr.indptr, dtype=np.int64)
+    if csr.indices.size and (int(csr.indices.min()) < 0 or int(csr.indices.max()) >= d):
+        raise ValueError(f"{name} is a malformed sparse matrix: column indices outside [0, {d})")
+    # The structure is copied, never shared with the caller: the core checks it once, then reads it
+    # with the GIL released for a whole fit, so a later write into the caller's indices must not
+    # reach it (values are shared when already float32: a changed value is only a wrong number).
+    indices = np.array(csr.indices, dtype=np.int32, order="C", copy=True)
+    indptr = np.array(csr.indptr, dtype=np.int64, order="C", copy=True)
     return SparseRows(indptr, indices, values, d)
 
 

@@ -41,7 +41,7 @@ def linear_model(d, out, seed=5, activation=None, hidden=()):
 
 # rows, features, units: edges of the 16-unit tiles, the 256-column slices, the 2048-column blocks
 SHAPES = [
-    (1, 1, 1), (1, 5, 3), (7, 17, 2), (13, 255, 16), (13, 256, 17), (31, 257, 15), (64, 2049, 33),
+    (1, 1, 1), (300, 1, 1), (300, 1, 5), (600, 1, 70), (1, 5, 3), (7, 17, 2), (13, 255, 16), (13, 256, 17), (31, 257, 15), (64, 2049, 33),
     (257, 300, 20), (300, 4099, 1), (300, 4099, 64), (513, 31, 5),
 ]
 
@@ -216,6 +216,48 @@ def test_bad_sparse_x_gets_a_clear_error(bad, match):
 def test_the_core_refuses_a_malformed_csr_structure(indptr, indices, values, match):
     with pytest.raises(ValueError, match=match):
         _core.CsrMatrix(np.array(indptr, np.int64), np.array(indices, np.int32), np.array(values, np.float32), 5)
+
+
+def test_a_decreasing_indptr_is_refused_before_any_index_is_read():
+    # row 0 claims entries 0..4 of an array of 2: the structure check must not read them
+    with pytest.raises(ValueError, match="non-decreasing"):
+        _core.CsrMatrix(np.array([0, 5, 2], np.int64), np.array([0, 1], np.int32), np.array([1.0, 2.0], np.float32),
+                        2**31 - 1)
+
+
+def test_the_structure_is_copied_so_later_writes_to_the_callers_matrix_cannot_reach_the_core():
+    Xs, X = random_sparse(30, 12, 0.3, seed=12)
+    Xs.indices = Xs.indices.astype(np.int32)
+    Xs.indptr = Xs.indptr.astype(np.int64)
+    rows = as_inputs(Xs, 12)
+    assert not np.shares_memory(rows.indices, Xs.indices) and not np.shares_memory(rows.indptr, Xs.indptr)
+    Xs.indices[:] = 10**6  # the core's copy is unaffected
+    model = linear_model(12, 3)
+    np.testing.assert_array_equal(model.predict(rows), model.predict(X))
+
+
+def test_int64_indices_beyond_int32_are_refused_not_wrapped():
+    bad = sp.csr_matrix((np.ones(1, np.float32), np.array([2**32 + 1], np.int64), np.array([0, 1], np.int64)),
+                        shape=(1, 9), copy=False)
+    with pytest.raises(ValueError, match=r"outside \[0, 9\)|column index"):
+        as_inputs(bad, 9)
+
+
+def test_wide_sparse_input_does_not_size_buffers_by_its_width():
+    """The gradient buffers follow the layer outputs, not the input width: a million-feature
+    sparse X with a batch of 1,000 rows would otherwise hold two 4 GB buffers."""
+    d = 1_000_000
+    rng = np.random.default_rng(13)
+    Xs = sp.csr_matrix((rng.random(3000).astype(np.float32), rng.integers(0, d, 3000), np.arange(0, 3001, 3)),
+                       shape=(1000, d))
+    model = fm.Sequential([fm.Dense(2)], input_dim=d, seed=1)
+    model.compile(loss="mse", optimizer="sgd")
+    import resource
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    model.fit(Xs, np.zeros((1000, 2), np.float32), epochs=1, batch_size=1000, verbose=0)
+    model.predict(Xs)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 500, f"peak RSS grew by {grown_mib:.0f} MiB"
 
 
 def test_the_core_refuses_csr_arrays_of_other_dtypes_instead_of_casting_them():
