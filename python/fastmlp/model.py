@@ -492,7 +492,9 @@ class Sequential:
         KeyboardInterrupt, leaving the model usable.
 
         Args:
-            X: (n, input_dim) features; converted to float32 once.
+            X: (n, input_dim) features; converted to float32 once. A scipy.sparse X (CSR, CSC,
+                COO, BSR) is taken as CSR rows and never densified; it trains bit for bit as its
+                densified array would (every method below takes sparse X too).
             y: (n,) integer labels or (n, outputs) probability rows for cross_entropy, (n, outputs)
                 floats in [0, 1] for binary_cross_entropy, (n, outputs) floats for mse, mae, huber,
                 floats >= 0 for poisson.
@@ -722,8 +724,9 @@ class Sequential:
 
     # ---------------------------------------------------------------- inference
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Network outputs for X (n, input_dim): float32 (n, outputs), dropout off. These are
-        logits for a linear output layer trained with cross_entropy, probabilities for a softmax one."""
+        """Network outputs for X (n, input_dim; dense or scipy.sparse): float32 (n, outputs),
+        dropout off. These are logits for a linear output layer trained with cross_entropy,
+        probabilities for a softmax one."""
         X = self._validated_features(X)
         assert self._net is not None
         return self._net.predict(X)
